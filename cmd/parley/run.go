@@ -1,0 +1,386 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/moderation"
+	"github.com/parley/parley/schema"
+)
+
+// errUsage means the usage was printed already.
+var errUsage = errors.New("usage")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `parley — comments and reactions for news sites
+
+Usage:
+  parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
+  parley migrate   [-db …]
+  parley site add  -slug news -origin https://news.example [-origin …] [-db …]
+  parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
+
+Every flag can also be set as PARLEY_<FLAG> (PARLEY_DB, PARLEY_ADDR, …);
+the command line wins. -db is a file path for SQLite or a postgres:// URL.
+Run "parley <command> -h" for a command's flags.
+`
+
+// run is the whole program; main only wires it to the process, so tests
+// can start the real server on port 0.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[1], args[2:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "site", "moderator":
+		if len(rest) == 0 || rest[0] != "add" {
+			fmt.Fprintf(stderr, "usage: parley %s add …\n", cmd)
+			return errUsage
+		}
+		if cmd == "site" {
+			return siteAdd(ctx, rest[1:], getenv, stdout, stderr)
+		}
+		return moderatorAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "parley: unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+}
+
+// listFlag is a repeatable flag; from the environment it takes a
+// comma-separated list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// parse parses a command's flags, first taking defaults from PARLEY_*
+// variables: -trusted-proxy reads PARLEY_TRUSTED_PROXY.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		vals := []string{v}
+		if _, ok := f.Value.(*listFlag); ok {
+			vals = strings.Split(v, ",")
+		}
+		for _, x := range vals {
+			if err := f.Value.Set(strings.TrimSpace(x)); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s: %v", name, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errUsage
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return errUsage
+	}
+	return nil
+}
+
+func newFlagSet(name string, stderr io.Writer, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: parley %s\n\n%s\nflags (also PARLEY_<FLAG>):\n", name, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func openStore(ctx context.Context, dsn string) (*schema.Store, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	s, err := schema.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", redact(dsn), err)
+	}
+	return s, nil
+}
+
+// redact hides a password in a postgres URL for messages and logs.
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if j := strings.Index(dsn[i+3:], "@"); j >= 0 {
+			if k := strings.Index(dsn[i+3:i+3+j], ":"); k >= 0 {
+				return dsn[:i+3+k] + ":***" + dsn[i+3+j:]
+			}
+		}
+	}
+	return dsn
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr, "Runs the HTTP server.")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+	dsn := fs.String("db", "parley.db", "SQLite file path or postgres:// URL")
+	captchaTest := fs.Bool("captcha-test", false, "put each captcha's solution in its answer: for end-to-end tests only, never in production")
+	demo := fs.Bool("demo", false, "create the demo site and serve /demo/")
+	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure (behind a TLS-terminating proxy)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var proxies listFlag
+	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %v", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var trusted []netip.Prefix
+	for _, p := range proxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return fmt.Errorf("-trusted-proxy %q: want a CIDR such as 10.0.0.0/8: %v", p, err)
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		trusted = append(trusted, pfx)
+	}
+
+	store, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	secret := getenv("PARLEY_SECRET")
+	if secret == "" {
+		if secret, err = store.Secret(ctx, "server"); err != nil {
+			return err
+		}
+	} else if len(secret) < 32 {
+		return errors.New("PARLEY_SECRET must have at least 32 characters")
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	if *demo {
+		if err := ensureDemoSite(ctx, store, ln.Addr().(*net.TCPAddr)); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	if *captchaTest {
+		logger.Warn("CAPTCHA TEST MODE: every captcha answer carries its solution; never run this in production")
+	}
+	srv := handlers.New(store, handlers.Config{
+		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
+		SecureCookies: *secureCookies, Logger: logger,
+	})
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	go srv.Run(bgCtx)
+
+	logger.Info("listening", "addr", ln.Addr().String(), "db", redact(*dsn), "engine", string(store.Dialect()), "demo", *demo)
+	fmt.Fprintf(stdout, "parley listening on %s\n", base)
+	if *demo {
+		fmt.Fprintf(stdout, "demo article: %s/demo/   dashboard: %s/mod/\n", base, base)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("shutdown", "err", err)
+	}
+	stopBG()
+	logger.Info("stopped")
+	return nil
+}
+
+// ensureDemoSite creates the demo site whose origin is the server itself.
+func ensureDemoSite(ctx context.Context, store *schema.Store, addr *net.TCPAddr) error {
+	origins := []string{fmt.Sprintf("http://%s", addr.String()),
+		fmt.Sprintf("http://localhost:%d", addr.Port), fmt.Sprintf("http://127.0.0.1:%d", addr.Port)}
+	site, err := store.Site(ctx, "demo")
+	if errors.Is(err, schema.ErrNotFound) {
+		st := schema.DefaultSettings()
+		st.Origins = origins
+		_, err = store.CreateSite(ctx, "demo", st)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	// The port may differ from the last run: keep the origins current.
+	st := site.Settings
+	st.Origins = origins
+	return store.UpdateSiteSettings(ctx, site.ID, st)
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("migrate [-db …]", stderr, "Brings the database schema up to date.")
+	dsn := fs.String("db", "parley.db", "SQLite file path or postgres:// URL")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	v, err := store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "schema is at version %d\n", v)
+	return nil
+}
+
+func siteAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("site add -slug news -origin https://news.example [-origin …] [-db …]", stderr, "Creates a site.")
+	slug := fs.String("slug", "", "the site's short name, as used in API paths (a-z, 0-9, -)")
+	dsn := fs.String("db", "parley.db", "SQLite file path or postgres:// URL")
+	mode := fs.String("mode", "post", "moderation mode: pre, first_time or post")
+	var origins listFlag
+	fs.Var(&origins, "origin", "an origin whose pages embed the widget, such as https://news.example (repeatable)")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	st := schema.DefaultSettings()
+	st.Origins = []string(origins)
+	st.Moderation.Mode = *mode
+	if *slug == "" || len(origins) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	if problems := moderation.ValidateSite(*slug, st); len(problems) > 0 {
+		return fmt.Errorf("invalid site: %s", formatProblems(problems))
+	}
+	store, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	site, err := store.CreateSite(ctx, *slug, st)
+	if errors.Is(err, schema.ErrConflict) {
+		return fmt.Errorf("site %q exists already", *slug)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "site %s created (origins %s)\n", site.Slug, strings.Join(st.Origins, ", "))
+	return nil
+}
+
+func moderatorAdd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]", stderr,
+		"Creates a moderator account; the password is read from the first line of standard input.")
+	email := fs.String("email", "", "the moderator's email, used to log in")
+	role := fs.String("role", "moderator", "admin or moderator")
+	dsn := fs.String("db", "parley.db", "SQLite file path or postgres:// URL")
+	var sites listFlag
+	fs.Var(&sites, "site", "limit a moderator to this site (repeatable; default every site)")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	if *email == "" {
+		fs.Usage()
+		return errUsage
+	}
+	if *role != schema.RoleAdmin && *role != schema.RoleModerator {
+		return fmt.Errorf("-role must be admin or moderator, not %q", *role)
+	}
+	if !strings.Contains(*email, "@") {
+		return fmt.Errorf("-email %q is not an email address", *email)
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	hash, err := moderation.HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("password on stdin: %w", err)
+	}
+	store, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	m := &schema.Moderator{Email: strings.ToLower(strings.TrimSpace(*email)), PasswordHash: hash, Role: *role}
+	for _, slug := range sites {
+		site, err := store.Site(ctx, slug)
+		if err != nil {
+			return fmt.Errorf("-site %s: %w", slug, err)
+		}
+		m.Sites = append(m.Sites, site.ID)
+	}
+	if err := store.CreateModerator(ctx, m); errors.Is(err, schema.ErrConflict) {
+		return fmt.Errorf("a moderator with email %s exists already", m.Email)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s %s created\n", m.Role, m.Email)
+	return nil
+}
+
+func formatProblems(p map[string]string) string {
+	var parts []string
+	for k, v := range p {
+		parts = append(parts, k+": "+v)
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,78 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gorilla/mux"
+	"github.com/parley/parley/schema"
+)
+
+// validArticleKey tells whether k is a publisher's article key:
+// [A-Za-z0-9._~-], 1 to 200 characters.
+func validArticleKey(k string) bool {
+	if len(k) == 0 || len(k) > 200 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '~' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func errArticleKey() *apiError {
+	return errBadRequest("the article key must be 1 to 200 characters of A-Z a-z 0-9 . _ ~ -")
+}
+
+// site returns the {site} of the route.
+func (s *Server) site(r *http.Request) (*schema.Site, error) {
+	slug := mux.Vars(r)["site"]
+	site, err := s.store.Site(r.Context(), slug)
+	if errors.Is(err, schema.ErrNotFound) {
+		return nil, errNotFound("site " + quote(slug))
+	}
+	return site, err
+}
+
+// existingArticle returns the route's site and article, the article nil when
+// it was never used; it never creates one (reads must not write).
+func (s *Server) existingArticle(r *http.Request) (*schema.Site, *schema.Article, error) {
+	site, err := s.site(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := mux.Vars(r)["article"]
+	if !validArticleKey(key) {
+		return nil, nil, errArticleKey()
+	}
+	a, err := s.store.Article(r.Context(), site.ID, key)
+	if errors.Is(err, schema.ErrNotFound) {
+		if site.Settings.StrictArticles {
+			return nil, nil, errNotFound("article " + quote(key))
+		}
+		return site, nil, nil
+	}
+	return site, a, err
+}
+
+// article returns the route's site and article, creating the article on
+// first use unless the site is in strict mode.
+func (s *Server) article(r *http.Request) (*schema.Site, *schema.Article, error) {
+	site, a, err := s.existingArticle(r)
+	if err != nil || a != nil {
+		return site, a, err
+	}
+	a, err = s.store.EnsureArticle(r.Context(), site.ID, mux.Vars(r)["article"])
+	return site, a, err
+}
+
+// quote shortens and quotes user input for error messages.
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return `"` + s + `"`
+}

@@ -1,0 +1,141 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/schema"
+	"github.com/parley/parley/schema/schematest"
+)
+
+// env is a real server on a real store behind httptest.
+type env struct {
+	t     *testing.T
+	store *schema.Store
+	srv   *httptest.Server
+	site  *schema.Site
+}
+
+const testSecret = "test-secret-0123456789abcdef0123456789abcdef"
+
+func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env {
+	t.Helper()
+	store := schematest.Open(t, d)
+	cfg := handlers.Config{Secret: testSecret, CaptchaTest: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := httptest.NewServer(handlers.New(store, cfg))
+	t.Cleanup(srv.Close)
+	st := schema.DefaultSettings()
+	st.Origins = []string{"https://news.example"}
+	site, err := store.CreateSite(context.Background(), "news", st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, store: store, srv: srv, site: site}
+}
+
+// response is a decoded answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	JSON   map[string]any
+}
+
+func (r response) errCode() string {
+	e, _ := r.JSON["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func (r response) field(name string) string {
+	e, _ := r.JSON["error"].(map[string]any)
+	f, _ := e["fields"].(map[string]any)
+	v, _ := f[name].(string)
+	return v
+}
+
+// do sends a request; body is JSON-encoded unless it is a string or []byte.
+func (e *env) do(method, path string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(b, &out.JSON); err != nil {
+			e.t.Fatalf("%s %s: invalid JSON %q: %v", method, path, b, err)
+		}
+	}
+	if resp.StatusCode >= 400 && out.errCode() == "" {
+		e.t.Fatalf("%s %s: %d without the error shape: %s", method, path, resp.StatusCode, b)
+	}
+	if resp.StatusCode >= 500 {
+		e.t.Fatalf("%s %s: server error %d: %s", method, path, resp.StatusCode, b)
+	}
+	return out
+}
+
+func (e *env) readerToken() string {
+	e.t.Helper()
+	r := e.do("POST", "/api/v1/readers", nil)
+	if r.Status != 201 {
+		e.t.Fatalf("reader token: %d %s", r.Status, r.Body)
+	}
+	return r.JSON["token"].(string)
+}
+
+func num(v any) int64 {
+	f, _ := v.(float64)
+	return int64(f)
+}
+
+func forEachEngine(t *testing.T, fn func(t *testing.T, d schema.Dialect)) {
+	for _, d := range schematest.Engines {
+		t.Run(string(d), func(t *testing.T) { fn(t, d) })
+	}
+}
+
+type handlersConfig = handlers.Config
+
+// noLimits turns rate limits off for load-style tests.
+func noLimits() handlers.Limits {
+	huge := handlers.Rate{PerMinute: 1e9, Burst: 1e9}
+	return handlers.Limits{Readers: huge, Captchas: huge, Comments: huge, Votes: huge, Reports: huge, Logins: huge}
+}

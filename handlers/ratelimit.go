@@ -1,0 +1,120 @@
+package handlers
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// Limits configures the per-client token buckets: Rate events per minute
+// with bursts up to Burst. Limits are per instance: several instances
+// behind a balancer each allow this much.
+type Limits struct {
+	Readers  Rate
+	Captchas Rate
+	Comments Rate
+	Votes    Rate
+	Reports  Rate
+	Logins   Rate
+}
+
+// Rate is a sustained rate per minute and a burst.
+type Rate struct {
+	PerMinute float64
+	Burst     int
+}
+
+// DefaultLimits suit a news site: generous for reading and voting, tight for
+// writing comments.
+func DefaultLimits() Limits {
+	return Limits{
+		Readers:  Rate{PerMinute: 30, Burst: 20},
+		Captchas: Rate{PerMinute: 30, Burst: 20},
+		Comments: Rate{PerMinute: 6, Burst: 5},
+		Votes:    Rate{PerMinute: 120, Burst: 60},
+		Reports:  Rate{PerMinute: 20, Burst: 10},
+		Logins:   Rate{PerMinute: 10, Burst: 10},
+	}
+}
+
+type limiters struct {
+	readers, captchas, comments, votes, reports, logins *limiter
+}
+
+func newLimiters(l Limits) *limiters {
+	return &limiters{
+		readers: newLimiter(l.Readers), captchas: newLimiter(l.Captchas), comments: newLimiter(l.Comments),
+		votes: newLimiter(l.Votes), reports: newLimiter(l.Reports), logins: newLimiter(l.Logins),
+	}
+}
+
+func (l *limiters) sweep() {
+	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.votes, l.reports, l.logins} {
+		x.sweep()
+	}
+}
+
+// limiter is a set of token buckets keyed by client.
+type limiter struct {
+	rate    Rate
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	now     func() time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(r Rate) *limiter {
+	return &limiter{rate: r, buckets: map[string]*bucket{}, now: time.Now}
+}
+
+// allow takes a token from key's bucket, or says how long until one is there.
+func (l *limiter) allow(key string) (bool, time.Duration) {
+	if l.rate.PerMinute <= 0 {
+		return true, 0
+	}
+	perSec := l.rate.PerMinute / 60
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{tokens: float64(l.rate.Burst), last: now}
+		l.buckets[key] = b
+	}
+	b.tokens = math.Min(float64(l.rate.Burst), b.tokens+now.Sub(b.last).Seconds()*perSec)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / perSec * float64(time.Second))
+}
+
+// sweep forgets buckets that have refilled, so memory stays bounded by the
+// clients of the last few minutes.
+func (l *limiter) sweep() {
+	if l.rate.PerMinute <= 0 {
+		return
+	}
+	full := time.Duration(float64(l.rate.Burst) / (l.rate.PerMinute / 60) * float64(time.Second))
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, b := range l.buckets {
+		if now.Sub(b.last) > full {
+			delete(l.buckets, k)
+		}
+	}
+}
+
+// check answers a rate_limited error when key is over its limit.
+func (l *limiter) check(key string) error {
+	if ok, retry := l.allow(key); !ok {
+		return errRateLimited(retry)
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+	"github.com/parley/parley/schema"
+)
+
+type reactionsResponse struct {
+	Site    string           `json:"site"`
+	Article string           `json:"article"`
+	Counts  map[string]int64 `json:"counts"`
+	Total   int64            `json:"total"`
+	Mine    *string          `json:"mine"`
+}
+
+type countsResponse struct {
+	Counts map[string]int64 `json:"counts"`
+	Total  int64            `json:"total"`
+}
+
+// shape lists the site's reactions, zero when nobody chose them, and their
+// total; reactions no longer configured are left out.
+func shape(site *schema.Site, c schema.Counts) countsResponse {
+	out := countsResponse{Counts: make(map[string]int64, len(site.Settings.Reactions))}
+	for _, name := range site.Settings.Reactions {
+		out.Counts[name] = c[name]
+		out.Total += c[name]
+	}
+	return out
+}
+
+func (s *Server) writeReactions(w http.ResponseWriter, site *schema.Site, key string, c schema.Counts, mine string) {
+	cr := shape(site, c)
+	resp := reactionsResponse{Site: site.Slug, Article: key, Counts: cr.Counts, Total: cr.Total}
+	if mine != "" {
+		resp.Mine = &mine
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) getReactions(w http.ResponseWriter, r *http.Request) error {
+	readerID, err := s.reader(r)
+	if err != nil {
+		return err
+	}
+	site, a, err := s.existingArticle(r)
+	if err != nil {
+		return err
+	}
+	key := mux.Vars(r)["article"]
+	if a == nil {
+		s.writeReactions(w, site, key, nil, "")
+		return nil
+	}
+	c, err := s.store.ReactionCounts(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	mine := ""
+	if readerID != "" {
+		if mine, err = s.store.ReaderReaction(r.Context(), a.ID, readerID); err != nil {
+			return err
+		}
+	}
+	s.writeReactions(w, site, key, c, mine)
+	return nil
+}
+
+func (s *Server) putReaction(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Reaction *string `json:"reaction"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	return s.setReaction(w, r, body.Reaction, true)
+}
+
+func (s *Server) deleteReaction(w http.ResponseWriter, r *http.Request) error {
+	empty := ""
+	return s.setReaction(w, r, &empty, false)
+}
+
+func (s *Server) setReaction(w http.ResponseWriter, r *http.Request, reaction *string, set bool) error {
+	readerID, err := s.requireReader(r)
+	if err != nil {
+		return err
+	}
+	site, err := s.site(r)
+	if err != nil {
+		return err
+	}
+	if set {
+		if reaction == nil || *reaction == "" {
+			return errValidation(map[string]string{"reaction": "required: one of " + joinList(site.Settings.Reactions)})
+		}
+		if !site.Settings.HasReaction(*reaction) {
+			return errValidation(map[string]string{"reaction": "unknown reaction: use one of " + joinList(site.Settings.Reactions)})
+		}
+	}
+	if err := s.limits.votes.check(s.clientIP(r)); err != nil {
+		return err
+	}
+	var a *schema.Article
+	if set {
+		_, a, err = s.article(r)
+	} else {
+		_, a, err = s.existingArticle(r)
+	}
+	if err != nil {
+		return err
+	}
+	key := mux.Vars(r)["article"]
+	if a == nil { // retracting on an article nobody used: nothing to do
+		s.writeReactions(w, site, key, nil, "")
+		return nil
+	}
+	res, err := s.store.SetReaction(r.Context(), a.ID, readerID, *reaction)
+	if err != nil {
+		return err
+	}
+	label := *reaction
+	if label == "" {
+		label = "retract"
+	}
+	s.metrics.votes.WithLabelValues(label).Inc()
+	s.writeReactions(w, site, key, res.Counts, res.Mine)
+	return nil
+}
+
+func (s *Server) bulkReactions(w http.ResponseWriter, r *http.Request) error {
+	site, err := s.site(r)
+	if err != nil {
+		return err
+	}
+	keys := r.URL.Query()["article"]
+	if len(keys) == 0 || len(keys) > 100 {
+		return errBadRequest("name 1 to 100 articles: ?article=a&article=b")
+	}
+	for _, k := range keys {
+		if !validArticleKey(k) {
+			return errArticleKey()
+		}
+	}
+	counts, err := s.store.SiteReactionCounts(r.Context(), site.ID, keys)
+	if err != nil {
+		return err
+	}
+	out := make(map[string]countsResponse, len(keys))
+	for _, k := range keys {
+		out[k] = shape(site, counts[k])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"articles": out})
+	return nil
+}
+
+func joinList(xs []string) string {
+	out := ""
+	for i, x := range xs {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}

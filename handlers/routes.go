@@ -1,0 +1,108 @@
+package handlers
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/gorilla/mux"
+)
+
+// Body limits: comments are at most 5000 characters of up to 4 bytes, plus
+// the other fields; everything else is small.
+const (
+	smallBody   = 4 << 10
+	commentBody = 32 << 10
+	adminBody   = 1 << 20
+)
+
+// routes lists every route of Parley. It reads like DESIGN.md's API table.
+func (s *Server) routes() http.Handler {
+	r := mux.NewRouter()
+	r.Use(s.observe)
+	// gorilla answers 404 where a path exists with other methods when
+	// subrouters are involved; notFound looks for such a path and answers
+	// 405 with Allow itself.
+	var paths []routePath
+	notFound := s.observe(s.h(func(w http.ResponseWriter, r *http.Request) error {
+		if allow := allowedMethods(paths, r.URL.Path); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+				Message: "method " + r.Method + " is not allowed here: use " + strings.Join(allow, ", ")}
+		}
+		return errNotFound("route " + r.Method + " " + r.URL.Path)
+	}))
+	sub := func(prefix string) *mux.Router {
+		sr := r.PathPrefix(prefix).Subrouter()
+		sr.NotFoundHandler, sr.MethodNotAllowedHandler = notFound, notFound
+		return sr
+	}
+	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notFound
+
+	// Operations.
+	r.Handle("/healthz", s.h(s.healthz)).Methods("GET")
+	r.Handle("/readyz", s.h(s.readyz)).Methods("GET")
+	r.Handle("/metrics", s.metrics.handler()).Methods("GET")
+
+	// Public API, called from article pages (CORS is applied in front).
+	pub := sub("/api/v1")
+	pub.Use(limitBody(smallBody))
+	pub.Handle("/readers", s.h(s.createReader)).Methods("POST")
+	pub.Handle("/sites/{site}/articles/{article}/reactions", s.h(s.getReactions)).Methods("GET")
+	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.putReaction)).Methods("PUT")
+	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.deleteReaction)).Methods("DELETE")
+	pub.Handle("/sites/{site}/reactions", s.h(s.bulkReactions)).Methods("GET")
+
+	// Web assets.
+	s.webRoutes(r)
+
+	paths = collectPaths(r)
+
+	// CORS wraps the router so that preflights, which match no route's
+	// method, are answered; moderator paths never get CORS headers.
+	return secureHeaders(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/api/v1/") && !strings.HasPrefix(req.URL.Path, "/api/v1/mod/") {
+			s.cors(r).ServeHTTP(w, req)
+			return
+		}
+		r.ServeHTTP(w, req)
+	}))
+}
+
+// h adapts a handler that returns an error: errors are written in the
+// contract's shape by one function.
+func (s *Server) h(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+type routePath struct {
+	re      *regexp.Regexp
+	methods []string
+}
+
+func collectPaths(r *mux.Router) []routePath {
+	var out []routePath
+	r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		re, err1 := route.GetPathRegexp()
+		methods, err2 := route.GetMethods()
+		if err1 == nil && err2 == nil {
+			out = append(out, routePath{re: regexp.MustCompile(re), methods: methods})
+		}
+		return nil
+	})
+	return out
+}
+
+func allowedMethods(paths []routePath, path string) []string {
+	var allow []string
+	for _, p := range paths {
+		if p.re.MatchString(path) {
+			allow = append(allow, p.methods...)
+		}
+	}
+	return allow
+}

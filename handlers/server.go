@@ -1,0 +1,87 @@
+// Package handlers is Parley's HTTP edge: the router, the handlers of the
+// public, moderator and admin APIs, their middleware, and the embedded web
+// assets (widget, dashboard, demo page).
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/parley/parley/schema"
+)
+
+// Config is what the server needs besides its store.
+type Config struct {
+	// Secret is the server secret that signs reader tokens and keys the
+	// hashes of IPs and emails.
+	Secret string
+	// CaptchaTest adds the solution to every captcha issued: for
+	// end-to-end tests only.
+	CaptchaTest bool
+	// Demo serves /demo/.
+	Demo bool
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// SecureCookies marks the session cookie Secure even when the request
+	// itself arrived over plain HTTP (a TLS-terminating proxy in front).
+	SecureCookies bool
+	// Limits are the per-client rate limits.
+	Limits Limits
+	Logger *slog.Logger
+}
+
+// Server handles every HTTP request of Parley.
+type Server struct {
+	store   *schema.Store
+	log     *slog.Logger
+	cfg     Config
+	keys    keys
+	limits  *limiters
+	metrics *metrics
+	origins *originCache
+	handler http.Handler
+}
+
+// New builds the server and its routes.
+func New(store *schema.Store, cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits()
+	}
+	s := &Server{
+		store:   store,
+		log:     cfg.Logger,
+		cfg:     cfg,
+		keys:    deriveKeys(cfg.Secret),
+		limits:  newLimiters(cfg.Limits),
+		metrics: newMetrics(),
+		origins: &originCache{store: store},
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Run does the server's background work until ctx ends: forgetting idle
+// rate-limit buckets and, through the store, expired captchas and sessions.
+func (s *Server) Run(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.limits.sweep()
+		}
+	}
+}

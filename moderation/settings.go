@@ -1,0 +1,95 @@
+package moderation
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/parley/parley/schema"
+)
+
+var (
+	slugPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	reactionPattern = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+)
+
+// ValidateSite checks a site's slug and settings and returns a problem per
+// field, named as in the settings JSON; none means valid.
+func ValidateSite(slug string, st schema.Settings) map[string]string {
+	p := map[string]string{}
+	if !slugPattern.MatchString(slug) {
+		p["slug"] = "1 to 63 characters of a-z, 0-9 and -, starting with a letter or digit"
+	}
+	for _, o := range st.Origins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			p["origins"] = fmt.Sprintf("%q is not an origin: use scheme://host[:port], such as https://news.example", o)
+			break
+		}
+	}
+	if len(st.Reactions) == 0 || len(st.Reactions) > 10 {
+		p["reactions"] = "name 1 to 10 reactions"
+	}
+	seen := map[string]bool{}
+	for _, r := range st.Reactions {
+		if !reactionPattern.MatchString(r) {
+			p["reactions"] = fmt.Sprintf("%q: a reaction is 1 to 32 characters of a-z, 0-9 and _", r)
+			break
+		}
+		if seen[r] {
+			p["reactions"] = fmt.Sprintf("%q is listed twice", r)
+			break
+		}
+		seen[r] = true
+	}
+	if st.EditWindowSeconds < 0 || st.EditWindowSeconds > 7*24*3600 {
+		p["edit_window_seconds"] = "between 0 and 604800 (a week)"
+	}
+	if st.IPRetentionDays < 0 || st.IPRetentionDays > 3650 {
+		p["ip_retention_days"] = "between 0 (keep) and 3650"
+	}
+	m := st.Moderation
+	if !Mode(m.Mode).Valid() {
+		p["moderation.mode"] = "one of pre, first_time, post"
+	}
+	if m.FirstTimeApproved < 0 || m.FirstTimeApproved > 100 {
+		p["moderation.first_time_approved"] = "between 0 and 100"
+	}
+	if m.MaxLinks < 0 || m.MaxLinks > 100 {
+		p["moderation.max_links"] = "between 0 and 100"
+	}
+	if m.ReportThreshold < 1 || m.ReportThreshold > 1000 {
+		p["moderation.report_threshold"] = "between 1 and 1000"
+	}
+	if m.MaxPerMinute < 0 || m.MaxPerMinute > 1000 {
+		p["moderation.max_per_minute"] = "between 0 (no limit) and 1000"
+	}
+	if m.ClassifierMinDecisions < 0 {
+		p["moderation.classifier_min_decisions"] = "0 or more"
+	}
+	if m.ClassifierSpam <= 0 || m.ClassifierSpam > 1 || m.ClassifierHold <= 0 || m.ClassifierHold > m.ClassifierSpam {
+		p["moderation.classifier_hold_threshold"] = "thresholds in (0, 1] with hold ≤ spam"
+	}
+	for field, words := range map[string][]string{"moderation.banned_words": m.BannedWords, "moderation.suspect_words": m.SuspectWords} {
+		if len(words) > 20000 {
+			p[field] = "at most 20000 entries"
+		} else if _, err := CompileWords(words); err != nil {
+			p[field] = err.Error()
+		}
+	}
+	for _, u := range st.Webhooks.URLs {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			p["webhooks.urls"] = fmt.Sprintf("%q is not an http(s) URL", u)
+			break
+		}
+	}
+	if len(st.Webhooks.URLs) > 0 && len(strings.TrimSpace(st.Webhooks.Secret)) < 16 {
+		p["webhooks.secret"] = "at least 16 characters when webhook URLs are set"
+	}
+	return p
+}

@@ -1,0 +1,92 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Article is a publisher's article on a site, known by the publisher's key.
+type Article struct {
+	ID            int64     `db:"id"`
+	SiteID        int64     `db:"site_id"`
+	Key           string    `db:"key"`
+	Title         string    `db:"title"`
+	URL           string    `db:"url"`
+	CommentsOpen  bool      `db:"comments_open"`
+	ApprovedCount int64     `db:"approved_count"`
+	CreatedAt     time.Time `db:"-"`
+	CreatedMS     int64     `db:"created_at"`
+}
+
+const articleColumns = `id, site_id, key, title, url, comments_open, approved_count, created_at`
+
+// Article returns the article key of a site; ErrNotFound if it was never used.
+func (s *Store) Article(ctx context.Context, siteID int64, key string) (*Article, error) {
+	return s.article(ctx, s.db, siteID, key)
+}
+
+func (s *Store) article(ctx context.Context, q sqlx.QueryerContext, siteID int64, key string) (*Article, error) {
+	var a Article
+	err := sqlx.GetContext(ctx, q, &a, s.q(`SELECT `+articleColumns+` FROM articles WHERE site_id = ? AND key = ?`), siteID, key)
+	if err != nil {
+		return nil, notFound("article "+key, err)
+	}
+	a.CreatedAt = msTime(a.CreatedMS)
+	return &a, nil
+}
+
+// ArticleByID returns an article by id.
+func (s *Store) ArticleByID(ctx context.Context, id int64) (*Article, error) {
+	var a Article
+	if err := s.db.GetContext(ctx, &a, s.q(`SELECT `+articleColumns+` FROM articles WHERE id = ?`), id); err != nil {
+		return nil, notFound(fmt.Sprintf("article %d", id), err)
+	}
+	a.CreatedAt = msTime(a.CreatedMS)
+	return &a, nil
+}
+
+// EnsureArticle returns the article, creating it on first use.
+func (s *Store) EnsureArticle(ctx context.Context, siteID int64, key string) (*Article, error) {
+	if a, err := s.Article(ctx, siteID, key); err == nil || !errors.Is(err, ErrNotFound) {
+		return a, err
+	}
+	var a *Article
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		a, err = s.ensureArticle(ctx, tx, siteID, key)
+		return err
+	})
+	return a, err
+}
+
+func (s *Store) ensureArticle(ctx context.Context, tx sqlx.ExtContext, siteID int64, key string) (*Article, error) {
+	var id int64
+	err := sqlx.GetContext(ctx, tx, &id, s.q(`INSERT INTO articles (site_id, key, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (site_id, key) DO NOTHING RETURNING id`), siteID, key, s.nowMS())
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("create article: %w", err)
+	}
+	return s.article(ctx, tx, siteID, key)
+}
+
+// RegisterArticle creates or updates an article with its title and URL;
+// sites in strict mode accept only registered articles.
+func (s *Store) RegisterArticle(ctx context.Context, siteID int64, key, title, url string) (*Article, error) {
+	_, err := s.wdb.ExecContext(ctx, s.q(`INSERT INTO articles (site_id, key, title, url, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (site_id, key) DO UPDATE SET title = excluded.title, url = excluded.url`), siteID, key, title, url, s.nowMS())
+	if err != nil {
+		return nil, fmt.Errorf("register article: %w", err)
+	}
+	return s.Article(ctx, siteID, key)
+}
+
+// SetArticleOpen opens or closes an article for comments.
+func (s *Store) SetArticleOpen(ctx context.Context, articleID int64, open bool) error {
+	_, err := s.wdb.ExecContext(ctx, s.q(`UPDATE articles SET comments_open = ? WHERE id = ?`), open, articleID)
+	return err
+}

@@ -1,0 +1,51 @@
+package schema
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The few places where SQLite and PostgreSQL need different SQL.
+
+// forUpdate locks the rows a read returns until the transaction ends. SQLite
+// needs no lock: its writer transactions are already exclusive.
+func (s *Store) forUpdate() string {
+	if s.dialect == Postgres {
+		return ` FOR UPDATE`
+	}
+	return ``
+}
+
+// IsUnavailable tells whether err means the database could not be reached
+// or went away (a restart, a dropped connection), as opposed to a bad query:
+// callers answer 503 and try again later.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08 is connection exceptions, 57P0x the server shutting down
+		// or starting up, 53300 too many connections.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "53300"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "conn closed") ||
+		strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "broken pipe")
+}

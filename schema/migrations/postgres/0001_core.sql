@@ -1,0 +1,51 @@
+-- Core: server secrets, sites, articles, reactions and their counters, moderators.
+-- Times are Unix milliseconds in BIGINT columns so both engines agree exactly.
+
+CREATE TABLE server_secrets (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE sites (
+    id         BIGSERIAL PRIMARY KEY,
+    slug       TEXT NOT NULL UNIQUE,
+    settings   TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE articles (
+    id            BIGSERIAL PRIMARY KEY,
+    site_id       BIGINT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+    key           TEXT NOT NULL,
+    title         TEXT NOT NULL DEFAULT '',
+    url           TEXT NOT NULL DEFAULT '',
+    comments_open BOOLEAN NOT NULL DEFAULT TRUE,
+    created_at    BIGINT NOT NULL,
+    UNIQUE (site_id, key)
+);
+
+CREATE TABLE reactions (
+    article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    reader_id  TEXT NOT NULL,
+    reaction   TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (article_id, reader_id)
+);
+
+CREATE TABLE reaction_counts (
+    article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    reaction   TEXT NOT NULL,
+    count      BIGINT NOT NULL,
+    PRIMARY KEY (article_id, reaction)
+);
+
+CREATE TABLE moderators (
+    id            BIGSERIAL PRIMARY KEY,
+    email         TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'moderator')),
+    sites         TEXT NOT NULL DEFAULT '[]',
+    disabled      BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at    BIGINT NOT NULL
+);

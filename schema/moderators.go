@@ -1,0 +1,141 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Moderator is an account of the editorial team. Sites limits a moderator
+// to those site ids; empty means every site.
+type Moderator struct {
+	ID           int64
+	Email        string
+	PasswordHash string
+	Role         string
+	Sites        []int64
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// Roles of moderators.
+const (
+	RoleAdmin     = "admin"
+	RoleModerator = "moderator"
+)
+
+type moderatorRow struct {
+	ID           int64  `db:"id"`
+	Email        string `db:"email"`
+	PasswordHash string `db:"password_hash"`
+	Role         string `db:"role"`
+	Sites        string `db:"sites"`
+	Disabled     bool   `db:"disabled"`
+	CreatedAt    int64  `db:"created_at"`
+}
+
+func (r moderatorRow) moderator() (*Moderator, error) {
+	m := &Moderator{ID: r.ID, Email: r.Email, PasswordHash: r.PasswordHash, Role: r.Role, Disabled: r.Disabled, CreatedAt: msTime(r.CreatedAt)}
+	if err := json.Unmarshal([]byte(r.Sites), &m.Sites); err != nil {
+		return nil, fmt.Errorf("moderator %d sites: %w", r.ID, err)
+	}
+	return m, nil
+}
+
+const moderatorColumns = `id, email, password_hash, role, sites, disabled, created_at`
+
+// CanModerate tells whether the moderator may act on the site.
+func (m *Moderator) CanModerate(siteID int64) bool {
+	if m.Role == RoleAdmin || len(m.Sites) == 0 {
+		return true
+	}
+	for _, id := range m.Sites {
+		if id == siteID {
+			return true
+		}
+	}
+	return false
+}
+
+// CreateModerator adds an account; ErrConflict when the email is taken.
+func (s *Store) CreateModerator(ctx context.Context, m *Moderator) error {
+	sites := m.Sites
+	if sites == nil {
+		sites = []int64{}
+	}
+	b, _ := json.Marshal(sites)
+	now := s.nowMS()
+	err := s.wdb.GetContext(ctx, &m.ID, s.q(`INSERT INTO moderators (email, password_hash, role, sites, disabled, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING id`),
+		m.Email, m.PasswordHash, m.Role, string(b), m.Disabled, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("moderator %s exists: %w", m.Email, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create moderator: %w", err)
+	}
+	m.CreatedAt = msTime(now)
+	return nil
+}
+
+// UpdateModerator saves a moderator's password hash, role, sites and state.
+func (s *Store) UpdateModerator(ctx context.Context, m *Moderator) error {
+	sites := m.Sites
+	if sites == nil {
+		sites = []int64{}
+	}
+	b, _ := json.Marshal(sites)
+	res, err := s.wdb.ExecContext(ctx, s.q(`UPDATE moderators SET password_hash = ?, role = ?, sites = ?, disabled = ? WHERE id = ?`),
+		m.PasswordHash, m.Role, string(b), m.Disabled, m.ID)
+	if err != nil {
+		return fmt.Errorf("update moderator: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("moderator %d: %w", m.ID, ErrNotFound)
+	}
+	if m.Disabled {
+		// A disabled account loses its sessions at once.
+		if _, err := s.wdb.ExecContext(ctx, s.q(`DELETE FROM mod_sessions WHERE moderator_id = ?`), m.ID); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+	}
+	return nil
+}
+
+// ModeratorByEmail finds an account by email.
+func (s *Store) ModeratorByEmail(ctx context.Context, email string) (*Moderator, error) {
+	var r moderatorRow
+	if err := s.db.GetContext(ctx, &r, s.q(`SELECT `+moderatorColumns+` FROM moderators WHERE email = ?`), email); err != nil {
+		return nil, notFound("moderator "+email, err)
+	}
+	return r.moderator()
+}
+
+// ModeratorByID finds an account by id.
+func (s *Store) ModeratorByID(ctx context.Context, id int64) (*Moderator, error) {
+	var r moderatorRow
+	if err := s.db.GetContext(ctx, &r, s.q(`SELECT `+moderatorColumns+` FROM moderators WHERE id = ?`), id); err != nil {
+		return nil, notFound(fmt.Sprintf("moderator %d", id), err)
+	}
+	return r.moderator()
+}
+
+// Moderators lists every account by email.
+func (s *Store) Moderators(ctx context.Context) ([]*Moderator, error) {
+	var rows []moderatorRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+moderatorColumns+` FROM moderators ORDER BY email`); err != nil {
+		return nil, fmt.Errorf("list moderators: %w", err)
+	}
+	out := make([]*Moderator, 0, len(rows))
+	for _, r := range rows {
+		m, err := r.moderator()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

@@ -1,0 +1,181 @@
+// Package schema is Parley's data layer: the migrations for SQLite and
+// PostgreSQL, the migration runner, and the Store that holds every SQL
+// statement of the project, one file per entity.
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // registers "sqlite"
+)
+
+func init() {
+	// The pure-Go driver registers as "sqlite", a name sqlx does not know
+	// takes '?' placeholders.
+	sqlx.BindDriver("sqlite", sqlx.QUESTION)
+}
+
+// Errors the store returns, wrapped with detail; callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Dialect names the SQL engine behind a Store.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is the database. All SQL of the project lives in its methods.
+// Exported methods own their transaction; unexported helpers take an
+// sqlx.ExtContext so they compose inside one.
+type Store struct {
+	dialect Dialect
+	// db serves reads. On SQLite, writes go through wdb, a single
+	// connection, so that writers queue in Go instead of spinning on
+	// SQLITE_BUSY; on PostgreSQL both are the same pool.
+	db  *sqlx.DB
+	wdb *sqlx.DB
+	now func() time.Time
+
+	sites siteCache
+}
+
+// Open connects to dsn — a postgres:// URL, or else an SQLite file path —
+// and brings the schema up to date.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s, err := connect(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// DialectOf tells which engine a -db value selects.
+func DialectOf(dsn string) Dialect {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return Postgres
+	}
+	return SQLite
+}
+
+func connect(dsn string) (*Store, error) {
+	s := &Store{dialect: DialectOf(dsn), now: time.Now}
+	switch s.dialect {
+	case Postgres:
+		db, err := sqlx.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		s.db, s.wdb = db, db
+	default:
+		if dsn == "" {
+			return nil, errors.New("empty database path: give -db a file path or a postgres:// URL")
+		}
+		path := strings.TrimPrefix(dsn, "file:")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		q := url.Values{}
+		for _, p := range []string{
+			"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)",
+			"synchronous(NORMAL)", "cache_size(-32000)", "temp_store(MEMORY)",
+		} {
+			q.Add("_pragma", p)
+		}
+		base := "file:" + path + "?" + q.Encode()
+		rdb, err := sqlx.Open("sqlite", base)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		rdb.SetMaxOpenConns(8)
+		rdb.SetMaxIdleConns(8)
+		wdb, err := sqlx.Open("sqlite", base+"&_txlock=immediate")
+		if err != nil {
+			rdb.Close()
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		wdb.SetMaxOpenConns(1)
+		wdb.SetMaxIdleConns(1)
+		wdb.SetConnMaxLifetime(0)
+		s.db, s.wdb = rdb, wdb
+	}
+	return s, nil
+}
+
+// Dialect reports the engine.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.wdb != s.db {
+		err = errors.Join(err, s.wdb.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.db.PingContext(ctx)
+}
+
+// SetClock replaces the store's clock; tests use it to move time.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+func (s *Store) nowMS() int64 { return s.now().UnixMilli() }
+
+// write runs fn in a transaction on the writer and commits it.
+func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.wdb.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// q rebinds a query written with '?' placeholders for the store's engine.
+func (s *Store) q(query string) string { return s.db.Rebind(query) }
+
+func notFound(what string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func msTimePtr(ms sql.NullInt64) *time.Time {
+	if !ms.Valid {
+		return nil
+	}
+	t := msTime(ms.Int64)
+	return &t
+}
