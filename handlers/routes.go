@@ -52,6 +52,20 @@ func (s *Server) routes() http.Handler {
 	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.putReaction)).Methods("PUT")
 	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.deleteReaction)).Methods("DELETE")
 	pub.Handle("/sites/{site}/reactions", s.h(s.bulkReactions)).Methods("GET")
+	pub.Handle("/captchas", s.h(s.createCaptcha)).Methods("POST")
+	pub.Handle("/captchas/{id}/image.png", s.h(s.captchaImage)).Methods("GET")
+	pub.Handle("/captchas/{id}/audio.wav", s.h(s.captchaAudio)).Methods("GET")
+	pub.Handle("/sites/{site}/articles/{article}/comments", s.h(s.listComments)).Methods("GET")
+	pub.Handle("/sites/{site}/articles/{article}/comments.atom", s.h(s.commentsFeed)).Methods("GET")
+	pub.Handle("/comments/{id}/vote", s.h(s.voteComment)).Methods("PUT", "DELETE")
+	pub.Handle("/comments/{id}/reports", s.h(s.reportComment)).Methods("POST")
+
+	// Writing comments takes larger bodies.
+	posts := sub("/api/v1")
+	posts.Use(limitBody(commentBody))
+	posts.Handle("/sites/{site}/articles/{article}/comments", s.h(s.createComment)).Methods("POST")
+	posts.Handle("/comments/{id}", s.h(s.editComment)).Methods("PATCH")
+	posts.Handle("/comments/{id}", s.h(s.deleteComment)).Methods("DELETE")
 
 	// Web assets.
 	s.webRoutes(r)

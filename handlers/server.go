@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
 
@@ -42,7 +43,9 @@ type Server struct {
 	limits  *limiters
 	metrics *metrics
 	origins *originCache
-	handler http.Handler
+	// assessor is the one door into moderation for new and edited comments.
+	assessor *moderation.Assessor
+	handler  http.Handler
 }
 
 // New builds the server and its routes.
@@ -54,13 +57,14 @@ func New(store *schema.Store, cfg Config) *Server {
 		cfg.Limits = DefaultLimits()
 	}
 	s := &Server{
-		store:   store,
-		log:     cfg.Logger,
-		cfg:     cfg,
-		keys:    deriveKeys(cfg.Secret),
-		limits:  newLimiters(cfg.Limits),
-		metrics: newMetrics(),
-		origins: &originCache{store: store},
+		store:    store,
+		log:      cfg.Logger,
+		cfg:      cfg,
+		keys:     deriveKeys(cfg.Secret),
+		limits:   newLimiters(cfg.Limits),
+		metrics:  newMetrics(),
+		origins:  &originCache{store: store},
+		assessor: moderation.NewAssessor(store),
 	}
 	s.handler = s.routes()
 	return s
@@ -82,6 +86,11 @@ func (s *Server) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			s.limits.sweep()
+			if n, err := s.store.DeleteExpiredCaptchas(ctx); err != nil {
+				s.log.Warn("delete expired captchas", "err", err)
+			} else if n > 0 {
+				s.log.Debug("deleted expired captchas", "count", n)
+			}
 		}
 	}
 }

@@ -49,3 +49,11 @@ func IsUnavailable(err error) bool {
 	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "conn closed") ||
 		strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "broken pipe")
 }
+
+// greatest0 is max(expr, 0): SQLite's scalar MAX, PostgreSQL's GREATEST.
+func (s *Store) greatest0(expr string) string {
+	if s.dialect == Postgres {
+		return `GREATEST(` + expr + `, 0)`
+	}
+	return `MAX(` + expr + `, 0)`
+}

@@ -30,13 +30,20 @@ CREATE TABLE comments (
     report_count    BIGINT NOT NULL DEFAULT 0,
     shadow          BOOLEAN NOT NULL DEFAULT FALSE,
     has_replies     BOOLEAN NOT NULL DEFAULT FALSE,
+    -- visible: what the public thread shows, approved comments and deleted
+    -- ones that keep their replies' place; derived, kept for the indexes.
+    visible         BOOLEAN NOT NULL DEFAULT FALSE,
+    -- reported_at: when the reports reached the site's threshold; cleared
+    -- when a moderator approves the comment again.
+    reported_at     BIGINT,
     created_at      BIGINT NOT NULL,
     edited_at       BIGINT,
     decided_at      BIGINT
 );
 -- Keyset pages of a thread by id (oldest, newest) and by score (top).
-CREATE INDEX comments_thread ON comments (article_id, status, id);
-CREATE INDEX comments_top ON comments (article_id, status, score, id);
+CREATE INDEX comments_thread ON comments (article_id, visible, id);
+CREATE INDEX comments_top ON comments (article_id, visible, score, id);
+CREATE INDEX comments_reported ON comments (reported_at, id);
 -- Moderation queues, all sites or one.
 CREATE INDEX comments_queue ON comments (status, id);
 CREATE INDEX comments_site_queue ON comments (site_id, status, id);

@@ -1,0 +1,136 @@
+package handlers
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dchest/captcha"
+	"github.com/gorilla/mux"
+	"github.com/parley/parley/schema"
+)
+
+const (
+	captchaDigits = 6
+	captchaWidth  = 240
+	captchaHeight = 80
+)
+
+// captchaLangs are the languages the captcha library speaks digits in.
+var captchaLangs = map[string]bool{"en": true, "ja": true, "ru": true, "zh": true, "pt": true}
+
+type captchaResponse struct {
+	ID           string    `json:"id"`
+	ImageURL     string    `json:"image_url"`
+	AudioURL     string    `json:"audio_url"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	TestSolution string    `json:"test_solution,omitempty"`
+}
+
+func (s *Server) createCaptcha(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limits.captchas.check(s.clientIP(r)); err != nil {
+		return err
+	}
+	id := randomToken(15)
+	digits := captcha.RandomDigits(captchaDigits)
+	exp, err := s.store.CreateCaptcha(r.Context(), id, digits)
+	if err != nil {
+		return err
+	}
+	resp := captchaResponse{
+		ID: id, ExpiresAt: exp,
+		ImageURL: "/api/v1/captchas/" + id + "/image.png",
+		AudioURL: "/api/v1/captchas/" + id + "/audio.wav",
+	}
+	if s.cfg.CaptchaTest {
+		resp.TestSolution = digitString(digits)
+	}
+	writeJSON(w, http.StatusCreated, resp)
+	return nil
+}
+
+func (s *Server) captchaDigits(r *http.Request) (string, []byte, error) {
+	id := mux.Vars(r)["id"]
+	d, err := s.store.CaptchaDigits(r.Context(), id)
+	if errors.Is(err, schema.ErrNotFound) {
+		return "", nil, errNotFound("captcha (unknown, used or expired: ask for a new one)")
+	}
+	return id, d, err
+}
+
+func (s *Server) captchaImage(w http.ResponseWriter, r *http.Request) error {
+	id, d, err := s.captchaDigits(r)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if _, err := captcha.NewImage(id, d, captchaWidth, captchaHeight).WriteTo(&buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
+	return nil
+}
+
+func (s *Server) captchaAudio(w http.ResponseWriter, r *http.Request) error {
+	lang := r.URL.Query().Get("lang")
+	if lang == "" {
+		lang = "en"
+	}
+	if !captchaLangs[lang] {
+		return errBadRequest("lang must be one of en, ja, pt, ru, zh")
+	}
+	id, d, err := s.captchaDigits(r)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if _, err := captcha.NewAudio(id, d, lang).WriteTo(&buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// verifyCaptcha uses up the captcha whatever the answer: a wrong answer
+// cannot be followed by a right one.
+func (s *Server) verifyCaptcha(r *http.Request, id, solution string) error {
+	invalid := func(msg string) error {
+		return &apiError{Status: http.StatusForbidden, Code: "captcha_invalid", Message: msg,
+			Fields: map[string]string{"captcha_solution": msg}}
+	}
+	if id == "" || len(id) > 64 {
+		return invalid("solve a captcha: get one from POST /api/v1/captchas")
+	}
+	digits, err := s.store.ConsumeCaptcha(r.Context(), id)
+	if errors.Is(err, schema.ErrNotFound) {
+		return invalid("the captcha expired or was used: solve a new one")
+	}
+	if err != nil {
+		return err
+	}
+	got := strings.Map(func(c rune) rune {
+		if c == ' ' || c == '-' {
+			return -1
+		}
+		return c
+	}, solution)
+	if subtle.ConstantTimeCompare([]byte(got), []byte(digitString(digits))) != 1 {
+		return invalid("the captcha answer is wrong: solve a new one")
+	}
+	return nil
+}
+
+func digitString(d []byte) string {
+	b := make([]byte, len(d))
+	for i, x := range d {
+		b[i] = '0' + x
+	}
+	return string(b)
+}

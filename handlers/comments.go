@@ -1,0 +1,432 @@
+package handlers
+
+import (
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/parley/parley/moderation"
+	"github.com/parley/parley/schema"
+)
+
+// publicComment is a comment as readers see it.
+type publicComment struct {
+	ID        int64      `json:"id"`
+	ParentID  *int64     `json:"parent_id"`
+	Author    string     `json:"author"`
+	Body      string     `json:"body"`
+	CreatedAt time.Time  `json:"created_at"`
+	EditedAt  *time.Time `json:"edited_at"`
+	Score     int64      `json:"score"`
+	Upvotes   int64      `json:"upvotes"`
+	Downvotes int64      `json:"downvotes"`
+	Status    string     `json:"status"`
+}
+
+// toPublic shows a comment to readers. The public never learns a verdict:
+// anything held, rejected or spam is "pending", except that a shadow-banned
+// author sees their own comments as published.
+func toPublic(c *schema.Comment) publicComment {
+	p := publicComment{
+		ID: c.ID, Author: c.Author, Body: c.Body, CreatedAt: c.CreatedAt(), EditedAt: c.EditedAt(),
+		Score: c.Score, Upvotes: c.Upvotes, Downvotes: c.Downvotes,
+	}
+	if c.ParentID.Valid {
+		id := c.ParentID.Int64
+		p.ParentID = &id
+	}
+	switch {
+	case c.Status == schema.StatusApproved, c.Shadow:
+		p.Status = schema.StatusApproved
+	case c.Status == schema.StatusDeleted:
+		p.Status, p.Author, p.Body = schema.StatusDeleted, "", ""
+	default:
+		p.Status = schema.StatusPending
+	}
+	return p
+}
+
+type commentInput struct {
+	Author          string `json:"author"`
+	Email           string `json:"email"`
+	Body            string `json:"body"`
+	ParentID        *int64 `json:"parent_id"`
+	CaptchaID       string `json:"captcha_id"`
+	CaptchaSolution string `json:"captcha_solution"`
+}
+
+func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
+	readerID, err := s.reader(r)
+	if err != nil {
+		return err
+	}
+	ip := s.clientIP(r)
+	if err := s.limits.comments.check("ip:" + ip); err != nil {
+		return err
+	}
+	if readerID != "" {
+		if err := s.limits.comments.check("reader:" + readerID); err != nil {
+			return err
+		}
+	}
+	site, article, err := s.article(r)
+	if err != nil {
+		return err
+	}
+	if !site.Settings.CommentsOpen || !article.CommentsOpen {
+		return &apiError{Status: http.StatusForbidden, Code: "comments_closed", Message: "comments are closed on this article"}
+	}
+	var in commentInput
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	fields := map[string]string{}
+	body, msg := checkText(in.Body, 1, maxBody, true)
+	if msg != "" {
+		fields["body"] = msg
+	}
+	author, msg := checkText(in.Author, 1, maxAuthor, false)
+	if msg != "" {
+		fields["author"] = msg
+	}
+	email, msg := checkEmail(in.Email)
+	if msg != "" {
+		fields["email"] = msg
+	}
+	if in.CaptchaID == "" {
+		fields["captcha_id"] = "required: get a captcha from POST /api/v1/captchas"
+	}
+	if strings.TrimSpace(in.CaptchaSolution) == "" {
+		fields["captcha_solution"] = "required"
+	}
+	var parent sql.NullInt64
+	if in.ParentID != nil {
+		p, err := s.store.Comment(r.Context(), *in.ParentID)
+		if err != nil && !errors.Is(err, schema.ErrNotFound) {
+			return err
+		}
+		if err != nil || p.ArticleID != article.ID || p.Status != schema.StatusApproved {
+			fields["parent_id"] = "no such comment on this article"
+		} else {
+			parent = sql.NullInt64{Int64: p.ID, Valid: true}
+		}
+	}
+	if len(fields) > 0 {
+		return errValidation(fields)
+	}
+	// The captcha is checked, and used up, before anything is written.
+	if err := s.verifyCaptcha(r, in.CaptchaID, in.CaptchaSolution); err != nil {
+		return err
+	}
+	who := schema.Author{EmailHash: s.keys.EmailHash(email), IPHash: s.keys.IPHash(ip), ReaderID: readerID}
+	verdict, err := s.assessor.Assess(r.Context(), moderation.Draft{Site: site, Body: body, Author: author, Who: who})
+	if err != nil {
+		return err
+	}
+	editToken := randomToken(32)
+	c := &schema.Comment{
+		SiteID: site.ID, ArticleID: article.ID, ParentID: parent, ReaderID: readerID,
+		Author: author, EmailHash: who.EmailHash, IPHash: who.IPHash, Body: body, BodyKey: verdict.BodyKey,
+		Status: verdict.Status, Reasons: verdict.Reasons, EditTokenHash: tokenHash(editToken), Shadow: verdict.Shadow,
+	}
+	if err := s.store.CreateComment(r.Context(), c); err != nil {
+		return err
+	}
+	s.metrics.comments.WithLabelValues(c.Status).Inc()
+	s.commentCreated(r.Context(), site, c)
+	writeJSON(w, http.StatusCreated, map[string]any{"comment": toPublic(c), "edit_token": editToken})
+	return nil
+}
+
+type threadResponse struct {
+	Comments   []publicComment `json:"comments"`
+	NextCursor *string         `json:"next_cursor"`
+	Count      int64           `json:"count"`
+}
+
+func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
+	readerID, err := s.reader(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	sort := q.Get("sort")
+	switch sort {
+	case "":
+		sort = schema.SortOldest
+	case schema.SortOldest, schema.SortNewest, schema.SortTop:
+	default:
+		return errBadRequest("sort must be oldest, newest or top")
+	}
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return errBadRequest("limit must be a number from 1 to 200")
+		}
+		limit = n
+	}
+	var after *schema.Cursor
+	if v := q.Get("cursor"); v != "" {
+		c, err := schema.ParseCursor(v, sort)
+		if err != nil {
+			return errBadRequest("invalid cursor: %v; start again without one", err)
+		}
+		after = &c
+	}
+	site, article, err := s.existingArticle(r)
+	if err != nil {
+		return err
+	}
+	resp := threadResponse{Comments: []publicComment{}}
+	if article == nil {
+		writeJSON(w, http.StatusOK, resp)
+		return nil
+	}
+	rows, next, err := s.store.Thread(r.Context(), article.ID, sort, after, limit)
+	if err != nil {
+		return err
+	}
+	resp.Count = article.ApprovedCount
+	for i := range rows {
+		resp.Comments = append(resp.Comments, toPublic(&rows[i]))
+	}
+	if next != nil {
+		c := next.String()
+		resp.NextCursor = &c
+	}
+	if readerID != "" {
+		if err := s.mergeShadow(r, site, article, readerID, sort, after, next, &resp); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// mergeShadow shows a shadow-banned reader their own hidden comments in
+// the page they belong to, as if they were published.
+func (s *Server) mergeShadow(r *http.Request, site *schema.Site, article *schema.Article, readerID, sort string, after, next *schema.Cursor, resp *threadResponse) error {
+	shadow, err := s.store.ShadowComments(r.Context(), site.ID, article.ID, readerID)
+	if err != nil || len(shadow) == 0 {
+		return err
+	}
+	// Only the oldest and newest orders place them: by id, within the page.
+	for i := range shadow {
+		c := &shadow[i]
+		resp.Count++
+		inPage := true
+		switch sort {
+		case schema.SortNewest:
+			inPage = (after == nil || c.ID < after.ID) && (next == nil || c.ID > next.ID)
+		case schema.SortTop:
+			inPage = next == nil
+		default:
+			inPage = (after == nil || c.ID > after.ID) && (next == nil || c.ID < next.ID)
+		}
+		if !inPage {
+			continue
+		}
+		p := toPublic(c)
+		pos := len(resp.Comments)
+		for j, x := range resp.Comments {
+			if (sort == schema.SortNewest && x.ID < c.ID) || (sort == schema.SortOldest && x.ID > c.ID) {
+				pos = j
+				break
+			}
+		}
+		resp.Comments = append(resp.Comments[:pos], append([]publicComment{p}, resp.Comments[pos:]...)...)
+	}
+	return nil
+}
+
+// commentByID is the {id} of the route.
+func (s *Server) commentByID(r *http.Request) (*schema.Comment, error) {
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err != nil || id <= 0 {
+		return nil, errNotFound("comment")
+	}
+	c, err := s.store.Comment(r.Context(), id)
+	if errors.Is(err, schema.ErrNotFound) {
+		return nil, errNotFound("comment")
+	}
+	return c, err
+}
+
+// ownComment returns the route's comment when the request carries its edit
+// token and the site's edit window is still open.
+func (s *Server) ownComment(r *http.Request) (*schema.Comment, *schema.Site, error) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return nil, nil, errUnauthorized("send the comment's edit token as Authorization: Bearer <edit_token>")
+	}
+	c, err := s.commentByID(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(tokenHash(tok)), []byte(c.EditTokenHash)) != 1 {
+		return nil, nil, errForbidden("this edit token does not belong to the comment")
+	}
+	if c.Status == schema.StatusDeleted {
+		return nil, nil, errNotFound("comment")
+	}
+	site, err := s.store.SiteByID(r.Context(), c.SiteID)
+	if err != nil {
+		return nil, nil, err
+	}
+	window := time.Duration(site.Settings.EditWindowSeconds) * time.Second
+	if time.Since(c.CreatedAt()) > window {
+		return nil, nil, &apiError{Status: http.StatusForbidden, Code: "edit_window_closed",
+			Message: "comments can be changed for " + window.String() + " after posting"}
+	}
+	return c, site, nil
+}
+
+func (s *Server) editComment(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Body string `json:"body"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	c, site, err := s.ownComment(r)
+	if err != nil {
+		return err
+	}
+	body, msg := checkText(in.Body, 1, maxBody, true)
+	if msg != "" {
+		return errValidation(map[string]string{"body": msg})
+	}
+	who := schema.Author{EmailHash: c.EmailHash, IPHash: c.IPHash, ReaderID: c.ReaderID}
+	verdict, err := s.assessor.Assess(r.Context(), moderation.Draft{Site: site, Body: body, Author: c.Author, Who: who, Edit: true})
+	if err != nil {
+		return err
+	}
+	status := verdict.Status
+	if c.Status == schema.StatusRejected || c.Status == schema.StatusSpam {
+		// A moderator's removal stands: editing cannot publish it again.
+		status = c.Status
+	}
+	updated, err := s.store.EditComment(r.Context(), c.ID, c.Version, body, verdict.BodyKey, status, verdict.Reasons)
+	if errors.Is(err, schema.ErrConflict) {
+		return errConflict("the comment changed meanwhile: reload it and edit again")
+	}
+	if err != nil {
+		return err
+	}
+	if updated.Status == schema.StatusPending && c.Status != schema.StatusPending {
+		s.commentCreated(r.Context(), site, updated)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"comment": toPublic(updated)})
+	return nil
+}
+
+func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) error {
+	c, _, err := s.ownComment(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteComment(r.Context(), c.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// publishedComment is the route's comment if readers can see it.
+func (s *Server) publishedComment(r *http.Request) (*schema.Comment, error) {
+	c, err := s.commentByID(r)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status != schema.StatusApproved {
+		return nil, errNotFound("comment")
+	}
+	return c, nil
+}
+
+func (s *Server) voteComment(w http.ResponseWriter, r *http.Request) error {
+	readerID, err := s.requireReader(r)
+	if err != nil {
+		return err
+	}
+	vote := 0
+	if r.Method == http.MethodPut {
+		var in struct {
+			Vote *int `json:"vote"`
+		}
+		if err := decodeJSON(r, &in); err != nil {
+			return err
+		}
+		if in.Vote == nil || (*in.Vote != 1 && *in.Vote != -1) {
+			return errValidation(map[string]string{"vote": "1 for up or -1 for down"})
+		}
+		vote = *in.Vote
+	}
+	if err := s.limits.votes.check(s.clientIP(r)); err != nil {
+		return err
+	}
+	c, err := s.publishedComment(r)
+	if err != nil {
+		return err
+	}
+	score, err := s.store.VoteComment(r.Context(), c.ID, readerID, vote)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": score.ID, "score": score.Score, "upvotes": score.Upvotes,
+		"downvotes": score.Downvotes, "mine": score.Mine})
+	return nil
+}
+
+var reportReasons = map[string]bool{"spam": true, "abuse": true, "off_topic": true, "other": true}
+
+func (s *Server) reportComment(w http.ResponseWriter, r *http.Request) error {
+	readerID, err := s.requireReader(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Reason string `json:"reason"`
+		Note   string `json:"note"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	fields := map[string]string{}
+	if !reportReasons[in.Reason] {
+		fields["reason"] = "one of spam, abuse, off_topic, other"
+	}
+	note, msg := checkText(in.Note, 0, maxNote, true)
+	if msg != "" {
+		fields["note"] = msg
+	}
+	if len(fields) > 0 {
+		return errValidation(fields)
+	}
+	if err := s.limits.reports.check(s.clientIP(r)); err != nil {
+		return err
+	}
+	c, err := s.publishedComment(r)
+	if err != nil {
+		return err
+	}
+	site, err := s.store.SiteByID(r.Context(), c.SiteID)
+	if err != nil {
+		return err
+	}
+	_, reportedNow, err := s.store.ReportComment(r.Context(), c.ID, readerID, in.Reason, note, site.Settings.Moderation.ReportThreshold)
+	if err != nil {
+		return err
+	}
+	if reportedNow {
+		s.commentReported(r.Context(), site, c)
+	}
+	writeJSON(w, http.StatusAccepted, map[string]bool{"accepted": true})
+	return nil
+}

@@ -1,0 +1,116 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Ban keeps an identity from publishing on a site: its comments go to spam.
+// A shadow ban hides that from the author.
+type Ban struct {
+	ID          int64         `db:"id"`
+	SiteID      int64         `db:"site_id"`
+	Kind        string        `db:"kind"` // email, ip or reader
+	Value       string        `db:"value"`
+	Reason      string        `db:"reason"`
+	Shadow      bool          `db:"shadow"`
+	ExpiresMS   sql.NullInt64 `db:"expires_at"`
+	CommentID   sql.NullInt64 `db:"comment_id"`
+	ModeratorID sql.NullInt64 `db:"moderator_id"`
+	CreatedMS   int64         `db:"created_at"`
+}
+
+// ExpiresAt is when the ban ends, or nil for never.
+func (b *Ban) ExpiresAt() *time.Time { return msTimePtr(b.ExpiresMS) }
+
+// CreatedAt is when the ban was made.
+func (b *Ban) CreatedAt() time.Time { return msTime(b.CreatedMS) }
+
+const banColumns = `id, site_id, kind, value, reason, shadow, expires_at, comment_id, moderator_id, created_at`
+
+// CreateBan stores a ban and sets its ID.
+func (s *Store) CreateBan(ctx context.Context, b *Ban) error {
+	b.CreatedMS = s.nowMS()
+	err := s.wdb.GetContext(ctx, &b.ID, s.q(`INSERT INTO bans (site_id, kind, value, reason, shadow, expires_at, comment_id, moderator_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		b.SiteID, b.Kind, b.Value, b.Reason, b.Shadow, b.ExpiresMS, b.CommentID, b.ModeratorID, b.CreatedMS)
+	if err != nil {
+		return fmt.Errorf("create ban: %w", err)
+	}
+	return nil
+}
+
+// ActiveBan returns an unexpired ban on any of the author's identities on
+// the site, preferring an open ban to a shadow one; nil when there is none.
+func (s *Store) ActiveBan(ctx context.Context, siteID int64, a Author) (*Ban, error) {
+	var b Ban
+	err := s.db.GetContext(ctx, &b, s.q(`SELECT `+banColumns+` FROM bans
+		WHERE site_id = ? AND ((kind = 'email' AND value = ? AND value <> '') OR (kind = 'ip' AND value = ? AND value <> '')
+			OR (kind = 'reader' AND value = ? AND value <> ''))
+		AND (expires_at IS NULL OR expires_at > ?)
+		ORDER BY shadow, id LIMIT 1`), siteID, a.EmailHash, a.IPHash, a.ReaderID, s.nowMS())
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find ban: %w", err)
+	}
+	return &b, nil
+}
+
+// Ban returns a ban by id.
+func (s *Store) Ban(ctx context.Context, id int64) (*Ban, error) {
+	var b Ban
+	if err := s.db.GetContext(ctx, &b, s.q(`SELECT `+banColumns+` FROM bans WHERE id = ?`), id); err != nil {
+		return nil, notFound(fmt.Sprintf("ban %d", id), err)
+	}
+	return &b, nil
+}
+
+// Bans lists the bans of the given sites (every site when siteIDs is nil),
+// newest first, expired ones included.
+func (s *Store) Bans(ctx context.Context, siteIDs []int64, limit int) ([]Ban, error) {
+	var rows []Ban
+	query, args := `SELECT `+banColumns+` FROM bans`, []any{}
+	if siteIDs != nil {
+		if len(siteIDs) == 0 {
+			return nil, nil
+		}
+		query += ` WHERE site_id IN (` + placeholders(len(siteIDs)) + `)`
+		for _, id := range siteIDs {
+			args = append(args, id)
+		}
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit)
+	if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
+		return nil, fmt.Errorf("list bans: %w", err)
+	}
+	return rows, nil
+}
+
+// DeleteBan lifts a ban.
+func (s *Store) DeleteBan(ctx context.Context, id int64) error {
+	res, err := s.wdb.ExecContext(ctx, s.q(`DELETE FROM bans WHERE id = ?`), id)
+	if err != nil {
+		return fmt.Errorf("delete ban: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("ban %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	b := make([]byte, 0, 2*n)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '?')
+	}
+	return string(b)
+}

@@ -1,0 +1,100 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CaptchaTTL is how long a captcha may be solved.
+const CaptchaTTL = 10 * time.Minute
+
+// CreateCaptcha stores a captcha's solution digits (0–9 values).
+func (s *Store) CreateCaptcha(ctx context.Context, id string, digits []byte) (expires time.Time, err error) {
+	exp := s.now().Add(CaptchaTTL)
+	_, err = s.wdb.ExecContext(ctx, s.q(`INSERT INTO captchas (id, digits, expires_at) VALUES (?, ?, ?)`),
+		id, encodeDigits(digits), exp.UnixMilli())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store captcha: %w", err)
+	}
+	return exp.UTC(), nil
+}
+
+// CaptchaDigits returns an unexpired captcha's digits without using it up,
+// to draw its image or speak its audio; ErrNotFound when unknown, used or
+// expired.
+func (s *Store) CaptchaDigits(ctx context.Context, id string) ([]byte, error) {
+	var d string
+	err := s.db.GetContext(ctx, &d, s.q(`SELECT digits FROM captchas WHERE id = ? AND expires_at > ?`), id, s.nowMS())
+	if err != nil {
+		return nil, notFound("captcha", err)
+	}
+	return decodeDigits(d), nil
+}
+
+// ConsumeCaptcha uses up a captcha and returns its digits. The delete is
+// the claim: of any number of concurrent callers, on any instance, exactly
+// one gets the digits, and every later one ErrNotFound.
+func (s *Store) ConsumeCaptcha(ctx context.Context, id string) ([]byte, error) {
+	var d string
+	var exp int64
+	err := s.wdb.QueryRowxContext(ctx, s.q(`DELETE FROM captchas WHERE id = ? RETURNING digits, expires_at`), id).Scan(&d, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("captcha: %w", ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("consume captcha: %w", err)
+	}
+	if exp <= s.nowMS() {
+		return nil, fmt.Errorf("captcha expired: %w", ErrNotFound)
+	}
+	return decodeDigits(d), nil
+}
+
+// DeleteExpiredCaptchas removes captchas nobody solved in time.
+func (s *Store) DeleteExpiredCaptchas(ctx context.Context) (int64, error) {
+	res, err := s.wdb.ExecContext(ctx, s.q(`DELETE FROM captchas WHERE expires_at <= ?`), s.nowMS())
+	if err != nil {
+		return 0, fmt.Errorf("delete expired captchas: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+func encodeDigits(d []byte) string {
+	b := make([]byte, len(d))
+	for i, x := range d {
+		b[i] = '0' + x%10
+	}
+	return string(b)
+}
+
+func decodeDigits(s string) []byte {
+	b := make([]byte, len(s))
+	for i := range s {
+		b[i] = s[i] - '0'
+	}
+	return b
+}
+
+// CaptchaStore adapts the Store to github.com/dchest/captcha's Store
+// interface (Set, Get), for code written against that library's API.
+// Parley itself calls the context-aware methods above.
+type CaptchaStore struct{ S *Store }
+
+// Set stores the digits of a new captcha.
+func (c CaptchaStore) Set(id string, digits []byte) {
+	c.S.CreateCaptcha(context.Background(), id, digits)
+}
+
+// Get returns a captcha's digits, using it up when clear is true.
+func (c CaptchaStore) Get(id string, clear bool) []byte {
+	var d []byte
+	if clear {
+		d, _ = c.S.ConsumeCaptcha(context.Background(), id)
+	} else {
+		d, _ = c.S.CaptchaDigits(context.Background(), id)
+	}
+	return d
+}

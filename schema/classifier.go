@@ -1,0 +1,90 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// TokenCount is how often a feature was seen in spam and in ham.
+type TokenCount struct {
+	Spam int64 `db:"spam"`
+	Ham  int64 `db:"ham"`
+}
+
+// ClassifierCounts returns a site's counts for the given features, and how
+// many spam and ham documents the site's classifier has learned.
+func (s *Store) ClassifierCounts(ctx context.Context, siteID int64, features []string) (map[string]TokenCount, TokenCount, error) {
+	out := make(map[string]TokenCount, len(features))
+	var totals TokenCount
+	err := s.db.GetContext(ctx, &totals, s.q(`SELECT spam, ham FROM classifier_totals WHERE site_id = ?`), siteID)
+	if err != nil {
+		if IsNoRows(err) {
+			return out, totals, nil
+		}
+		return nil, totals, fmt.Errorf("read classifier totals: %w", err)
+	}
+	if len(features) == 0 {
+		return out, totals, nil
+	}
+	q, args, err := sqlx.In(`SELECT token, spam, ham FROM classifier_tokens WHERE site_id = ? AND token IN (?)`, siteID, features)
+	if err != nil {
+		return nil, totals, err
+	}
+	rows, err := s.db.QueryxContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, totals, fmt.Errorf("read classifier counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tok string
+		var c TokenCount
+		if err := rows.Scan(&tok, &c.Spam, &c.Ham); err != nil {
+			return nil, totals, err
+		}
+		out[tok] = c
+	}
+	return out, totals, rows.Err()
+}
+
+// Learn adds one document's features to a site's classifier as spam or
+// ham; by is 1, or -1 to take a decision back when a moderator reverses it.
+func (s *Store) Learn(ctx context.Context, siteID int64, features []string, spam bool, by int64) error {
+	spamBy, hamBy := int64(0), int64(1)
+	if spam {
+		spamBy, hamBy = 1, 0
+	}
+	// Sorted, so concurrent learners lock token rows in one order.
+	fs := append([]string(nil), features...)
+	sort.Strings(fs)
+	col := "ham"
+	if spam {
+		col = "spam"
+	}
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		if by > 0 {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO classifier_totals (site_id, spam, ham) VALUES (?, ?, ?)
+				ON CONFLICT (site_id) DO UPDATE SET `+col+` = classifier_totals.`+col+` + 1`), siteID, spamBy, hamBy); err != nil {
+				return fmt.Errorf("learn totals: %w", err)
+			}
+			for _, f := range fs {
+				if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO classifier_tokens (site_id, token, spam, ham) VALUES (?, ?, ?, ?)
+					ON CONFLICT (site_id, token) DO UPDATE SET `+col+` = classifier_tokens.`+col+` + 1`), siteID, f, spamBy, hamBy); err != nil {
+					return fmt.Errorf("learn token: %w", err)
+				}
+			}
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE classifier_totals SET `+col+` = `+s.greatest0(col+` - 1`)+` WHERE site_id = ?`), siteID); err != nil {
+			return fmt.Errorf("unlearn totals: %w", err)
+		}
+		for _, f := range fs {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE classifier_tokens SET `+col+` = `+s.greatest0(col+` - 1`)+` WHERE site_id = ? AND token = ?`), siteID, f); err != nil {
+				return fmt.Errorf("unlearn token: %w", err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,339 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Comment statuses.
+const (
+	StatusPending  = "pending"
+	StatusApproved = "approved"
+	StatusRejected = "rejected"
+	StatusSpam     = "spam"
+	StatusDeleted  = "deleted"
+)
+
+// Comment is a reader's comment under an article.
+type Comment struct {
+	ID            int64         `db:"id"`
+	SiteID        int64         `db:"site_id"`
+	ArticleID     int64         `db:"article_id"`
+	ParentID      sql.NullInt64 `db:"parent_id"`
+	ReaderID      string        `db:"reader_id"`
+	Author        string        `db:"author"`
+	EmailHash     string        `db:"email_hash"`
+	IPHash        string        `db:"ip_hash"`
+	Body          string        `db:"body"`
+	BodyKey       string        `db:"body_key"`
+	Status        string        `db:"status"`
+	Version       int64         `db:"version"`
+	Reasons       string        `db:"reasons"` // JSON array from moderation
+	EditTokenHash string        `db:"edit_token_hash"`
+	Upvotes       int64         `db:"upvotes"`
+	Downvotes     int64         `db:"downvotes"`
+	Score         int64         `db:"score"`
+	ReportCount   int64         `db:"report_count"`
+	Shadow        bool          `db:"shadow"`
+	HasReplies    bool          `db:"has_replies"`
+	Visible       bool          `db:"visible"`
+	ReportedMS    sql.NullInt64 `db:"reported_at"`
+	CreatedMS     int64         `db:"created_at"`
+	EditedMS      sql.NullInt64 `db:"edited_at"`
+	DecidedMS     sql.NullInt64 `db:"decided_at"`
+}
+
+// CreatedAt is when the comment was posted.
+func (c *Comment) CreatedAt() time.Time { return msTime(c.CreatedMS) }
+
+// EditedAt is when the comment was last edited, or nil.
+func (c *Comment) EditedAt() *time.Time { return msTimePtr(c.EditedMS) }
+
+// Parent returns the parent comment's id, or 0.
+func (c *Comment) Parent() int64 { return c.ParentID.Int64 }
+
+const commentColumns = `id, site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key,
+	status, version, reasons, edit_token_hash, upvotes, downvotes, score, report_count, shadow, has_replies,
+	visible, reported_at, created_at, edited_at, decided_at`
+
+// visible is what the public thread shows: approved comments, and deleted
+// ones whose replies need their place.
+func visible(status string, hasReplies bool) bool {
+	return status == StatusApproved || (status == StatusDeleted && hasReplies)
+}
+
+// CreateComment stores a new comment and sets its ID. The parent, when set,
+// must be a comment of the same article; ErrNotFound otherwise.
+func (s *Store) CreateComment(ctx context.Context, c *Comment) error {
+	c.CreatedMS = s.nowMS()
+	c.Version = 1
+	c.Visible = visible(c.Status, false)
+	if c.Reasons == "" {
+		c.Reasons = "[]"
+	}
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		if c.ParentID.Valid {
+			res, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET has_replies = TRUE,
+				visible = (status = 'approved' OR status = 'deleted') WHERE id = ? AND article_id = ?`), c.ParentID.Int64, c.ArticleID)
+			if err != nil {
+				return fmt.Errorf("mark parent: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("parent comment %d: %w", c.ParentID.Int64, ErrNotFound)
+			}
+		}
+		err := tx.GetContext(ctx, &c.ID, s.q(`INSERT INTO comments (site_id, article_id, parent_id, reader_id, author, email_hash,
+			ip_hash, body, body_key, status, version, reasons, edit_token_hash, shadow, visible, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			c.SiteID, c.ArticleID, c.ParentID, c.ReaderID, c.Author, c.EmailHash, c.IPHash, c.Body, c.BodyKey,
+			c.Status, c.Version, c.Reasons, c.EditTokenHash, c.Shadow, c.Visible, c.CreatedMS)
+		if err != nil {
+			return fmt.Errorf("insert comment: %w", err)
+		}
+		if c.Status == StatusApproved {
+			return s.bumpApproved(ctx, tx, c.ArticleID, 1)
+		}
+		return nil
+	})
+}
+
+func (s *Store) bumpApproved(ctx context.Context, tx sqlx.ExtContext, articleID, by int64) error {
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE articles SET approved_count = approved_count + ? WHERE id = ?`), by, articleID)
+	if err != nil {
+		return fmt.Errorf("count approved: %w", err)
+	}
+	return nil
+}
+
+// Comment returns a comment by id.
+func (s *Store) Comment(ctx context.Context, id int64) (*Comment, error) {
+	return s.comment(ctx, s.db, id)
+}
+
+// lockComment reads a comment inside a write transaction, locking its row
+// on PostgreSQL so that concurrent decisions take turns.
+func (s *Store) lockComment(ctx context.Context, q sqlx.QueryerContext, id int64) (*Comment, error) {
+	var c Comment
+	if err := sqlx.GetContext(ctx, q, &c, s.q(`SELECT `+commentColumns+` FROM comments WHERE id = ?`+s.forUpdate()), id); err != nil {
+		return nil, notFound(fmt.Sprintf("comment %d", id), err)
+	}
+	return &c, nil
+}
+
+func (s *Store) comment(ctx context.Context, q sqlx.QueryerContext, id int64) (*Comment, error) {
+	var c Comment
+	if err := sqlx.GetContext(ctx, q, &c, s.q(`SELECT `+commentColumns+` FROM comments WHERE id = ?`), id); err != nil {
+		return nil, notFound(fmt.Sprintf("comment %d", id), err)
+	}
+	return &c, nil
+}
+
+// Sort orders of a thread.
+const (
+	SortOldest = "oldest"
+	SortNewest = "newest"
+	SortTop    = "top"
+)
+
+// Cursor is a position in a thread: the last comment of the previous page.
+// It is opaque to clients.
+type Cursor struct {
+	Sort  string
+	Score int64
+	ID    int64
+}
+
+// String encodes the cursor.
+func (c Cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.Sort[:1] + "." + strconv.FormatInt(c.Score, 10) + "." + strconv.FormatInt(c.ID, 10)))
+}
+
+// ParseCursor decodes a cursor made for the given sort.
+func ParseCursor(s, sort string) (Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 48 {
+		return Cursor{}, errors.New("malformed cursor")
+	}
+	parts := strings.Split(string(b), ".")
+	if len(parts) != 3 {
+		return Cursor{}, errors.New("malformed cursor")
+	}
+	score, err1 := strconv.ParseInt(parts[1], 10, 64)
+	id, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || id < 0 {
+		return Cursor{}, errors.New("malformed cursor")
+	}
+	if sort == "" || parts[0] != sort[:1] {
+		return Cursor{}, fmt.Errorf("the cursor belongs to another sort order than %q", sort)
+	}
+	return Cursor{Sort: sort, Score: score, ID: id}, nil
+}
+
+// Thread returns a page of an article's public thread after the cursor
+// (nil for the first page), and the cursor of the next page if there is one.
+// Pages are keyset pages over an index, so any page costs what the first does.
+func (s *Store) Thread(ctx context.Context, articleID int64, sort string, after *Cursor, limit int) ([]Comment, *Cursor, error) {
+	var where, order string
+	args := []any{articleID}
+	switch sort {
+	case SortNewest:
+		order = `id DESC`
+		if after != nil {
+			where, args = ` AND id < ?`, append(args, after.ID)
+		}
+	case SortTop:
+		order = `score DESC, id DESC`
+		if after != nil {
+			where, args = ` AND (score, id) < (?, ?)`, append(args, after.Score, after.ID)
+		}
+	default:
+		sort, order = SortOldest, `id`
+		if after != nil {
+			where, args = ` AND id > ?`, append(args, after.ID)
+		}
+	}
+	args = append(args, limit+1)
+	var rows []Comment
+	err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+commentColumns+` FROM comments
+		WHERE article_id = ? AND visible = TRUE`+where+` ORDER BY `+order+` LIMIT ?`), args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read thread: %w", err)
+	}
+	var next *Cursor
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1]
+		next = &Cursor{Sort: sort, Score: last.Score, ID: last.ID}
+	}
+	return rows, next, nil
+}
+
+// ShadowComments returns a reader's comments on an article that a shadow ban
+// hid from everybody else, so that they can be shown to their author alone.
+func (s *Store) ShadowComments(ctx context.Context, siteID, articleID int64, readerID string) ([]Comment, error) {
+	var rows []Comment
+	err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+commentColumns+` FROM comments
+		WHERE site_id = ? AND reader_id = ? AND article_id = ? AND shadow = TRUE AND status IN ('pending', 'spam') ORDER BY id LIMIT 200`),
+		siteID, readerID, articleID)
+	if err != nil {
+		return nil, fmt.Errorf("read shadow comments: %w", err)
+	}
+	return rows, nil
+}
+
+// LatestApproved returns the newest approved comments of an article, for feeds.
+func (s *Store) LatestApproved(ctx context.Context, articleID int64, limit int) ([]Comment, error) {
+	var rows []Comment
+	err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+commentColumns+` FROM comments
+		WHERE article_id = ? AND visible = TRUE AND status = 'approved' ORDER BY id DESC LIMIT ?`), articleID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read latest comments: %w", err)
+	}
+	return rows, nil
+}
+
+// EditComment replaces a comment's body and gives it the status and reasons
+// of its new assessment. It fails with ErrConflict when the comment changed
+// since version was read, or is no longer the author's to edit.
+func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKey, status, reasons string) (*Comment, error) {
+	var out *Comment
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		c, err := s.lockComment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if c.Version != version || c.Status == StatusDeleted {
+			return fmt.Errorf("comment %d changed: %w", id, ErrConflict)
+		}
+		if err := s.transition(ctx, tx, c, status); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET body = ?, body_key = ?, reasons = ?, edited_at = ? WHERE id = ?`),
+			body, bodyKey, reasons, s.nowMS(), id); err != nil {
+			return fmt.Errorf("edit comment: %w", err)
+		}
+		out, err = s.comment(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// DeleteComment deletes a comment for its author: the text and name are
+// erased, and the row stays as "deleted" so that replies keep their place.
+func (s *Store) DeleteComment(ctx context.Context, id int64) error {
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		c, err := s.lockComment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if c.Status == StatusDeleted {
+			return nil
+		}
+		if err := s.transition(ctx, tx, c, StatusDeleted); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE comments SET body = '', author = '', email_hash = '', body_key = '' WHERE id = ?`), id)
+		return err
+	})
+}
+
+// transition moves a comment to a new status, keeping the derived columns
+// and the article's approved count right; every status change goes
+// through it.
+func (s *Store) transition(ctx context.Context, tx sqlx.ExtContext, c *Comment, status string) error {
+	vis := visible(status, c.HasReplies)
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET status = ?, visible = ?, version = version + 1, decided_at = ? WHERE id = ?`),
+		status, vis, s.nowMS(), c.ID)
+	if err != nil {
+		return fmt.Errorf("set status: %w", err)
+	}
+	was, is := c.Status == StatusApproved, status == StatusApproved
+	switch {
+	case was && !is:
+		err = s.bumpApproved(ctx, tx, c.ArticleID, -1)
+	case !was && is:
+		err = s.bumpApproved(ctx, tx, c.ArticleID, 1)
+	}
+	c.Status, c.Visible, c.Version = status, vis, c.Version+1
+	return err
+}
+
+// SetCommentStatus is a moderator's decision: it moves the comment to
+// status if it is still in expected (any status when expected is ""), and
+// returns the comment before and after. ErrConflict when another decision
+// came first. Approving a reported comment dismisses its reports.
+func (s *Store) SetCommentStatus(ctx context.Context, id int64, expected, status string) (before, after *Comment, err error) {
+	err = s.write(ctx, func(tx *sqlx.Tx) error {
+		c, err := s.lockComment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		b := *c
+		before = &b
+		if expected != "" && c.Status != expected {
+			return fmt.Errorf("comment %d is %s, not %s: %w", id, c.Status, expected, ErrConflict)
+		}
+		if c.Status == StatusDeleted {
+			return fmt.Errorf("comment %d was deleted by its author: %w", id, ErrConflict)
+		}
+		if err := s.transition(ctx, tx, c, status); err != nil {
+			return err
+		}
+		if status == StatusApproved && c.ReportCount > 0 {
+			if err := s.dismissReports(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		after, err = s.comment(ctx, tx, id)
+		return err
+	})
+	return before, after, err
+}

@@ -1,0 +1,84 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Report is a reader's report of a comment.
+type Report struct {
+	ID        int64  `db:"id" json:"-"`
+	CommentID int64  `db:"comment_id" json:"-"`
+	ReaderID  string `db:"reader_id" json:"-"`
+	Reason    string `db:"reason" json:"reason"`
+	Note      string `db:"note" json:"note"`
+	CreatedMS int64  `db:"created_at" json:"-"`
+}
+
+// CreatedAt is when the report was made.
+func (r Report) CreatedAt() time.Time { return msTime(r.CreatedMS) }
+
+// ReportComment stores a reader's report; a repeat by the same reader is
+// accepted and not counted (counted is false). When the open reports reach
+// threshold, the comment enters the reported queue (reportedNow is true the
+// moment that happens).
+func (s *Store) ReportComment(ctx context.Context, commentID int64, readerID, reason, note string, threshold int) (counted, reportedNow bool, err error) {
+	err = s.write(ctx, func(tx *sqlx.Tx) error {
+		now := s.nowMS()
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO reports (comment_id, reader_id, reason, note, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (comment_id, reader_id) DO NOTHING`), commentID, readerID, reason, note, now)
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		counted = true
+		var c struct {
+			Count    int64 `db:"report_count"`
+			Reported *int64 `db:"reported_at"`
+		}
+		if err := tx.GetContext(ctx, &c, s.q(`UPDATE comments SET report_count = report_count + 1 WHERE id = ? RETURNING report_count, reported_at`), commentID); err != nil {
+			return notFound(fmt.Sprintf("comment %d", commentID), err)
+		}
+		if c.Reported == nil && c.Count >= int64(threshold) {
+			reportedNow = true
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE comments SET reported_at = ? WHERE id = ?`), now, commentID)
+		}
+		return err
+	})
+	return counted, reportedNow, err
+}
+
+// dismissReports closes a comment's open reports: a moderator approved it.
+func (s *Store) dismissReports(ctx context.Context, tx sqlx.ExtContext, commentID int64) error {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE reports SET dismissed_at = ? WHERE comment_id = ? AND dismissed_at IS NULL`), s.nowMS(), commentID); err != nil {
+		return fmt.Errorf("dismiss reports: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET report_count = 0, reported_at = NULL WHERE id = ?`), commentID)
+	return err
+}
+
+// OpenReports returns the undismissed reports of the given comments.
+func (s *Store) OpenReports(ctx context.Context, commentIDs []int64) (map[int64][]Report, error) {
+	out := map[int64][]Report{}
+	if len(commentIDs) == 0 {
+		return out, nil
+	}
+	q, args, err := sqlx.In(`SELECT id, comment_id, reader_id, reason, note, created_at FROM reports
+		WHERE comment_id IN (?) AND dismissed_at IS NULL ORDER BY id`, commentIDs)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Report
+	if err := s.db.SelectContext(ctx, &rows, s.q(q), args...); err != nil {
+		return nil, fmt.Errorf("read reports: %w", err)
+	}
+	for _, r := range rows {
+		out[r.CommentID] = append(out[r.CommentID], r)
+	}
+	return out, nil
+}
