@@ -22,7 +22,8 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.observe)
 	// gorilla answers 404 where a path exists with other methods when
 	// subrouters are involved; notFound looks for such a path and answers
-	// 405 with Allow itself.
+	// 405 with Allow itself. Moderator routes must be registered before the
+	// public /api/v1 subrouters.
 	var paths []routePath
 	notFound := s.observe(s.h(func(w http.ResponseWriter, r *http.Request) error {
 		if allow := allowedMethods(paths, r.URL.Path); len(allow) > 0 {
@@ -32,11 +33,9 @@ func (s *Server) routes() http.Handler {
 		}
 		return errNotFound("route " + r.Method + " " + r.URL.Path)
 	}))
-	sub := func(prefix string) *mux.Router {
-		sr := r.PathPrefix(prefix).Subrouter()
-		sr.NotFoundHandler, sr.MethodNotAllowedHandler = notFound, notFound
-		return sr
-	}
+	// Subrouters keep no NotFoundHandler of their own, so that a path one
+	// of them lacks falls through to the next (and finally to the root's).
+	sub := func(prefix string) *mux.Router { return r.PathPrefix(prefix).Subrouter() }
 	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notFound
 
 	// Operations.
