@@ -280,7 +280,7 @@ func (s *Server) ownComment(r *http.Request) (*schema.Comment, *schema.Site, err
 		return nil, nil, err
 	}
 	window := time.Duration(site.Settings.EditWindowSeconds) * time.Second
-	if time.Since(c.CreatedAt()) > window {
+	if s.store.Now().Sub(c.CreatedAt()) > window {
 		return nil, nil, &apiError{Status: http.StatusForbidden, Code: "edit_window_closed",
 			Message: "comments can be changed for " + window.String() + " after posting"}
 	}

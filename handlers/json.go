@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parley/parley/schema"
 )
@@ -114,7 +116,20 @@ func decodeJSON(r *http.Request, v any) error {
 	// The Content-Type is not checked: curl's default form type and a CORS
 	// "simple request" text/plain body are both fine as long as the body
 	// is JSON. Moderator routes are guarded by the CSRF token instead.
-	dec := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return errTooLarge
+		}
+		return errBadRequest("could not read the request body")
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; a reader's
+	// text must come back byte for byte or be refused.
+	if !utf8.Valid(raw) {
+		return errBadRequest("the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var maxErr *http.MaxBytesError

@@ -13,7 +13,7 @@ const CaptchaTTL = 10 * time.Minute
 
 // CreateCaptcha stores a captcha's solution digits (0–9 values).
 func (s *Store) CreateCaptcha(ctx context.Context, id string, digits []byte) (expires time.Time, err error) {
-	exp := s.now().Add(CaptchaTTL)
+	exp := s.Now().Add(CaptchaTTL)
 	_, err = s.wdb.ExecContext(ctx, s.q(`INSERT INTO captchas (id, digits, expires_at) VALUES (?, ?, ?)`),
 		id, encodeDigits(digits), exp.UnixMilli())
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -48,7 +49,7 @@ type Store struct {
 	// SQLITE_BUSY; on PostgreSQL both are the same pool.
 	db  *sqlx.DB
 	wdb *sqlx.DB
-	now func() time.Time
+	clock atomic.Pointer[func() time.Time]
 
 	sites siteCache
 }
@@ -76,7 +77,7 @@ func DialectOf(dsn string) Dialect {
 }
 
 func connect(dsn string) (*Store, error) {
-	s := &Store{dialect: DialectOf(dsn), now: time.Now}
+	s := &Store{dialect: DialectOf(dsn)}
 	switch s.dialect {
 	case Postgres:
 		db, err := sqlx.Open("pgx", dsn)
@@ -140,9 +141,17 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // SetClock replaces the store's clock; tests use it to move time.
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
+func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
 
-func (s *Store) nowMS() int64 { return s.now().UnixMilli() }
+// Now is the store's clock: the real one unless a test set another.
+func (s *Store) Now() time.Time {
+	if f := s.clock.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
+}
+
+func (s *Store) nowMS() int64 { return s.Now().UnixMilli() }
 
 // write runs fn in a transaction on the writer and commits it.
 func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
