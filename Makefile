@@ -23,7 +23,11 @@ test:
 test-short:
 	$(GO) test -count=1 ./...
 
+# Starts the real server and a bare net/http ceiling, loads each path with
+# wrk and prints the table; BENCH_DB=postgres://… benchmarks PostgreSQL.
 bench:
+	@command -v wrk >/dev/null || (echo "installing wrk"; apt-get install -y -qq wrk >/dev/null)
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./moderation/
 	$(GO) run ./cmd/parley-bench
 
 lint:

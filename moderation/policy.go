@@ -26,23 +26,33 @@ const (
 	Reject                // reject; restorable from history
 )
 
-var verdictNames = [...]string{Allow: "allow", Hold: "hold", Spam: "spam", Reject: "reject"}
-
-var verdictStatuses = [...]string{Allow: "approved", Hold: "pending", Spam: "spam", Reject: "rejected"}
-
 // String returns "allow", "hold", "spam" or "reject".
 func (v Verdict) String() string {
-	if v.valid() {
-		return verdictNames[v]
+	switch v {
+	case Allow:
+		return "allow"
+	case Hold:
+		return "hold"
+	case Spam:
+		return "spam"
+	case Reject:
+		return "reject"
 	}
 	return fmt.Sprintf("Verdict(%d)", int(v))
 }
 
 // Status returns the comment status a verdict leads to: "approved",
-// "pending", "spam" or "rejected".
+// "pending", "spam" or "rejected"; "" for an invalid verdict.
 func (v Verdict) Status() string {
-	if v.valid() {
-		return verdictStatuses[v]
+	switch v {
+	case Allow:
+		return "approved"
+	case Hold:
+		return "pending"
+	case Spam:
+		return "spam"
+	case Reject:
+		return "rejected"
 	}
 	return ""
 }
@@ -51,9 +61,9 @@ func (v Verdict) valid() bool { return v >= Allow && v <= Reject }
 
 // ParseVerdict returns the verdict named s, as String writes it.
 func ParseVerdict(s string) (Verdict, error) {
-	for v, name := range verdictNames {
-		if s == name {
-			return Verdict(v), nil
+	for v := Allow; v <= Reject; v++ {
+		if s == v.String() {
+			return v, nil
 		}
 	}
 	return 0, fmt.Errorf("unknown verdict %q", s)

@@ -56,10 +56,11 @@ type node struct {
 // "idiots" and "idiotic". Entries that normalize to the same words as an
 // earlier entry are dropped.
 //
-// Every invalid entry — empty, with * anywhere but at the end, longer than
-// MaxEntryLen characters, not valid UTF-8, or without a letter or digit — is
-// reported as an *EntryError; the errors are joined with errors.Join so that
-// an admin sees all of them at once.
+// Every invalid entry — empty, with * anywhere but at the end or not right
+// after a letter or digit, longer than MaxEntryLen characters, not valid
+// UTF-8, or without a letter or digit — is reported as an *EntryError; the
+// errors are joined with errors.Join so that an admin sees all of them at
+// once.
 func CompileWords(entries []string) (*WordList, error) {
 	l := &WordList{index: make(map[string]int32)}
 	var errs []error

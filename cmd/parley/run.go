@@ -159,6 +159,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	demo := fs.Bool("demo", false, "create the demo site and serve /demo/")
 	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure (behind a TLS-terminating proxy)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	noLimits := fs.Bool("no-rate-limits", false, "turn every rate limit off: for load tests on a private machine only")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
 	if err := parse(fs, args, getenv); err != nil {
@@ -210,9 +211,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *captchaTest {
 		logger.Warn("CAPTCHA TEST MODE: every captcha answer carries its solution; never run this in production")
 	}
+	limits := handlers.DefaultLimits()
+	if *noLimits {
+		logger.Warn("RATE LIMITS ARE OFF: for load tests only")
+		limits = handlers.Limits{}.Off()
+	}
 	srv := handlers.New(store, handlers.Config{
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
-		SecureCookies: *secureCookies, Logger: logger,
+		SecureCookies: *secureCookies, Logger: logger, Limits: limits,
 	})
 	hs := &http.Server{
 		Handler:           srv,

@@ -631,7 +631,7 @@
     '  cursor: pointer; box-shadow: none; width: auto; height: auto; vertical-align: middle; white-space: nowrap; }',
     '.parley-btn:hover { background: var(--p-soft); }',
     '.parley-btn[aria-pressed="true"] { background: var(--p-accent); border-color: var(--p-accent); color: var(--p-on-accent); }',
-    '.parley-btn:disabled { opacity: .55; cursor: default; }',
+    '.parley-btn:disabled, .parley-btn[aria-disabled="true"] { opacity: .55; cursor: default; }',
     '.parley-btn--primary { background: var(--p-accent); border-color: var(--p-accent); color: var(--p-on-accent); border-radius: 4px; padding: 8px 20px; }',
     '.parley-btn--primary:hover { background: var(--p-accent); filter: brightness(1.1); }',
     '.parley-btn--quiet { border-radius: 4px; }',
@@ -689,7 +689,6 @@
     '.parley-comment { display: block; list-style: none; margin: 0; padding: 16px 0 0; border-top: 1px solid var(--p-line); }',
     '.parley-comments > .parley-comment:first-child { border-top: 0; }',
     '.parley-comment-main { display: block; padding: 0 0 12px; }',
-    '.parley-comment--mine > .parley-comment-main { }',
     '.parley-replies { margin: 0 0 0 18px; padding: 0 0 0 14px; border-left: 2px solid var(--p-line); }',
     '.parley-replies > .parley-comment { border-top: 0; padding-top: 8px; }',
     '.parley-replies .parley-replies .parley-replies .parley-replies { margin-left: 0; padding-left: 10px; }',
@@ -765,6 +764,7 @@
     this.cursor = null;
     this.total = 0;
     this.loadSeq = 0;
+    this.loadingMore = false;
     this.react = { like: 0, dislike: 0, mine: null };
     this.reactSeq = 0;
     this.closed = false;
@@ -932,8 +932,11 @@
 
   Widget.prototype.loadComments = function (reset) {
     var self = this;
+    if (!reset && this.loadingMore) return;
     var seq = ++this.loadSeq;
-    var focusTarget = null;
+    // Where focus was when "Load more" was pressed decides where it goes after.
+    var hadFocus = !reset && this.root.activeElement === this.loadMoreBtn;
+    this.loadingMore = !reset;
     if (reset) {
       this.comments.forEach(function (e) { if (e.editTimer) clearTimeout(e.editTimer); });
       this.comments.clear();
@@ -945,15 +948,17 @@
       this.showListMessage(this.t('loading'), false);
       this.list.setAttribute('aria-busy', 'true');
     } else {
-      this.loadMoreBtn.disabled = true;
+      // aria-disabled, not disabled: a disabled button would drop the focus.
+      this.loadMoreBtn.setAttribute('aria-disabled', 'true');
       this.loadMoreBtn.setAttribute('aria-busy', 'true');
     }
     var q = 'sort=' + enc(this.sort) + '&limit=' + PAGE_SIZE;
     if (!reset && this.cursor) q += '&cursor=' + enc(this.cursor);
     this.client.send('GET', this.path('/comments?' + q), { reader: 'optional' }).then(function (r) {
       if (seq !== self.loadSeq) return;
+      self.loadingMore = false;
       self.list.removeAttribute('aria-busy');
-      self.loadMoreBtn.disabled = false;
+      self.loadMoreBtn.removeAttribute('aria-disabled');
       self.loadMoreBtn.removeAttribute('aria-busy');
       if (!r.ok || !r.data) {
         self.showListMessage(self.t('load-error'), true, reset ? 'reset' : 'more');
@@ -971,10 +976,9 @@
       });
       self.cursor = r.data.next_cursor || null;
       if (reset) self.restorePending();
-      var hadFocus = !reset && self.root.activeElement === self.loadMoreBtn;
       self.loadMoreBtn.hidden = !self.cursor;
-      if (hadFocus && self.loadMoreBtn.hidden && firstNew) focusTarget = firstNew.li;
-      if (focusTarget) focusTarget.focus();
+      // Keyboard and screen-reader users go on reading at the first new comment.
+      if (hadFocus && firstNew) firstNew.li.focus();
       self.updateEmpty();
     });
   };
