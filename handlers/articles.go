@@ -76,3 +76,32 @@ func quote(s string) string {
 	}
 	return `"` + s + `"`
 }
+
+// articleID returns the route's site and article id without reading the
+// article row: 0 when the article was never used (and the site is not
+// strict), created first when create is true.
+func (s *Server) articleID(r *http.Request, create bool) (*schema.Site, int64, error) {
+	site, err := s.site(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	key := mux.Vars(r)["article"]
+	if !validArticleKey(key) {
+		return nil, 0, errArticleKey()
+	}
+	id, err := s.store.ArticleID(r.Context(), site.ID, key)
+	if !errors.Is(err, schema.ErrNotFound) {
+		return site, id, err
+	}
+	if site.Settings.StrictArticles {
+		return nil, 0, errNotFound("article " + quote(key))
+	}
+	if !create {
+		return site, 0, nil
+	}
+	a, err := s.store.EnsureArticle(r.Context(), site.ID, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	return site, a.ID, nil
+}

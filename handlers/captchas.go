@@ -98,33 +98,23 @@ func (s *Server) captchaAudio(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// verifyCaptcha uses up the captcha whatever the answer: a wrong answer
-// cannot be followed by a right one.
-func (s *Server) verifyCaptcha(r *http.Request, id, solution string) error {
-	invalid := func(msg string) error {
-		return &apiError{Status: http.StatusForbidden, Code: "captcha_invalid", Message: msg,
-			Fields: map[string]string{"captcha_solution": msg}}
-	}
-	if id == "" || len(id) > 64 {
-		return invalid("solve a captcha: get one from POST /api/v1/captchas")
-	}
-	digits, err := s.store.ConsumeCaptcha(r.Context(), id)
-	if errors.Is(err, schema.ErrNotFound) {
-		return invalid("the captcha expired or was used: solve a new one")
-	}
-	if err != nil {
-		return err
-	}
+func errCaptcha(msg string) error {
+	return &apiError{Status: http.StatusForbidden, Code: "captcha_invalid", Message: msg,
+		Fields: map[string]string{"captcha_solution": msg}}
+}
+
+// captchaChecker compares an answer with a captcha's digits in constant
+// time; spaces and dashes a reader typed are ignored.
+func captchaChecker(solution string) func(digits []byte) bool {
 	got := strings.Map(func(c rune) rune {
 		if c == ' ' || c == '-' {
 			return -1
 		}
 		return c
 	}, solution)
-	if subtle.ConstantTimeCompare([]byte(got), []byte(digitString(digits))) != 1 {
-		return invalid("the captcha answer is wrong: solve a new one")
+	return func(digits []byte) bool {
+		return subtle.ConstantTimeCompare([]byte(got), []byte(digitString(digits))) == 1
 	}
-	return nil
 }
 
 func digitString(d []byte) string {

@@ -119,10 +119,6 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	if len(fields) > 0 {
 		return errValidation(fields)
 	}
-	// The captcha is checked, and used up, before anything is written.
-	if err := s.verifyCaptcha(r, in.CaptchaID, in.CaptchaSolution); err != nil {
-		return err
-	}
 	who := schema.Author{EmailHash: s.keys.EmailHash(email), IPHash: s.keys.IPHash(ip), ReaderID: readerID}
 	verdict, err := s.assessor.Assess(r.Context(), moderation.Draft{Site: site, Body: body, Author: author, Who: who})
 	if err != nil {
@@ -134,7 +130,17 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 		Author: author, EmailHash: who.EmailHash, IPHash: who.IPHash, Body: body, BodyKey: verdict.BodyKey,
 		Status: verdict.Status, Reasons: verdict.Reasons, EditTokenHash: tokenHash(editToken), Shadow: verdict.Shadow,
 	}
-	if err := s.store.CreateComment(r.Context(), c); err != nil {
+	// The captcha is used up, and checked, in the transaction that stores
+	// the comment, before anything else is written.
+	err = s.store.PostComment(r.Context(), c, in.CaptchaID, captchaChecker(in.CaptchaSolution))
+	switch {
+	case errors.Is(err, schema.ErrCaptchaUnknown):
+		return errCaptcha("the captcha expired or was used: solve a new one")
+	case errors.Is(err, schema.ErrCaptchaWrong):
+		return errCaptcha("the captcha answer is wrong: solve a new one")
+	case errors.Is(err, schema.ErrNotFound):
+		return errValidation(map[string]string{"parent_id": "no such comment on this article"})
+	case err != nil:
 		return err
 	}
 	s.metrics.comments.WithLabelValues(c.Status).Inc()

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -74,10 +75,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			route := routeName(r)
 			d := time.Since(start)
 			s.metrics.observe(route, r.Method, sw.status, d)
+			level := slog.LevelDebug
 			if sw.status >= 500 {
-				s.log.WarnContext(r.Context(), "request", "request_id", id, "method", r.Method, "route", route, "status", sw.status, "duration_ms", d.Milliseconds())
-			} else {
-				s.log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "route", route, "status", sw.status, "duration_ms", d.Milliseconds())
+				level = slog.LevelWarn
+			}
+			// Checked first: building the attributes costs more than the
+			// request itself on the fastest paths.
+			if s.log.Enabled(r.Context(), level) {
+				s.log.Log(r.Context(), level, "request", "request_id", id, "method", r.Method, "route", route, "status", sw.status, "duration_ms", d.Milliseconds())
 			}
 		}()
 		next.ServeHTTP(sw, r)

@@ -45,22 +45,22 @@ func (s *Server) getReactions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	site, a, err := s.existingArticle(r)
+	site, id, err := s.articleID(r, false)
 	if err != nil {
 		return err
 	}
 	key := mux.Vars(r)["article"]
-	if a == nil {
+	if id == 0 {
 		s.writeReactions(w, site, key, nil, "")
 		return nil
 	}
-	c, err := s.store.ReactionCounts(r.Context(), a.ID)
+	c, err := s.store.ReactionCounts(r.Context(), id)
 	if err != nil {
 		return err
 	}
 	mine := ""
 	if readerID != "" {
-		if mine, err = s.store.ReaderReaction(r.Context(), a.ID, readerID); err != nil {
+		if mine, err = s.store.ReaderReaction(r.Context(), id, readerID); err != nil {
 			return err
 		}
 	}
@@ -103,21 +103,16 @@ func (s *Server) setReaction(w http.ResponseWriter, r *http.Request, reaction *s
 	if err := s.limits.votes.check(s.clientIP(r)); err != nil {
 		return err
 	}
-	var a *schema.Article
-	if set {
-		_, a, err = s.article(r)
-	} else {
-		_, a, err = s.existingArticle(r)
-	}
+	_, id, err := s.articleID(r, set)
 	if err != nil {
 		return err
 	}
 	key := mux.Vars(r)["article"]
-	if a == nil { // retracting on an article nobody used: nothing to do
+	if id == 0 { // retracting on an article nobody used: nothing to do
 		s.writeReactions(w, site, key, nil, "")
 		return nil
 	}
-	res, err := s.store.SetReaction(r.Context(), a.ID, readerID, *reaction)
+	res, err := s.store.SetReaction(r.Context(), id, readerID, *reaction)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -89,4 +90,79 @@ func (s *Store) RegisterArticle(ctx context.Context, siteID int64, key, title, u
 func (s *Store) SetArticleOpen(ctx context.Context, articleID int64, open bool) error {
 	_, err := s.wdb.ExecContext(ctx, s.q(`UPDATE articles SET comments_open = ? WHERE id = ?`), open, articleID)
 	return err
+}
+
+// articleKey names an article in the id cache.
+type articleKey struct {
+	site int64
+	key  string
+}
+
+// ArticleID returns the id of a site's article, from memory after the first
+// lookup: ids never change. ErrNotFound if the article was never used.
+func (s *Store) ArticleID(ctx context.Context, siteID int64, key string) (int64, error) {
+	s.ids.mu.RLock()
+	id, ok := s.ids.m[articleKey{siteID, key}]
+	s.ids.mu.RUnlock()
+	if ok {
+		return id, nil
+	}
+	err := s.db.GetContext(ctx, &id, s.q(`SELECT id FROM articles WHERE site_id = ? AND key = ?`), siteID, key)
+	if err != nil {
+		return 0, notFound("article "+key, err)
+	}
+	s.ids.remember(articleKey{siteID, key}, id)
+	return id, nil
+}
+
+// ArticleIDs returns the ids of those of the keys that name articles.
+func (s *Store) ArticleIDs(ctx context.Context, siteID int64, keys []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(keys))
+	var missing []string
+	s.ids.mu.RLock()
+	for _, k := range keys {
+		if id, ok := s.ids.m[articleKey{siteID, k}]; ok {
+			out[k] = id
+		} else {
+			missing = append(missing, k)
+		}
+	}
+	s.ids.mu.RUnlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	q, args, err := sqlx.In(`SELECT key, id FROM articles WHERE site_id = ? AND key IN (?)`, siteID, missing)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryxContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("read articles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			return nil, err
+		}
+		out[k] = id
+		s.ids.remember(articleKey{siteID, k}, id)
+	}
+	return out, rows.Err()
+}
+
+// idCache maps article keys to ids; bounded like the counts cache.
+type idCache struct {
+	mu sync.RWMutex
+	m  map[articleKey]int64
+}
+
+func (c *idCache) remember(k articleKey, id int64) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedArticles {
+		c.m = make(map[articleKey]int64)
+	}
+	c.m[k] = id
+	c.mu.Unlock()
 }

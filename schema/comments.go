@@ -70,43 +70,88 @@ func visible(status string, hasReplies bool) bool {
 	return status == StatusApproved || (status == StatusDeleted && hasReplies)
 }
 
+// Errors of PostComment's captcha check.
+var (
+	ErrCaptchaUnknown = errors.New("captcha unknown, used or expired")
+	ErrCaptchaWrong   = errors.New("captcha answer wrong")
+)
+
 // CreateComment stores a new comment and sets its ID. The parent, when set,
 // must be a comment of the same article; ErrNotFound otherwise.
 func (s *Store) CreateComment(ctx context.Context, c *Comment) error {
+	return s.PostComment(ctx, c, "", nil)
+}
+
+// PostComment uses up the captcha and, if check accepts its digits, stores
+// the comment, in one transaction of the group-commit writer: the captcha
+// is checked before anything is written, and a wrong answer still uses it
+// up. With captchaID "" there is no captcha to check.
+func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, check func(digits []byte) bool) error {
 	c.CreatedMS = s.nowMS()
 	c.Version = 1
 	c.Visible = visible(c.Status, false)
 	if c.Reasons == "" {
 		c.Reasons = "[]"
 	}
-	return s.write(ctx, func(tx *sqlx.Tx) error {
+	err := s.submit(ctx, func(b *batch) error {
+		if captchaID != "" {
+			var digits string
+			var exp int64
+			var row struct {
+				Digits  string `db:"digits"`
+				Expires int64  `db:"expires_at"`
+			}
+			err := b.get(ctx, &row, sqlConsumeCaptcha, captchaID)
+			digits, exp = row.Digits, row.Expires
+			if errors.Is(err, sql.ErrNoRows) {
+				return soft(ErrCaptchaUnknown)
+			}
+			if err != nil {
+				return fmt.Errorf("consume captcha: %w", err)
+			}
+			if exp <= c.CreatedMS {
+				return soft(ErrCaptchaUnknown)
+			}
+			if !check(decodeDigits(digits)) {
+				return soft(ErrCaptchaWrong)
+			}
+		}
 		if c.ParentID.Valid {
-			res, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET has_replies = TRUE,
-				visible = (status = 'approved' OR status = 'deleted') WHERE id = ? AND article_id = ?`), c.ParentID.Int64, c.ArticleID)
+			res, err := b.exec(ctx, sqlMarkParent, c.ParentID.Int64, c.ArticleID)
 			if err != nil {
 				return fmt.Errorf("mark parent: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("parent comment %d: %w", c.ParentID.Int64, ErrNotFound)
+				return soft(fmt.Errorf("parent comment %d: %w", c.ParentID.Int64, ErrNotFound))
 			}
 		}
-		err := tx.GetContext(ctx, &c.ID, s.q(`INSERT INTO comments (site_id, article_id, parent_id, reader_id, author, email_hash,
-			ip_hash, body, body_key, status, version, reasons, edit_token_hash, shadow, visible, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		err := b.get(ctx, &c.ID, sqlInsertComment,
 			c.SiteID, c.ArticleID, c.ParentID, c.ReaderID, c.Author, c.EmailHash, c.IPHash, c.Body, c.BodyKey,
 			c.Status, c.Version, c.Reasons, c.EditTokenHash, c.Shadow, c.Visible, c.CreatedMS)
 		if err != nil {
 			return fmt.Errorf("insert comment: %w", err)
 		}
 		if c.Status == StatusApproved {
-			return s.bumpApproved(ctx, tx, c.ArticleID, 1)
+			if _, err := b.exec(ctx, sqlBumpApproved, 1, c.ArticleID); err != nil {
+				return fmt.Errorf("count approved: %w", err)
+			}
 		}
+		b.afterCommit(func() { s.threadChanged(c.ArticleID) })
 		return nil
 	})
+	return err
 }
 
+// The statements of the comment path, prepared once on SQLite.
+const (
+	sqlMarkParent     = `UPDATE comments SET has_replies = TRUE, visible = (status = 'approved' OR status = 'deleted') WHERE id = ? AND article_id = ?`
+	sqlInsertComment  = `INSERT INTO comments (site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key, status, version, reasons, edit_token_hash, shadow, visible, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	sqlBumpApproved   = `UPDATE articles SET approved_count = approved_count + ? WHERE id = ?`
+	sqlConsumeCaptcha = `DELETE FROM captchas WHERE id = ? RETURNING digits, expires_at`
+)
+
 func (s *Store) bumpApproved(ctx context.Context, tx sqlx.ExtContext, articleID, by int64) error {
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE articles SET approved_count = approved_count + ? WHERE id = ?`), by, articleID)
+	_, err := tx.ExecContext(ctx, s.q(sqlBumpApproved), by, articleID)
 	if err != nil {
 		return fmt.Errorf("count approved: %w", err)
 	}
@@ -263,13 +308,17 @@ func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKe
 		out, err = s.comment(ctx, tx, id)
 		return err
 	})
+	if err == nil {
+		s.threadChanged(out.ArticleID)
+	}
 	return out, err
 }
 
 // DeleteComment deletes a comment for its author: the text and name are
 // erased, and the row stays as "deleted" so that replies keep their place.
 func (s *Store) DeleteComment(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *sqlx.Tx) error {
+	var article int64
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		c, err := s.lockComment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -281,8 +330,13 @@ func (s *Store) DeleteComment(ctx context.Context, id int64) error {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE comments SET body = '', author = '', email_hash = '', body_key = '' WHERE id = ?`), id)
+		article = c.ArticleID
 		return err
 	})
+	if err == nil {
+		s.threadChanged(article)
+	}
+	return err
 }
 
 // transition moves a comment to a new status, keeping the derived columns
@@ -335,5 +389,8 @@ func (s *Store) SetCommentStatus(ctx context.Context, id int64, expected, status
 		after, err = s.comment(ctx, tx, id)
 		return err
 	})
+	if err == nil {
+		s.threadChanged(after.ArticleID)
+	}
 	return before, after, err
 }

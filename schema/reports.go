@@ -38,7 +38,7 @@ func (s *Store) ReportComment(ctx context.Context, commentID int64, readerID, re
 		}
 		counted = true
 		var c struct {
-			Count    int64 `db:"report_count"`
+			Count    int64  `db:"report_count"`
 			Reported *int64 `db:"reported_at"`
 		}
 		if err := tx.GetContext(ctx, &c, s.q(`UPDATE comments SET report_count = report_count + 1 WHERE id = ? RETURNING report_count, reported_at`), commentID); err != nil {

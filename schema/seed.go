@@ -40,6 +40,7 @@ func (s *Store) SeedComments(ctx context.Context, siteID, articleID int64, n int
 			return err
 		}
 	}
+	s.threadChanged(articleID)
 	if status == StatusApproved {
 		_, err := s.wdb.ExecContext(ctx, s.q(`UPDATE articles SET approved_count = approved_count + ? WHERE id = ?`), n, articleID)
 		return err

@@ -47,11 +47,20 @@ type Store struct {
 	// db serves reads. On SQLite, writes go through wdb, a single
 	// connection, so that writers queue in Go instead of spinning on
 	// SQLITE_BUSY; on PostgreSQL both are the same pool.
-	db  *sqlx.DB
-	wdb *sqlx.DB
+	db    *sqlx.DB
+	wdb   *sqlx.DB
 	clock atomic.Pointer[func() time.Time]
 
-	sites siteCache
+	sites  siteCache
+	counts countsCache
+	ids    idCache
+	stmts  prepared
+	// writerStmts are prepared on the writer's connection (see batch.stmt).
+	writerStmts map[string]*sqlx.Stmt
+	threads     versions
+	w           *writer
+
+	stopCheckpoints func()
 }
 
 // Open connects to dsn — a postgres:// URL, or else an SQLite file path —
@@ -65,6 +74,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.prepareWriter(ctx, hotWrites()...); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("prepare statements: %w", err)
+	}
+	s.startWriter()
 	return s, nil
 }
 
@@ -88,6 +102,7 @@ func connect(dsn string) (*Store, error) {
 		db.SetMaxIdleConns(32)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		s.db, s.wdb = db, db
+		s.counts.stale = time.Second
 	default:
 		if dsn == "" {
 			return nil, errors.New("empty database path: give -db a file path or a postgres:// URL")
@@ -110,7 +125,9 @@ func connect(dsn string) (*Store, error) {
 		}
 		rdb.SetMaxOpenConns(8)
 		rdb.SetMaxIdleConns(8)
-		wdb, err := sqlx.Open("sqlite", base+"&_txlock=immediate")
+		// The writer checkpoints nothing itself: automatic checkpoints in the
+		// commit path spoil the latency tail, so a background loop does them.
+		wdb, err := sqlx.Open("sqlite", base+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)")
 		if err != nil {
 			rdb.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
@@ -119,6 +136,7 @@ func connect(dsn string) (*Store, error) {
 		wdb.SetMaxIdleConns(1)
 		wdb.SetConnMaxLifetime(0)
 		s.db, s.wdb = rdb, wdb
+		s.stopCheckpoints = s.startCheckpoints()
 	}
 	return s, nil
 }
@@ -128,6 +146,11 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	s.stopWriter()
+	if s.stopCheckpoints != nil {
+		s.stopCheckpoints()
+	}
+	s.closeStatements()
 	err := s.db.Close()
 	if s.wdb != s.db {
 		err = errors.Join(err, s.wdb.Close())

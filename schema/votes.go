@@ -16,6 +16,7 @@ type CommentScore struct {
 	Downvotes int64 `db:"downvotes"`
 	Score     int64 `db:"score"`
 	Mine      int   `db:"-"`
+	ArticleID int64 `db:"article_id"`
 }
 
 // VoteComment records a reader's up (1) or down (-1) vote on a comment,
@@ -53,6 +54,9 @@ func (s *Store) VoteComment(ctx context.Context, commentID int64, readerID strin
 		}
 		return s.applyVote(ctx, tx, commentID, old, vote, &out)
 	})
+	if err == nil {
+		s.threadChanged(out.ArticleID)
+	}
 	return out, err
 }
 
@@ -70,7 +74,7 @@ func (s *Store) applyVote(ctx context.Context, tx *sqlx.Tx, commentID int64, old
 	newUp, newDown := tally(vote)
 	up, down := newUp-oldUp, newDown-oldDown
 	err := tx.GetContext(ctx, out, s.q(`UPDATE comments SET upvotes = upvotes + ?, downvotes = downvotes + ?, score = score + ?
-		WHERE id = ? RETURNING id, upvotes, downvotes, score`), up, down, up-down, commentID)
+		WHERE id = ? RETURNING id, upvotes, downvotes, score, article_id`), up, down, up-down, commentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("comment %d: %w", commentID, ErrNotFound)
 	}

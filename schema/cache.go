@@ -1,0 +1,95 @@
+package schema
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// countsCache keeps reaction counts in memory, so reading counts costs no
+// query. The writer puts the values its commits returned; on SQLite, where
+// one process writes, entries are exact and never expire. On PostgreSQL
+// other instances write too, so an entry is reloaded after stale: counts
+// from another instance show within that bound.
+type countsCache struct {
+	stale time.Duration // 0: never
+	mu    sync.RWMutex
+	m     map[int64]countsEntry
+}
+
+type countsEntry struct {
+	counts Counts // never modified once stored: copy on write
+	loaded time.Time
+}
+
+// maxCachedArticles bounds the cache; past it, it starts again empty, which
+// costs one query per article and keeps memory flat.
+const maxCachedArticles = 200_000
+
+func (c *countsCache) get(article int64) (Counts, bool) {
+	c.mu.RLock()
+	e, ok := c.m[article]
+	c.mu.RUnlock()
+	if !ok || (c.stale > 0 && time.Since(e.loaded) > c.stale) {
+		return nil, false
+	}
+	return e.counts, true
+}
+
+func (c *countsCache) put(article int64, counts Counts) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedArticles {
+		c.m = make(map[int64]countsEntry)
+	}
+	c.m[article] = countsEntry{counts: counts, loaded: time.Now()}
+	c.mu.Unlock()
+}
+
+// set records one counter's committed value. An article not cached is left
+// alone: the next read loads all its counters at once.
+func (c *countsCache) set(article int64, reaction string, n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[article]
+	if !ok {
+		return
+	}
+	next := make(Counts, len(e.counts)+1)
+	for k, v := range e.counts {
+		next[k] = v
+	}
+	next[reaction] = n
+	c.m[article] = countsEntry{counts: next, loaded: e.loaded}
+}
+
+// versions counts the changes of each article's thread, so that encoded
+// pages can be cached until the thread changes. Only this process's
+// changes are seen; callers on PostgreSQL bound staleness with a TTL.
+type versions struct {
+	mu sync.Mutex
+	m  map[int64]*atomic.Uint64
+}
+
+func (v *versions) counter(article int64) *atomic.Uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil {
+		v.m = map[int64]*atomic.Uint64{}
+	}
+	c, ok := v.m[article]
+	if !ok {
+		c = new(atomic.Uint64)
+		v.m[article] = c
+	}
+	return c
+}
+
+// ThreadVersion is a number that changes whenever a comment of the article
+// is added, changed, decided or voted on through this Store.
+func (s *Store) ThreadVersion(article int64) uint64 { return s.threads.counter(article).Load() }
+
+func (s *Store) threadChanged(article int64) { s.threads.counter(article).Add(1) }
+
+// CacheTTL is how long data cached from the database may lag behind other
+// instances: zero on SQLite, where this process is the only writer.
+func (s *Store) CacheTTL() time.Duration { return s.counts.stale }

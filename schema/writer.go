@@ -1,0 +1,216 @@
+package schema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jmoiron/sqlx"
+)
+
+// The writer is group commit for the hot write paths (votes, new comments,
+// captchas): one goroutine takes whatever requests queued up while the
+// previous transaction committed, runs them all in one transaction and
+// answers each only after the commit. There is no timer: an idle server
+// commits a lone vote at once, a busy one amortises the commit over many.
+// Counter changes of a batch are folded per row and applied in key order,
+// so a viral article is one counter update per batch, and two instances
+// on PostgreSQL lock counter rows in the same order.
+
+const maxBatch = 256
+
+// hotWrites are the statements batches run most, prepared once on SQLite.
+func hotWrites() []string {
+	return []string{sqlReadReaction, sqlInsertReaction, sqlUpdateReaction, sqlDeleteReaction, sqlAddCount,
+		sqlMarkParent, sqlInsertComment, sqlBumpApproved, sqlConsumeCaptcha}
+}
+
+type writer struct {
+	ops  chan *op
+	done chan struct{}
+}
+
+type op struct {
+	ctx  context.Context
+	fn   func(b *batch) error
+	err  chan error
+	soft error
+}
+
+// batch is what an op sees: the transaction, and places to fold counter
+// changes and to register work for after the commit.
+type batch struct {
+	s      *Store
+	tx     *sqlx.Tx
+	counts map[countKey]int64
+	after  []func()
+}
+
+type countKey struct {
+	article  int64
+	reaction string
+}
+
+// softError marks an error that wrote nothing: the batch goes on.
+type softError struct{ err error }
+
+func (e softError) Error() string { return e.err.Error() }
+func (e softError) Unwrap() error { return e.err }
+
+// soft wraps an op's refusal (a used captcha, a missing comment) found
+// before it wrote anything, so the rest of its batch can commit.
+func soft(err error) error { return softError{err} }
+
+func (b *batch) addCount(article int64, reaction string, by int64) {
+	if by != 0 {
+		b.counts[countKey{article, reaction}] += by
+	}
+}
+
+// afterCommit runs fn once the batch has committed: cache updates.
+func (b *batch) afterCommit(fn func()) { b.after = append(b.after, fn) }
+
+func (s *Store) startWriter() {
+	s.w = &writer{ops: make(chan *op, 4*maxBatch), done: make(chan struct{})}
+	go s.writeLoop()
+}
+
+func (s *Store) stopWriter() {
+	if s.w != nil {
+		close(s.w.ops)
+		<-s.w.done
+	}
+}
+
+// submit runs fn in the next batch and returns once that batch committed.
+func (s *Store) submit(ctx context.Context, fn func(b *batch) error) error {
+	o := &op{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	select {
+	case s.w.ops <- o:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the op may commit, so its answer is awaited even when the
+	// caller gives up: the client may be gone, the data stays right.
+	return <-o.err
+}
+
+func (s *Store) writeLoop() {
+	defer close(s.w.done)
+	ops := make([]*op, 0, maxBatch)
+	for first := range s.w.ops {
+		ops = append(ops[:0], first)
+	drain:
+		for len(ops) < maxBatch {
+			select {
+			case o, ok := <-s.w.ops:
+				if !ok {
+					break drain
+				}
+				ops = append(ops, o)
+			default:
+				break drain
+			}
+		}
+		s.runBatch(ops)
+	}
+}
+
+// runBatch commits ops together; if the batch fails as a whole, each op is
+// retried alone so that one bad op cannot fail the others.
+func (s *Store) runBatch(ops []*op) {
+	var after []func()
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		after, err = s.tryBatch(ops)
+		if err == nil || !retryable(err) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	if err == nil {
+		for _, fn := range after {
+			fn()
+		}
+		for _, o := range ops {
+			o.err <- o.soft
+		}
+		return
+	}
+	if len(ops) == 1 {
+		ops[0].err <- err
+		return
+	}
+	for _, o := range ops {
+		s.runBatch([]*op{o})
+	}
+}
+
+func (s *Store) tryBatch(ops []*op) ([]func(), error) {
+	ctx := context.Background()
+	tx, err := s.wdb.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	b := &batch{s: s, tx: tx, counts: map[countKey]int64{}}
+	for _, o := range ops {
+		o.soft = nil
+		if err := o.fn(b); err != nil {
+			var se softError
+			if errors.As(err, &se) {
+				o.soft = se.err
+				continue
+			}
+			tx.Rollback()
+			return nil, err
+		}
+	}
+	if err := b.applyCounts(ctx); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return b.after, nil
+}
+
+// applyCounts writes the folded counter changes in key order and puts the
+// resulting counts in the cache once the batch commits.
+func (b *batch) applyCounts(ctx context.Context) error {
+	if len(b.counts) == 0 {
+		return nil
+	}
+	keys := make([]countKey, 0, len(b.counts))
+	for k := range b.counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].article != keys[j].article {
+			return keys[i].article < keys[j].article
+		}
+		return keys[i].reaction < keys[j].reaction
+	})
+	for _, k := range keys {
+		var n int64
+		if err := b.get(ctx, &n, sqlAddCount, k.article, k.reaction, b.counts[k]); err != nil {
+			return fmt.Errorf("count reactions: %w", err)
+		}
+		k := k
+		b.afterCommit(func() { b.s.counts.set(k.article, k.reaction, n) })
+	}
+	return nil
+}
+
+// retryable tells whether a batch failed only because of a concurrent
+// transaction on PostgreSQL (deadlock, serialization) or a busy SQLite.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40P01" || pgErr.Code == "40001"
+	}
+	return false
+}
