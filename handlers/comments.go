@@ -3,6 +3,7 @@ package handlers
 import (
 	"crypto/subtle"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -185,20 +186,34 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
 		}
 		after = &c
 	}
-	site, article, err := s.existingArticle(r)
+	site, id, err := s.articleID(r, false)
 	if err != nil {
 		return err
 	}
-	resp := threadResponse{Comments: []publicComment{}}
-	if article == nil {
-		writeJSON(w, http.StatusOK, resp)
+	if id == 0 {
+		writeJSON(w, http.StatusOK, threadResponse{Comments: []publicComment{}})
 		return nil
 	}
-	rows, next, err := s.store.Thread(r.Context(), article.ID, sort, after, limit)
+	// A shadow-banned reader gets a page of their own; everyone else
+	// shares the cached one.
+	shadowed := readerID != "" && s.store.HasShadowComments(r.Context(), site.ID, readerID)
+	key := pageKey{article: id, sort: sort, cursor: q.Get("cursor"), limit: limit}
+	version := s.store.ThreadVersion(id)
+	if !shadowed {
+		if body, ok := s.pages.get(key, version); ok {
+			writeRawJSON(w, http.StatusOK, body)
+			return nil
+		}
+	}
+	article, err := s.store.ArticleByID(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	resp.Count = article.ApprovedCount
+	rows, next, err := s.store.Thread(r.Context(), id, sort, after, limit)
+	if err != nil {
+		return err
+	}
+	resp := threadResponse{Comments: make([]publicComment, 0, len(rows)), Count: article.ApprovedCount}
 	for i := range rows {
 		resp.Comments = append(resp.Comments, toPublic(&rows[i]))
 	}
@@ -206,12 +221,19 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
 		c := next.String()
 		resp.NextCursor = &c
 	}
-	if readerID != "" {
+	if shadowed {
 		if err := s.mergeShadow(r, site, article, readerID, sort, after, next, &resp); err != nil {
 			return err
 		}
+		writeJSON(w, http.StatusOK, resp)
+		return nil
 	}
-	writeJSON(w, http.StatusOK, resp)
+	body, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	s.pages.put(key, version, body)
+	writeRawJSON(w, http.StatusOK, body)
 	return nil
 }
 

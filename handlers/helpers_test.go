@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,7 +29,7 @@ const testSecret = "test-secret-0123456789abcdef0123456789abcdef"
 func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env {
 	t.Helper()
 	store := schematest.Open(t, d)
-	cfg := handlers.Config{Secret: testSecret, CaptchaTest: true}
+	cfg := handlers.Config{Secret: testSecret, CaptchaTest: true, Logger: slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -137,4 +138,13 @@ type handlersConfig = handlers.Config
 // noLimits turns rate limits off for load-style tests.
 func noLimits() handlers.Limits {
 	return handlers.Limits{}.Off()
+}
+
+// testLog sends the server's log to the test's, so a failing test shows
+// what the server said.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }

@@ -43,6 +43,7 @@ type Server struct {
 	limits  *limiters
 	metrics *metrics
 	origins *originCache
+	pages   *pageCache
 	// assessor is the one door into moderation for new and edited comments.
 	assessor *moderation.Assessor
 	handler  http.Handler
@@ -64,6 +65,7 @@ func New(store *schema.Store, cfg Config) *Server {
 		limits:   newLimiters(cfg.Limits),
 		metrics:  newMetrics(),
 		origins:  &originCache{store: store},
+		pages:    &pageCache{ttl: store.CacheTTL()},
 		assessor: moderation.NewAssessor(store),
 	}
 	s.handler = s.routes()

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,3 +94,52 @@ func (s *Store) threadChanged(article int64) { s.threads.counter(article).Add(1)
 // CacheTTL is how long data cached from the database may lag behind other
 // instances: zero on SQLite, where this process is the only writer.
 func (s *Store) CacheTTL() time.Duration { return s.counts.stale }
+
+// shadowSet is the set of readers who have comments hidden by a shadow ban,
+// per site: every page read by a reader with a token asks it, so it lives in
+// memory, reloaded every few seconds for other instances' changes.
+type shadowSet struct {
+	mu     sync.Mutex
+	m      map[shadowKey]bool
+	loaded time.Time
+}
+
+type shadowKey struct {
+	site   int64
+	reader string
+}
+
+const shadowRefresh = 5 * time.Second
+
+// HasShadowComments tells whether a reader has comments on the site that a
+// shadow ban hides from everybody but them.
+func (s *Store) HasShadowComments(ctx context.Context, siteID int64, readerID string) bool {
+	s.shadows.mu.Lock()
+	defer s.shadows.mu.Unlock()
+	if s.shadows.m == nil || time.Since(s.shadows.loaded) > shadowRefresh {
+		rows, err := s.db.QueryxContext(ctx, `SELECT DISTINCT site_id, reader_id FROM comments
+			WHERE shadow = TRUE AND reader_id <> '' AND status IN ('pending', 'spam')`)
+		if err != nil {
+			// Unknown: look, and let the page query answer.
+			return true
+		}
+		m := map[shadowKey]bool{}
+		for rows.Next() {
+			var k shadowKey
+			if rows.Scan(&k.site, &k.reader) == nil {
+				m[k] = true
+			}
+		}
+		rows.Close()
+		s.shadows.m, s.shadows.loaded = m, time.Now()
+	}
+	return s.shadows.m[shadowKey{siteID, readerID}]
+}
+
+func (s *Store) addShadow(siteID int64, readerID string) {
+	s.shadows.mu.Lock()
+	if s.shadows.m != nil {
+		s.shadows.m[shadowKey{siteID, readerID}] = true
+	}
+	s.shadows.mu.Unlock()
+}

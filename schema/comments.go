@@ -136,7 +136,12 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 				return fmt.Errorf("count approved: %w", err)
 			}
 		}
-		b.afterCommit(func() { s.threadChanged(c.ArticleID) })
+		b.afterCommit(func() {
+			s.threadChanged(c.ArticleID)
+			if c.Shadow && c.ReaderID != "" {
+				s.addShadow(c.SiteID, c.ReaderID)
+			}
+		})
 		return nil
 	})
 	return err

@@ -58,6 +58,7 @@ type Store struct {
 	// writerStmts are prepared on the writer's connection (see batch.stmt).
 	writerStmts map[string]*sqlx.Stmt
 	threads     versions
+	shadows     shadowSet
 	w           *writer
 
 	stopCheckpoints func()
