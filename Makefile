@@ -7,11 +7,13 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 DB ?= ./parley.db
 ADDR ?= 127.0.0.1:8080
+# More serve flags for make run, such as ARGS=-captcha-test.
+ARGS ?=
 
 .PHONY: run build test test-short bench lint fuzz clean
 
 run:
-	$(GO) run ./cmd/parley serve -db $(DB) -addr $(ADDR) -demo
+	$(GO) run ./cmd/parley serve -db $(DB) -addr $(ADDR) -demo $(ARGS)
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/parley ./cmd/parley

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	votes    *prometheus.CounterVec
 	comments *prometheus.CounterVec
+	children sync.Map // requestLabels → requestCollectors
 }
 
 func newMetrics() *metrics {
@@ -46,8 +48,29 @@ func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	// The collectors of each label set are looked up once: hashing the
+	// labels on every request showed in the profile of the fastest paths.
+	k := requestLabels{route, method, status}
+	c, ok := m.children.Load(k)
+	if !ok {
+		c, _ = m.children.LoadOrStore(k, requestCollectors{
+			count:   m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+			latency: m.latency.WithLabelValues(route),
+		})
+	}
+	rc := c.(requestCollectors)
+	rc.count.Inc()
+	rc.latency.Observe(d.Seconds())
+}
+
+type requestLabels struct {
+	route, method string
+	status        int
+}
+
+type requestCollectors struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 func (m *metrics) handler() http.Handler {

@@ -73,9 +73,10 @@ func (s *Server) routes() http.Handler {
 
 	// CORS wraps the router so that preflights, which match no route's
 	// method, are answered; moderator paths never get CORS headers.
+	public := s.cors(r)
 	return secureHeaders(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasPrefix(req.URL.Path, "/api/v1/") && !strings.HasPrefix(req.URL.Path, "/api/v1/mod/") {
-			s.cors(r).ServeHTTP(w, req)
+			public.ServeHTTP(w, req)
 			return
 		}
 		r.ServeHTTP(w, req)

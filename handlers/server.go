@@ -44,6 +44,7 @@ type Server struct {
 	metrics *metrics
 	origins *originCache
 	pages   *pageCache
+	ids     *requestIDs
 	// assessor is the one door into moderation for new and edited comments.
 	assessor *moderation.Assessor
 	handler  http.Handler
@@ -66,6 +67,7 @@ func New(store *schema.Store, cfg Config) *Server {
 		metrics:  newMetrics(),
 		origins:  &originCache{store: store},
 		pages:    &pageCache{ttl: store.CacheTTL()},
+		ids:      newRequestIDs(),
 		assessor: moderation.NewAssessor(store),
 	}
 	s.handler = s.routes()
