@@ -54,7 +54,6 @@ type Store struct {
 	sites  siteCache
 	counts countsCache
 	ids    idCache
-	stmts  prepared
 	// writerStmts are prepared on the writer's connection (see batch.stmt).
 	writerStmts map[string]*sqlx.Stmt
 	threads     versions
