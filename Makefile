@@ -10,7 +10,7 @@ ADDR ?= 127.0.0.1:8080
 # More serve flags for make run, such as ARGS=-captcha-test.
 ARGS ?=
 
-.PHONY: run build test test-short bench lint fuzz clean
+.PHONY: run build test test-short bench lint fuzz clean screenshots
 
 run:
 	$(GO) run ./cmd/parley serve -db $(DB) -addr $(ADDR) -demo $(ARGS)
@@ -31,6 +31,11 @@ bench:
 	@command -v wrk >/dev/null || (echo "installing wrk"; apt-get install -y -qq wrk >/dev/null)
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./moderation/
 	$(GO) run ./cmd/parley-bench
+
+# Rewrites docs/demo.png (and docs/dashboard.png, once the moderation API
+# is in) from the browser tests, after seeding a realistic thread.
+screenshots:
+	PARLEY_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestBrowser$$' ./cmd/parley/
 
 lint:
 	$(GO) vet ./...

@@ -15,12 +15,14 @@
  *   data-parley-site          site slug (required)
  *   data-parley-article       article key, [A-Za-z0-9._~-], 1-200 chars (required)
  *   data-parley-mode          "full" (default) or "count": one inline line
- *                             "👍 12 · 👎 3 · 💬 5"; all count elements on a page
+ *                             "[like] 12 · [dislike] 3 · [comments] 5" (inline SVG
+ *                             icons, no emoji fonts needed); all count elements on a page
  *                             share one reactions request per site (<= 100 articles)
  *   data-parley-api           API base URL; default: the origin of this script's src
  *   data-parley-lang          locale for dates, numbers and plurals;
  *                             default: <html lang>, then the browser's language
- *   data-parley-captcha-lang  audio captcha language: en, de, fr, ja, ru or zh;
+ *   data-parley-captcha-lang  audio captcha language: en, ja, pt, ru or zh (the
+ *                             languages the server speaks digits in);
  *                             default: the locale's language when supported, else en
  *   data-parley-sort          initial comment order: oldest (default), newest, top
  *   data-parley-edit-window   seconds a new comment offers Edit/Delete (default 900;
@@ -136,7 +138,7 @@
   var PAGE_SIZE = 50;
   var BATCH = 100;
   var ARTICLE_RE = /^[A-Za-z0-9._~-]{1,200}$/;
-  var CAPTCHA_LANGS = ['en', 'de', 'fr', 'ja', 'ru', 'zh'];
+  var CAPTCHA_LANGS = ['en', 'ja', 'pt', 'ru', 'zh'];
   var SORTS = ['oldest', 'newest', 'top'];
   var REASONS = ['spam', 'abuse', 'off_topic', 'other'];
   var READER_KEY = 'parley:reader';
@@ -372,6 +374,30 @@
   function uid(prefix) { uidCounter += 1; return 'parley-' + prefix + '-' + uidCounter; }
 
   function codePoints(s) { return Array.from(s || '').length; }
+
+  // Icons are inline SVG drawn with currentColor: emoji need an emoji font,
+  // which many machines (and most CI images) lack, and render as boxes there.
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  var ICONS = {
+    like: ['M7 10.5v10H3.5v-10z', 'M7 10.5l3.6-7.2c1.6.1 2.9 1.4 2.9 3.1v3.1h5.2a2 2 0 0 1 2 2.3l-1.2 7.3a2 2 0 0 1-2 1.4H7'],
+    dislike: ['M17 13.5v-10h3.5v10z', 'M17 13.5l-3.6 7.2c-1.6-.1-2.9-1.4-2.9-3.1v-3.1H5.3a2 2 0 0 1-2-2.3l1.2-7.3a2 2 0 0 1 2-1.4H17'],
+    comments: ['M4.5 4h15A1.5 1.5 0 0 1 21 5.5v10a1.5 1.5 0 0 1-1.5 1.5H10l-5 4v-4h-.5A1.5 1.5 0 0 1 3 15.5v-10A1.5 1.5 0 0 1 4.5 4z'],
+    audio: ['M3.5 9.5h3.5l5-4v13l-5-4H3.5z', 'M15.5 9a4.5 4.5 0 0 1 0 6', 'M18.3 6.2a8.5 8.5 0 0 1 0 11.6'],
+    'new': ['M20 4.5v5h-5', 'M19.4 9.5A8 8 0 1 0 20 14']
+  };
+  function icon(name) {
+    var svg = document.createElementNS(SVG_NS, 'svg');
+    var attrs = { 'class': 'parley-icon parley-icon--' + name, viewBox: '0 0 24 24', width: '18', height: '18', fill: 'none',
+      stroke: 'currentColor', 'stroke-width': '2', 'stroke-linecap': 'round', 'stroke-linejoin': 'round',
+      'aria-hidden': 'true', focusable: 'false' };
+    Object.keys(attrs).forEach(function (k) { svg.setAttribute(k, attrs[k]); });
+    ICONS[name].forEach(function (d) {
+      var p = document.createElementNS(SVG_NS, 'path');
+      p.setAttribute('d', d);
+      svg.appendChild(p);
+    });
+    return svg;
+  }
 
   function enc(s) { return encodeURIComponent(s); }
 
@@ -636,7 +662,10 @@
     '.parley-btn--primary:hover { background: var(--p-accent); filter: brightness(1.1); }',
     '.parley-btn--quiet { border-radius: 4px; }',
     '.parley-btn--small { min-height: 32px; padding: 5px 11px; font-size: 14px; border-radius: 4px; }',
-    '.parley-emoji { font-size: 17px; line-height: 1; font-family: "Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji", sans-serif; }',
+    '.parley-icon { display: inline-block; flex: none; width: 18px; height: 18px; vertical-align: -3px; overflow: visible; }',
+    '.parley-btn--small .parley-icon { width: 16px; height: 16px; }',
+    '.parley-btn[aria-pressed="true"] .parley-icon path { fill: currentColor; fill-opacity: .3; }',
+    '.parley-btn-label { display: inline; margin: 0; }',
     '.parley-num { font-variant-numeric: tabular-nums; font-weight: 700; min-width: 1ch; }',
     '.parley-link { -webkit-appearance: none; appearance: none; display: inline-flex; align-items: center; margin: 0; min-height: 32px; padding: 4px 8px;',
     '  border: 0; border-radius: 4px; background: transparent; color: var(--p-muted); font-family: inherit; font-size: 14px; font-weight: 600;',
@@ -731,7 +760,9 @@
     '.parley-count-line { all: initial; display: inline; white-space: nowrap; font-family: ' + FONT + ';',
     '  font-size: var(--parley-count-size, 14px); line-height: 1.4; color: var(--parley-count-color, #555555); font-variant-numeric: tabular-nums; }',
     '.parley-count-line span { all: unset; }',
-    '.parley-count-line .parley-emoji { font-family: "Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji", sans-serif; }',
+    '.parley-count-line .parley-icon { display: inline-block; width: 1.05em; height: 1.05em; vertical-align: -0.18em; margin: 0 .2em 0 0; overflow: visible; }',
+    '.parley-count-line .parley-item { display: inline; margin: 0 .7em 0 0; }',
+    '.parley-count-line .parley-item:last-of-type { margin: 0; }',
     '.parley-count-line .parley-sr { position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }'
   ].join('\n');
 
@@ -792,9 +823,9 @@
     this.likeCount = h('span', { class: 'parley-num parley-like-count' }, '0');
     this.dislikeCount = h('span', { class: 'parley-num parley-dislike-count' }, '0');
     this.likeBtn = h('button', { type: 'button', class: 'parley-btn parley-like', 'aria-pressed': 'false', onclick: function () { self.onReact('like'); } },
-      h('span', { class: 'parley-emoji', 'aria-hidden': 'true' }, '👍'), h('span', { class: 'parley-label' }, t('like')), this.likeCount);
+      icon('like'), h('span', { class: 'parley-btn-label' }, t('like')), this.likeCount);
     this.dislikeBtn = h('button', { type: 'button', class: 'parley-btn parley-dislike', 'aria-pressed': 'false', onclick: function () { self.onReact('dislike'); } },
-      h('span', { class: 'parley-emoji', 'aria-hidden': 'true' }, '👎'), h('span', { class: 'parley-label' }, t('dislike')), this.dislikeCount);
+      icon('dislike'), h('span', { class: 'parley-btn-label' }, t('dislike')), this.dislikeCount);
     var reactions = h('section', { class: 'parley-reactions', 'aria-labelledby': qid },
       h('p', { class: 'parley-question', id: qid }, t('question')),
       h('div', { class: 'parley-reaction-buttons', role: 'group', 'aria-labelledby': qid }, this.likeBtn, this.dislikeBtn));
@@ -1528,9 +1559,9 @@
     this.img.addEventListener('error', function () { self.onImageError(); });
     this.capState = h('span', { class: 'parley-captcha-state', 'aria-live': 'polite' });
     this.audioBtn = h('button', { type: 'button', class: 'parley-btn parley-btn--small parley-captcha-audio', disabled: true, onclick: function () { self.playAudio(); } },
-      h('span', { 'aria-hidden': 'true' }, '🔊 '), t('captcha-audio'));
+      icon('audio'), t('captcha-audio'));
     this.newBtn = h('button', { type: 'button', class: 'parley-btn parley-btn--small parley-captcha-new', onclick: function () { self.loadCaptcha(true); } },
-      h('span', { 'aria-hidden': 'true' }, '↻ '), t('captcha-new'));
+      icon('new'), t('captcha-new'));
     this.solution = h('input', { class: 'parley-input', type: 'text', name: 'captcha_solution', id: uid('captcha'), inputmode: 'numeric', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', maxlength: '12', required: true, 'aria-required': 'true' });
     this.submitBtn = h('button', { type: 'submit', class: 'parley-btn parley-btn--primary parley-submit' }, t(this.parent ? 'submit-reply' : 'submit'));
     this.message = h('p', { class: 'parley-form-message', role: 'status', hidden: true });
@@ -1813,7 +1844,7 @@
   };
 
   /* ------------------------------------------------------------------ */
-  /* Count mode: "👍 12 · 👎 3 · 💬 5", batched per site                  */
+  /* Count mode: "[like] 12  [dislike] 3  [comments] 5", batched per site */
   /* ------------------------------------------------------------------ */
 
   var countQueue = [];
@@ -1831,9 +1862,9 @@
     this.values = { likes: null, dislikes: null, comments: null };
     var line = h('span', { class: 'parley-count-line', lang: cfg.langAttr },
       h('span', { 'aria-hidden': 'true' },
-        h('span', { class: 'parley-emoji' }, '👍'), ' ', this.like, ' · ',
-        h('span', { class: 'parley-emoji' }, '👎'), ' ', this.dislike, ' · ',
-        h('span', { class: 'parley-emoji' }, '💬'), ' ', this.comments),
+        h('span', { class: 'parley-item' }, icon('like'), this.like), ' ',
+        h('span', { class: 'parley-item' }, icon('dislike'), this.dislike), ' ',
+        h('span', { class: 'parley-item' }, icon('comments'), this.comments)),
       this.sr);
     this.root.appendChild(style);
     this.root.appendChild(line);
