@@ -26,6 +26,17 @@ test-short:
 bench:
 	$(GO) run ./cmd/parley-bench
 
+# fuzz runs each fuzz target for FUZZTIME (plain `go test` runs only their
+# seeds, from f.Add and testdata/fuzz).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in ./handlers ./schema ./moderation; do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$t"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
+
 lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

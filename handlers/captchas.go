@@ -14,9 +14,10 @@ import (
 )
 
 const (
-	captchaDigits = 6
-	captchaWidth  = 240
-	captchaHeight = 80
+	captchaIDBytes = 15 // 20 characters of base64url
+	captchaDigits  = 6
+	captchaWidth   = 240
+	captchaHeight  = 80
 )
 
 // captchaLangs are the languages the captcha library speaks digits in.
@@ -34,7 +35,7 @@ func (s *Server) createCaptcha(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limits.captchas.check(s.clientIP(r)); err != nil {
 		return err
 	}
-	id := randomToken(15)
+	id := randomToken(captchaIDBytes)
 	digits := captcha.RandomDigits(captchaDigits)
 	exp, err := s.store.CreateCaptcha(r.Context(), id, digits)
 	if err != nil {
@@ -54,6 +55,9 @@ func (s *Server) createCaptcha(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) captchaDigits(r *http.Request) (string, []byte, error) {
 	id := mux.Vars(r)["id"]
+	if !validCaptchaID(id) {
+		return "", nil, errNotFound("captcha (unknown, used or expired: ask for a new one)")
+	}
 	d, err := s.store.CaptchaDigits(r.Context(), id)
 	if errors.Is(err, schema.ErrNotFound) {
 		return "", nil, errNotFound("captcha (unknown, used or expired: ask for a new one)")
@@ -105,7 +109,7 @@ func (s *Server) verifyCaptcha(r *http.Request, id, solution string) error {
 		return &apiError{Status: http.StatusForbidden, Code: "captcha_invalid", Message: msg,
 			Fields: map[string]string{"captcha_solution": msg}}
 	}
-	if id == "" || len(id) > 64 {
+	if !validCaptchaID(id) {
 		return invalid("solve a captcha: get one from POST /api/v1/captchas")
 	}
 	digits, err := s.store.ConsumeCaptcha(r.Context(), id)
@@ -125,6 +129,22 @@ func (s *Server) verifyCaptcha(r *http.Request, id, solution string) error {
 		return invalid("the captcha answer is wrong: solve a new one")
 	}
 	return nil
+}
+
+// validCaptchaID tells whether id has the shape of the ids createCaptcha
+// hands out. Others are refused without asking the database, which on
+// PostgreSQL fails on NUL bytes and invalid UTF-8.
+func validCaptchaID(id string) bool {
+	if len(id) != b64.EncodedLen(captchaIDBytes) {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func digitString(d []byte) string {
