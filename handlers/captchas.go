@@ -32,7 +32,7 @@ type captchaResponse struct {
 }
 
 func (s *Server) createCaptcha(w http.ResponseWriter, r *http.Request) error {
-	if err := s.limits.captchas.check(s.clientIP(r)); err != nil {
+	if err := s.limits.captchas.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
 	id := randomToken(captchaIDBytes)

@@ -66,7 +66,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ip := s.clientIP(r)
-	if err := s.limits.comments.check("ip:" + ip); err != nil {
+	if err := s.limits.comments.check("ip:" + limitKey(ip)); err != nil {
 		return err
 	}
 	if readerID != "" {
@@ -368,7 +368,7 @@ func (s *Server) voteComment(w http.ResponseWriter, r *http.Request) error {
 		}
 		vote = *in.Vote
 	}
-	if err := s.limits.votes.check(s.clientIP(r)); err != nil {
+	if err := s.limits.votes.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
 	c, err := s.publishedComment(r)
@@ -409,7 +409,7 @@ func (s *Server) reportComment(w http.ResponseWriter, r *http.Request) error {
 	if len(fields) > 0 {
 		return errValidation(fields)
 	}
-	if err := s.limits.reports.check(s.clientIP(r)); err != nil {
+	if err := s.limits.reports.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
 	c, err := s.publishedComment(r)

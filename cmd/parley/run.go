@@ -33,6 +33,7 @@ const usage = `parley — comments and reactions for news sites
 
 Usage:
   parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
+                   [-rate-comments 6/m:5 …] [-header-timeout 5s]
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
   parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
@@ -119,6 +120,19 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	return nil
 }
 
+// rateFlag is a rate limit on the command line, as handlers.ParseRate reads it.
+type rateFlag handlers.Rate
+
+func (f *rateFlag) String() string { return handlers.Rate(*f).String() }
+func (f *rateFlag) Set(v string) error {
+	r, err := handlers.ParseRate(v)
+	if err != nil {
+		return err
+	}
+	*f = rateFlag(r)
+	return nil
+}
+
 func newFlagSet(name string, stderr io.Writer, help string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -161,12 +175,31 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
+	limits := handlers.DefaultLimits()
+	for _, l := range []struct {
+		name string
+		rate *handlers.Rate
+		what string
+	}{
+		{"rate-readers", &limits.Readers, "reader tokens issued"},
+		{"rate-captchas", &limits.Captchas, "captchas issued"},
+		{"rate-comments", &limits.Comments, "comments posted (also per reader token)"},
+		{"rate-votes", &limits.Votes, "reactions and comment votes"},
+		{"rate-reports", &limits.Reports, "comment reports"},
+		{"rate-logins", &limits.Logins, "moderator login attempts"},
+	} {
+		fs.Var((*rateFlag)(l.rate), l.name, "per client address: "+l.what+"; a `rate` such as 6/m, 2/s or 100/h with an optional :burst (6/m:5), or off")
+	}
+	headerTimeout := fs.Duration("header-timeout", 5*time.Second, "how long a client may take to send a request's headers before it is cut off")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %v", err)
+	}
+	if *headerTimeout <= 0 {
+		return errors.New("-header-timeout must be positive")
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var trusted []netip.Prefix
@@ -212,12 +245,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv := handlers.New(store, handlers.Config{
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
-		SecureCookies: *secureCookies, Logger: logger,
+		SecureCookies: *secureCookies, Logger: logger, Limits: limits,
 	})
 	hs := &http.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
+		ReadHeaderTimeout: *headerTimeout,
+		ReadTimeout:       max(15*time.Second, *headerTimeout),
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
