@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strings"
@@ -83,9 +84,14 @@ func (s *Server) routes() http.Handler {
 }
 
 // h adapts a handler that returns an error: errors are written in the
-// contract's shape by one function.
+// contract's shape by one function. The handler's work, database calls
+// included, gets the configured deadline, so that a database that stops
+// answering makes requests fail with 503 instead of hanging.
 func (s *Server) h(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		if err := fn(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -31,8 +31,15 @@ type Config struct {
 	SecureCookies bool
 	// Limits are the per-client rate limits.
 	Limits Limits
-	Logger *slog.Logger
+	// RequestTimeout bounds the work of one request, its database calls
+	// included; past it the answer is 503 unavailable. Zero means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
 }
+
+// DefaultRequestTimeout is the RequestTimeout of a zero Config.
+const DefaultRequestTimeout = 10 * time.Second
 
 // Server handles every HTTP request of Parley.
 type Server struct {
@@ -55,6 +62,9 @@ func New(store *schema.Store, cfg Config) *Server {
 	}
 	if cfg.Limits == (Limits{}) {
 		cfg.Limits = DefaultLimits()
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	s := &Server{
 		store:    store,

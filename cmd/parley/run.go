@@ -33,7 +33,7 @@ const usage = `parley — comments and reactions for news sites
 
 Usage:
   parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
-                   [-rate-comments 6/m:5 …] [-header-timeout 5s]
+                   [-rate-comments 6/m:5 …] [-header-timeout 5s] [-request-timeout 10s]
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
   parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
@@ -191,6 +191,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fs.Var((*rateFlag)(l.rate), l.name, "per client address: "+l.what+"; a `rate` such as 6/m, 2/s or 100/h with an optional :burst (6/m:5), or off")
 	}
 	headerTimeout := fs.Duration("header-timeout", 5*time.Second, "how long a client may take to send a request's headers before it is cut off")
+	requestTimeout := fs.Duration("request-timeout", handlers.DefaultRequestTimeout, "how long a request's work, database calls included, may take before it is answered 503")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -198,8 +199,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %v", err)
 	}
-	if *headerTimeout <= 0 {
-		return errors.New("-header-timeout must be positive")
+	if *headerTimeout <= 0 || *requestTimeout <= 0 {
+		return errors.New("-header-timeout and -request-timeout must be positive")
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var trusted []netip.Prefix
@@ -245,13 +246,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv := handlers.New(store, handlers.Config{
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
-		SecureCookies: *secureCookies, Logger: logger, Limits: limits,
+		SecureCookies: *secureCookies, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
 	})
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: *headerTimeout,
 		ReadTimeout:       max(15*time.Second, *headerTimeout),
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      max(30*time.Second, *requestTimeout+5*time.Second),
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
