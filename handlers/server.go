@@ -86,21 +86,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Run does the server's background work until ctx ends: forgetting idle
-// rate-limit buckets and, through the store, expired captchas and sessions.
+// rate-limit buckets and, through the store, expired captchas every
+// minute, and clearing IP hashes past their site's retention at once and
+// then every hour.
 func (s *Server) Run(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
-	for {
+	s.clearOldIPHashes(ctx)
+	for minutes := 1; ; minutes++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.limits.sweep()
-			if n, err := s.store.DeleteExpiredCaptchas(ctx); err != nil {
-				s.log.Warn("delete expired captchas", "err", err)
-			} else if n > 0 {
-				s.log.Debug("deleted expired captchas", "count", n)
-			}
 		}
+		s.limits.sweep()
+		if n, err := s.store.DeleteExpiredCaptchas(ctx); err != nil {
+			s.log.Warn("delete expired captchas", "err", err)
+		} else if n > 0 {
+			s.log.Debug("deleted expired captchas", "count", n)
+		}
+		if minutes%60 == 0 {
+			s.clearOldIPHashes(ctx)
+		}
+	}
+}
+
+func (s *Server) clearOldIPHashes(ctx context.Context) {
+	if n, err := s.store.ClearExpiredIPHashes(ctx); err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("clear expired IP hashes", "err", err)
+		}
+	} else if n > 0 {
+		s.log.Info("cleared IP hashes past their retention", "count", n)
 	}
 }

@@ -37,6 +37,8 @@ Usage:
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
   parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
+  parley reader export -email x@example.org [-db …]   (every comment written with that email, as JSON)
+  parley reader forget -email x@example.org [-db …]   (erase them, keeping replies' places)
 
 Every flag can also be set as PARLEY_<FLAG> (PARLEY_DB, PARLEY_ADDR, …);
 the command line wins. -db is a file path for SQLite or a postgres:// URL.
@@ -65,6 +67,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return siteAdd(ctx, rest[1:], getenv, stdout, stderr)
 		}
 		return moderatorAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+	case "reader":
+		if len(rest) == 0 || (rest[0] != "export" && rest[0] != "forget") {
+			fmt.Fprintln(stderr, "usage: parley reader export|forget -email x@example.org [-db …]")
+			return errUsage
+		}
+		return readerCommand(ctx, rest[0], rest[1:], getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -221,13 +229,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer store.Close()
-	secret := getenv("PARLEY_SECRET")
-	if secret == "" {
-		if secret, err = store.Secret(ctx, "server"); err != nil {
-			return err
-		}
-	} else if len(secret) < 32 {
-		return errors.New("PARLEY_SECRET must have at least 32 characters")
+	secret, err := serverSecret(ctx, store, getenv)
+	if err != nil {
+		return err
 	}
 
 	ln, err := net.Listen("tcp", *addr)
