@@ -37,6 +37,17 @@ bench:
 screenshots:
 	PARLEY_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestBrowser$$' ./cmd/parley/
 
+# fuzz runs each fuzz target for FUZZTIME (plain `go test` runs only their
+# seeds, from f.Add and testdata/fuzz).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in ./handlers ./schema ./moderation; do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$t"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
+
 lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

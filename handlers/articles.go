@@ -3,6 +3,8 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 	"github.com/parley/parley/schema"
@@ -23,6 +25,23 @@ func validArticleKey(k string) bool {
 	return true
 }
 
+// validSlug tells whether s can be a site's slug: 1 to 63 characters of
+// a-z, 0-9 and -, as moderation.ValidateSite demands of new sites. Anything
+// else names no site and is answered without asking the database, which
+// on PostgreSQL fails on NUL bytes and invalid UTF-8.
+func validSlug(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 func errArticleKey() *apiError {
 	return errBadRequest("the article key must be 1 to 200 characters of A-Z a-z 0-9 . _ ~ -")
 }
@@ -30,6 +49,9 @@ func errArticleKey() *apiError {
 // site returns the {site} of the route.
 func (s *Server) site(r *http.Request) (*schema.Site, error) {
 	slug := mux.Vars(r)["site"]
+	if !validSlug(slug) {
+		return nil, errNotFound("site " + quote(slug))
+	}
 	site, err := s.store.Site(r.Context(), slug)
 	if errors.Is(err, schema.ErrNotFound) {
 		return nil, errNotFound("site " + quote(slug))
@@ -69,12 +91,17 @@ func (s *Server) article(r *http.Request) (*schema.Site, *schema.Article, error)
 	return site, a, err
 }
 
-// quote shortens and quotes user input for error messages.
+// quote shortens and quotes user input for error messages, without
+// cutting a character in two.
 func quote(s string) string {
 	if len(s) > 64 {
-		s = s[:64] + "…"
+		cut := 64
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
-	return `"` + s + `"`
+	return strconv.Quote(s)
 }
 
 // articleID returns the route's site and article id without reading the

@@ -14,9 +14,10 @@ import (
 )
 
 const (
-	captchaDigits = 6
-	captchaWidth  = 240
-	captchaHeight = 80
+	captchaIDBytes = 15 // 20 characters of base64url
+	captchaDigits  = 6
+	captchaWidth   = 240
+	captchaHeight  = 80
 )
 
 // captchaLangs are the languages the captcha library speaks digits in.
@@ -31,10 +32,10 @@ type captchaResponse struct {
 }
 
 func (s *Server) createCaptcha(w http.ResponseWriter, r *http.Request) error {
-	if err := s.limits.captchas.check(s.clientIP(r)); err != nil {
+	if err := s.limits.captchas.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
-	id := randomToken(15)
+	id := randomToken(captchaIDBytes)
 	digits := captcha.RandomDigits(captchaDigits)
 	exp, err := s.store.CreateCaptcha(r.Context(), id, digits)
 	if err != nil {
@@ -54,6 +55,9 @@ func (s *Server) createCaptcha(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) captchaDigits(r *http.Request) (string, []byte, error) {
 	id := mux.Vars(r)["id"]
+	if !validCaptchaID(id) {
+		return "", nil, errNotFound("captcha (unknown, used or expired: ask for a new one)")
+	}
 	d, err := s.store.CaptchaDigits(r.Context(), id)
 	if errors.Is(err, schema.ErrNotFound) {
 		return "", nil, errNotFound("captcha (unknown, used or expired: ask for a new one)")
@@ -115,6 +119,22 @@ func captchaChecker(solution string) func(digits []byte) bool {
 	return func(digits []byte) bool {
 		return subtle.ConstantTimeCompare([]byte(got), []byte(digitString(digits))) == 1
 	}
+}
+
+// validCaptchaID tells whether id has the shape of the ids createCaptcha
+// hands out. Others are refused without asking the database, which on
+// PostgreSQL fails on NUL bytes and invalid UTF-8.
+func validCaptchaID(id string) bool {
+	if len(id) != b64.EncodedLen(captchaIDBytes) {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func digitString(d []byte) string {

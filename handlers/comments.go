@@ -67,7 +67,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ip := s.clientIP(r)
-	if err := s.limits.comments.check("ip:" + ip); err != nil {
+	if err := s.limits.comments.check("ip:" + limitKey(ip)); err != nil {
 		return err
 	}
 	if readerID != "" {
@@ -119,6 +119,9 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(fields) > 0 {
 		return errValidation(fields)
+	}
+	if !validCaptchaID(in.CaptchaID) {
+		return errCaptcha("the captcha expired or was used: solve a new one")
 	}
 	who := schema.Author{EmailHash: s.keys.EmailHash(email), IPHash: s.keys.IPHash(ip), ReaderID: readerID}
 	verdict, err := s.assessor.Assess(r.Context(), moderation.Draft{Site: site, Body: body, Author: author, Who: who})
@@ -396,7 +399,7 @@ func (s *Server) voteComment(w http.ResponseWriter, r *http.Request) error {
 		}
 		vote = *in.Vote
 	}
-	if err := s.limits.votes.check(s.clientIP(r)); err != nil {
+	if err := s.limits.votes.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
 	c, err := s.publishedComment(r)
@@ -437,7 +440,7 @@ func (s *Server) reportComment(w http.ResponseWriter, r *http.Request) error {
 	if len(fields) > 0 {
 		return errValidation(fields)
 	}
-	if err := s.limits.reports.check(s.clientIP(r)); err != nil {
+	if err := s.limits.reports.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
 	c, err := s.publishedComment(r)

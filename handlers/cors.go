@@ -18,6 +18,9 @@ var sitePath = regexp.MustCompile(`^/api/v1/sites/([^/]+)/`)
 // for the site-less ones (readers, captchas, comments by id).
 func (s *Server) originAllowed(ctx context.Context, r *http.Request, origin string) bool {
 	if m := sitePath.FindStringSubmatch(r.URL.Path); m != nil {
+		if !validSlug(m[1]) {
+			return false
+		}
 		site, err := s.store.Site(ctx, m[1])
 		return err == nil && site.Settings.AllowsOrigin(origin)
 	}

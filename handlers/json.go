@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,6 +94,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = errConflict("the resource changed or exists already")
 	case errors.Is(err, errTooLarge):
 		ae = &apiError{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Message: "the request body is too large"}
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away: nobody reads this answer, and it is no
+		// error of ours worth logging.
+		ae = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the request was canceled"}
+		s.log.DebugContext(r.Context(), "request canceled", "request_id", requestID(r.Context()))
 	case schema.IsUnavailable(err):
 		ae = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the database is unavailable: try again shortly", RetryAfter: time.Second}
 		s.log.ErrorContext(r.Context(), "database unavailable", "err", err, "request_id", requestID(r.Context()))

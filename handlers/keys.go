@@ -48,6 +48,13 @@ func (k keys) EmailHash(email string) string {
 	return hex.EncodeToString(mac(k.email, e)[:16])
 }
 
+// EmailHash is the keyed hash Parley stores for an email address under the
+// server secret: the value comments carry in email_hash, so that tools such
+// as "parley reader export" can find an author's comments by address.
+func EmailHash(secret, email string) string {
+	return deriveKeys(secret).EmailHash(email)
+}
+
 var b64 = base64.RawURLEncoding
 
 // NewReaderToken returns a signed token and the reader id inside it.
@@ -65,11 +72,10 @@ func (k keys) ReaderID(token string) (string, bool) {
 	if !ok || len(id) != 22 || len(sig) != 22 {
 		return "", false
 	}
-	got, err := b64.DecodeString(sig)
-	if err != nil {
-		return "", false
-	}
-	if subtle.ConstantTimeCompare(got, mac(k.reader, id)[:16]) != 1 {
+	// Compare the encoded signature, not the decoded bytes: base64 lets
+	// several spellings decode alike, and a token must have exactly one.
+	want := b64.EncodeToString(mac(k.reader, id)[:16])
+	if subtle.ConstantTimeCompare([]byte(sig), []byte(want)) != 1 {
 		return "", false
 	}
 	return id, true

@@ -102,11 +102,17 @@ func routeName(r *http.Request) string {
 	return "unmatched"
 }
 
-// limitBody caps request bodies; handlers that decode JSON then answer
-// payload_too_large.
-func limitBody(n int64) mux.MiddlewareFunc {
+// limitBody caps request bodies at n bytes. A declared length over n is
+// answered payload_too_large at once, whether or not the route reads a
+// body; a body longer than declared, or chunked, fails with the same
+// answer when the handler reads past n.
+func (s *Server) limitBody(n int64) mux.MiddlewareFunc {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				s.writeError(w, r, errTooLarge)
+				return
+			}
 			r.Body = http.MaxBytesReader(w, r.Body, n)
 			next.ServeHTTP(w, r)
 		})

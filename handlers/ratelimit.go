@@ -1,14 +1,20 @@
 package handlers
 
 import (
+	"fmt"
 	"math"
+	"net/netip"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
 // Limits configures the per-client token buckets: Rate events per minute
-// with bursts up to Burst. Limits are per instance: several instances
-// behind a balancer each allow this much.
+// with bursts up to Burst. Clients are told apart by address (see clientIP;
+// IPv6 addresses by their /64 network). Limits are per instance: several
+// instances behind a balancer each allow this much. The zero Limits stands
+// for DefaultLimits.
 type Limits struct {
 	Readers  Rate
 	Captchas Rate
@@ -18,11 +24,48 @@ type Limits struct {
 	Logins   Rate
 }
 
-// Rate is a sustained rate per minute and a burst; a negative rate means
-// no limit.
+// Rate is a sustained rate per minute and a burst. A PerMinute of zero or
+// less means no limit.
 type Rate struct {
 	PerMinute float64
 	Burst     int
+}
+
+// Off is the Rate that limits nothing.
+var Off = Rate{PerMinute: -1}
+
+// ParseRate reads a rate as the command line writes it: a count per
+// second, minute or hour ("2/s", "6/m", "100/h"), optionally followed by a
+// burst ("6/m:5"); without one the burst is the count. "off" is no limit.
+func ParseRate(s string) (Rate, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" {
+		return Off, nil
+	}
+	rate, burst, hasBurst := strings.Cut(s, ":")
+	count, unit, ok := strings.Cut(rate, "/")
+	n, err := strconv.ParseFloat(count, 64)
+	per := map[string]float64{"s": 60, "m": 1, "h": 1.0 / 60}[unit]
+	if !ok || err != nil || per == 0 || n <= 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return Rate{}, fmt.Errorf("rate %q: want a count per s, m or h such as 6/m, with an optional burst as in 6/m:5, or off", s)
+	}
+	r := Rate{PerMinute: n * per, Burst: int(math.Ceil(n))}
+	if hasBurst {
+		b, err := strconv.Atoi(burst)
+		if err != nil || b < 1 {
+			return Rate{}, fmt.Errorf("rate %q: the burst after the colon must be a whole number of at least 1", s)
+		}
+		r.Burst = b
+	}
+	return r, nil
+}
+
+// String writes the rate as ParseRate reads it.
+func (r Rate) String() string {
+	if r.PerMinute <= 0 {
+		return "off"
+	}
+	return strconv.FormatFloat(r.PerMinute, 'g', -1, 64) + "/m:" + strconv.Itoa(r.Burst)
 }
 
 // DefaultLimits suit a news site: generous for reading and voting, tight for
@@ -116,6 +159,18 @@ func (l *limiter) sweep() {
 			delete(l.buckets, k)
 		}
 	}
+}
+
+// limitKey is the key an address is limited by: an IPv4 address, or the
+// /64 network of an IPv6 one, since a single subscriber usually holds a
+// whole /64 and could otherwise take a fresh bucket per request.
+func limitKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() {
+		return ip
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
 }
 
 // check answers a rate_limited error when key is over its limit.

@@ -100,7 +100,7 @@ func (s *Server) setReaction(w http.ResponseWriter, r *http.Request, reaction *s
 			return errValidation(map[string]string{"reaction": "unknown reaction: use one of " + joinList(site.Settings.Reactions)})
 		}
 	}
-	if err := s.limits.votes.check(s.clientIP(r)); err != nil {
+	if err := s.limits.votes.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
 	_, id, err := s.articleID(r, set)

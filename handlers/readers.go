@@ -6,7 +6,7 @@ import (
 
 // createReader hands out an anonymous reader token.
 func (s *Server) createReader(w http.ResponseWriter, r *http.Request) error {
-	if err := s.limits.readers.check(s.clientIP(r)); err != nil {
+	if err := s.limits.readers.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
 	token, _ := s.keys.NewReaderToken()

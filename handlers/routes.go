@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strings"
@@ -45,7 +46,7 @@ func (s *Server) routes() http.Handler {
 
 	// Public API, called from article pages (CORS is applied in front).
 	pub := sub("/api/v1")
-	pub.Use(limitBody(smallBody))
+	pub.Use(s.limitBody(smallBody))
 	pub.Handle("/readers", s.h(s.createReader)).Methods("POST")
 	pub.Handle("/sites/{site}/articles/{article}/reactions", s.h(s.getReactions)).Methods("GET")
 	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.putReaction)).Methods("PUT")
@@ -61,7 +62,7 @@ func (s *Server) routes() http.Handler {
 
 	// Writing comments takes larger bodies.
 	posts := sub("/api/v1")
-	posts.Use(limitBody(commentBody))
+	posts.Use(s.limitBody(commentBody))
 	posts.Handle("/sites/{site}/articles/{article}/comments", s.h(s.createComment)).Methods("POST")
 	posts.Handle("/comments/{id}", s.h(s.editComment)).Methods("PATCH")
 	posts.Handle("/comments/{id}", s.h(s.deleteComment)).Methods("DELETE")
@@ -84,9 +85,14 @@ func (s *Server) routes() http.Handler {
 }
 
 // h adapts a handler that returns an error: errors are written in the
-// contract's shape by one function.
+// contract's shape by one function. The handler's work, database calls
+// included, gets the configured deadline, so that a database that stops
+// answering makes requests fail with 503 instead of hanging.
 func (s *Server) h(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		if err := fn(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -31,8 +31,15 @@ type Config struct {
 	SecureCookies bool
 	// Limits are the per-client rate limits.
 	Limits Limits
-	Logger *slog.Logger
+	// RequestTimeout bounds the work of one request, its database calls
+	// included; past it the answer is 503 unavailable. Zero means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
 }
+
+// DefaultRequestTimeout is the RequestTimeout of a zero Config.
+const DefaultRequestTimeout = 10 * time.Second
 
 // Server handles every HTTP request of Parley.
 type Server struct {
@@ -58,6 +65,9 @@ func New(store *schema.Store, cfg Config) *Server {
 	if cfg.Limits == (Limits{}) {
 		cfg.Limits = DefaultLimits()
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	s := &Server{
 		store:    store,
 		log:      cfg.Logger,
@@ -80,21 +90,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Run does the server's background work until ctx ends: forgetting idle
-// rate-limit buckets and, through the store, expired captchas and sessions.
+// rate-limit buckets and, through the store, expired captchas every
+// minute, and clearing IP hashes past their site's retention at once and
+// then every hour.
 func (s *Server) Run(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
-	for {
+	s.clearOldIPHashes(ctx)
+	for minutes := 1; ; minutes++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.limits.sweep()
-			if n, err := s.store.DeleteExpiredCaptchas(ctx); err != nil {
-				s.log.Warn("delete expired captchas", "err", err)
-			} else if n > 0 {
-				s.log.Debug("deleted expired captchas", "count", n)
-			}
 		}
+		s.limits.sweep()
+		if n, err := s.store.DeleteExpiredCaptchas(ctx); err != nil {
+			s.log.Warn("delete expired captchas", "err", err)
+		} else if n > 0 {
+			s.log.Debug("deleted expired captchas", "count", n)
+		}
+		if minutes%60 == 0 {
+			s.clearOldIPHashes(ctx)
+		}
+	}
+}
+
+func (s *Server) clearOldIPHashes(ctx context.Context) {
+	if n, err := s.store.ClearExpiredIPHashes(ctx); err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("clear expired IP hashes", "err", err)
+		}
+	} else if n > 0 {
+		s.log.Info("cleared IP hashes past their retention", "count", n)
 	}
 }

@@ -94,7 +94,7 @@ func connect(dsn string) (*Store, error) {
 	s := &Store{dialect: DialectOf(dsn)}
 	switch s.dialect {
 	case Postgres:
-		db, err := sqlx.Open("pgx", dsn)
+		db, err := sqlx.Open("pgx", withConnectTimeout(dsn))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -139,6 +139,23 @@ func connect(dsn string) (*Store, error) {
 		s.stopCheckpoints = s.startCheckpoints()
 	}
 	return s, nil
+}
+
+// withConnectTimeout adds connect_timeout=5 to a postgres URL that sets
+// none: without it, connecting to an unreachable server waits for the
+// operating system to give up, minutes later.
+func withConnectTimeout(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn // pgx reports the problem
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") != "" {
+		return dsn
+	}
+	q.Set("connect_timeout", "5")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Dialect reports the engine.

@@ -35,9 +35,12 @@ const usage = `parley — comments and reactions for news sites
 
 Usage:
   parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
+                   [-rate-comments 6/m:5 …] [-header-timeout 5s] [-request-timeout 10s]
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
   parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
+  parley reader export -email x@example.org [-db …]   (every comment written with that email, as JSON)
+  parley reader forget -email x@example.org [-db …]   (erase them, keeping replies' places)
 
 Every flag can also be set as PARLEY_<FLAG> (PARLEY_DB, PARLEY_ADDR, …);
 the command line wins. -db is a file path for SQLite or a postgres:// URL.
@@ -66,6 +69,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return siteAdd(ctx, rest[1:], getenv, stdout, stderr)
 		}
 		return moderatorAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+	case "reader":
+		if len(rest) == 0 || (rest[0] != "export" && rest[0] != "forget") {
+			fmt.Fprintln(stderr, "usage: parley reader export|forget -email x@example.org [-db …]")
+			return errUsage
+		}
+		return readerCommand(ctx, rest[0], rest[1:], getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -121,6 +130,19 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	return nil
 }
 
+// rateFlag is a rate limit on the command line, as handlers.ParseRate reads it.
+type rateFlag handlers.Rate
+
+func (f *rateFlag) String() string { return handlers.Rate(*f).String() }
+func (f *rateFlag) Set(v string) error {
+	r, err := handlers.ParseRate(v)
+	if err != nil {
+		return err
+	}
+	*f = rateFlag(r)
+	return nil
+}
+
 func newFlagSet(name string, stderr io.Writer, help string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -165,12 +187,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	noLimits := fs.Bool("no-rate-limits", false, "turn every rate limit off: for load tests on a private machine only")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
+	limits := handlers.DefaultLimits()
+	for _, l := range []struct {
+		name string
+		rate *handlers.Rate
+		what string
+	}{
+		{"rate-readers", &limits.Readers, "reader tokens issued"},
+		{"rate-captchas", &limits.Captchas, "captchas issued"},
+		{"rate-comments", &limits.Comments, "comments posted (also per reader token)"},
+		{"rate-votes", &limits.Votes, "reactions and comment votes"},
+		{"rate-reports", &limits.Reports, "comment reports"},
+		{"rate-logins", &limits.Logins, "moderator login attempts"},
+	} {
+		fs.Var((*rateFlag)(l.rate), l.name, "per client address: "+l.what+"; a `rate` such as 6/m, 2/s or 100/h with an optional :burst (6/m:5), or off")
+	}
+	headerTimeout := fs.Duration("header-timeout", 5*time.Second, "how long a client may take to send a request's headers before it is cut off")
+	requestTimeout := fs.Duration("request-timeout", handlers.DefaultRequestTimeout, "how long a request's work, database calls included, may take before it is answered 503")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %v", err)
+	}
+	if *headerTimeout <= 0 || *requestTimeout <= 0 {
+		return errors.New("-header-timeout and -request-timeout must be positive")
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var trusted []netip.Prefix
@@ -201,13 +243,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer store.Close()
-	secret := getenv("PARLEY_SECRET")
-	if secret == "" {
-		if secret, err = store.Secret(ctx, "server"); err != nil {
-			return err
-		}
-	} else if len(secret) < 32 {
-		return errors.New("PARLEY_SECRET must have at least 32 characters")
+	secret, err := serverSecret(ctx, store, getenv)
+	if err != nil {
+		return err
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -224,20 +262,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *captchaTest {
 		logger.Warn("CAPTCHA TEST MODE: every captcha answer carries its solution; never run this in production")
 	}
-	limits := handlers.DefaultLimits()
 	if *noLimits {
 		logger.Warn("RATE LIMITS ARE OFF: for load tests only")
 		limits = handlers.Limits{}.Off()
 	}
 	srv := handlers.New(store, handlers.Config{
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
-		SecureCookies: *secureCookies, Logger: logger, Limits: limits,
+		SecureCookies: *secureCookies, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
 	})
 	hs := &http.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		ReadHeaderTimeout: *headerTimeout,
+		ReadTimeout:       max(15*time.Second, *headerTimeout),
+		WriteTimeout:      max(30*time.Second, *requestTimeout+5*time.Second),
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
