@@ -37,6 +37,11 @@ func (s *Store) reactionCounts(ctx context.Context, q sqlx.QueryerContext, artic
 	if err != nil {
 		return nil, fmt.Errorf("read counts: %w", err)
 	}
+	return scanCounts(rows)
+}
+
+// scanCounts reads (reaction, count) rows.
+func scanCounts(rows *sqlx.Rows) (Counts, error) {
 	defer rows.Close()
 	c := Counts{}
 	for rows.Next() {
@@ -190,15 +195,5 @@ func (s *Store) RecountReactions(ctx context.Context, articleID int64) (Counts, 
 	if err != nil {
 		return nil, fmt.Errorf("recount: %w", err)
 	}
-	defer rows.Close()
-	c := Counts{}
-	for rows.Next() {
-		var r string
-		var n int64
-		if err := rows.Scan(&r, &n); err != nil {
-			return nil, err
-		}
-		c[r] = n
-	}
-	return c, rows.Err()
+	return scanCounts(rows)
 }
