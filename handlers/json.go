@@ -53,6 +53,10 @@ func errValidation(fields map[string]string) *apiError {
 		Message: "some fields are invalid: see fields", Fields: fields}
 }
 
+func errPayloadTooLarge() *apiError {
+	return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Message: "the request body is too large"}
+}
+
 func errRateLimited(retry time.Duration) *apiError {
 	secs := int(retry.Seconds() + 0.999)
 	if secs < 1 {
@@ -93,7 +97,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, schema.ErrConflict):
 		ae = errConflict("the resource changed or exists already")
 	case errors.Is(err, errTooLarge):
-		ae = &apiError{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Message: "the request body is too large"}
+		ae = errPayloadTooLarge()
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away: nobody reads this answer, and it is no
 		// error of ours worth logging.
@@ -109,9 +113,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Seconds()+0.999)))
 	}
-	writeJSON(w, ae.Status, struct {
-		Error *apiError `json:"error"`
-	}{ae})
+	writeJSON(w, ae.Status, errorBody{ae})
+}
+
+// errorBody is the contract's error shape: {"error":{…}}.
+type errorBody struct {
+	Error *apiError `json:"error"`
 }
 
 var errTooLarge = errors.New("request body too large")

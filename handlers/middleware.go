@@ -106,11 +106,11 @@ func routeName(r *http.Request) string {
 // answered payload_too_large at once, whether or not the route reads a
 // body; a body longer than declared, or chunked, fails with the same
 // answer when the handler reads past n.
-func (s *Server) limitBody(n int64) mux.MiddlewareFunc {
+func limitBody(n int64) mux.MiddlewareFunc {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > n {
-				s.writeError(w, r, errTooLarge)
+				writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{errPayloadTooLarge()})
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, n)

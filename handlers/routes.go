@@ -46,7 +46,7 @@ func (s *Server) routes() http.Handler {
 
 	// Public API, called from article pages (CORS is applied in front).
 	pub := sub("/api/v1")
-	pub.Use(s.limitBody(smallBody))
+	pub.Use(limitBody(smallBody))
 	pub.Handle("/readers", s.h(s.createReader)).Methods("POST")
 	pub.Handle("/sites/{site}/articles/{article}/reactions", s.h(s.getReactions)).Methods("GET")
 	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.putReaction)).Methods("PUT")
@@ -62,7 +62,7 @@ func (s *Server) routes() http.Handler {
 
 	// Writing comments takes larger bodies.
 	posts := sub("/api/v1")
-	posts.Use(s.limitBody(commentBody))
+	posts.Use(limitBody(commentBody))
 	posts.Handle("/sites/{site}/articles/{article}/comments", s.h(s.createComment)).Methods("POST")
 	posts.Handle("/comments/{id}", s.h(s.editComment)).Methods("PATCH")
 	posts.Handle("/comments/{id}", s.h(s.deleteComment)).Methods("DELETE")
