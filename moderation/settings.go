@@ -65,8 +65,8 @@ func ValidateSite(slug string, st schema.Settings) map[string]string {
 	if m.ReportThreshold < 1 || m.ReportThreshold > 1000 {
 		p["moderation.report_threshold"] = "between 1 and 1000"
 	}
-	if m.MaxPerMinute < 0 || m.MaxPerMinute > 1000 {
-		p["moderation.max_per_minute"] = "between 0 (no limit) and 1000"
+	if m.MaxPerMinute < -1 || m.MaxPerMinute > 1000 {
+		p["moderation.max_per_minute"] = "between 1 and 1000, 0 for the default of 5, or -1 for no limit"
 	}
 	if m.ClassifierMinDecisions < 0 {
 		p["moderation.classifier_min_decisions"] = "0 or more"
