@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley/parley/schema"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,7 +23,7 @@ type metrics struct {
 	children sync.Map // requestLabels → requestCollectors
 }
 
-func newMetrics() *metrics {
+func newMetrics(store *schema.Store) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -39,7 +40,13 @@ func newMetrics() *metrics {
 			Name: "parley_comments_total", Help: "New comments by the status moderation gave them.",
 		}, []string{"status"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.votes, m.comments,
+	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "parley_write_batches_total", Help: "Transactions committed by the group-commit writer.",
+	}, func() float64 { b, _ := store.WriterStats(); return float64(b) })
+	writes := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "parley_batched_writes_total", Help: "Writes carried by those transactions (votes, comments).",
+	}, func() float64 { _, w := store.WriterStats(); return float64(w) })
+	m.registry.MustRegister(m.requests, m.latency, m.votes, m.comments, batches, writes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -74,7 +74,7 @@ func New(store *schema.Store, cfg Config) *Server {
 		cfg:      cfg,
 		keys:     deriveKeys(cfg.Secret),
 		limits:   newLimiters(cfg.Limits),
-		metrics:  newMetrics(),
+		metrics:  newMetrics(store),
 		origins:  &originCache{store: store},
 		pages:    &pageCache{ttl: store.CacheTTL()},
 		ids:      newRequestIDs(),

@@ -78,7 +78,12 @@ func (a *Assessor) Assess(ctx context.Context, d Draft) (Result, error) {
 		if f.SameBodyRecent, err = a.store.SameBodySince(ctx, site.ID, key, now.Add(-24*time.Hour)); err != nil {
 			return Result{}, err
 		}
-		if f.RecentByAuthor, err = a.store.RecentByIP(ctx, d.Who.IPHash, now.Add(-time.Minute)); err != nil {
+		// Counting stops past the limit: that is all the rule needs.
+		limit := ms.MaxPerMinute
+		if limit <= 0 {
+			limit = DefaultMaxPerMinute
+		}
+		if f.RecentByAuthor, err = a.store.RecentByIP(ctx, d.Who.IPHash, now.Add(-time.Minute), limit+1); err != nil {
 			return Result{}, err
 		}
 	}

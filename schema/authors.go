@@ -44,13 +44,16 @@ func (s *Store) SameBodySince(ctx context.Context, siteID int64, bodyKey string,
 	return n > 0, nil
 }
 
-// RecentByIP counts comments posted from an IP hash since the given time.
-func (s *Store) RecentByIP(ctx context.Context, ipHash string, since time.Time) (int, error) {
+// RecentByIP counts comments posted from an IP hash since the given time,
+// up to max: the posting-rate rule only asks whether a limit was reached,
+// and a flood must not make every new comment count the whole flood.
+func (s *Store) RecentByIP(ctx context.Context, ipHash string, since time.Time, max int) (int, error) {
 	var n int
 	if ipHash == "" {
 		return 0, nil
 	}
-	err := s.db.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM comments WHERE ip_hash = ? AND created_at >= ?`), ipHash, since.UnixMilli())
+	err := s.db.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE ip_hash = ? AND created_at >= ? LIMIT ?) AS recent`),
+		ipHash, since.UnixMilli(), max)
 	if err != nil {
 		return 0, fmt.Errorf("count recent comments: %w", err)
 	}

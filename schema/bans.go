@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -46,12 +47,23 @@ func (s *Store) CreateBan(ctx context.Context, b *Ban) error {
 // ActiveBan returns an unexpired ban on any of the author's identities on
 // the site, preferring an open ban to a shadow one; nil when there is none.
 func (s *Store) ActiveBan(ctx context.Context, siteID int64, a Author) (*Ban, error) {
+	// One index lookup per known identity, rather than an OR that the
+	// planner would answer with a scan of the site's bans.
+	var parts []string
+	var args []any
+	now := s.nowMS()
+	for _, id := range []struct{ kind, value string }{{"email", a.EmailHash}, {"ip", a.IPHash}, {"reader", a.ReaderID}} {
+		if id.value == "" {
+			continue
+		}
+		parts = append(parts, `SELECT `+banColumns+` FROM bans WHERE site_id = ? AND kind = ? AND value = ? AND (expires_at IS NULL OR expires_at > ?)`)
+		args = append(args, siteID, id.kind, id.value, now)
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
 	var b Ban
-	err := s.db.GetContext(ctx, &b, s.q(`SELECT `+banColumns+` FROM bans
-		WHERE site_id = ? AND ((kind = 'email' AND value = ? AND value <> '') OR (kind = 'ip' AND value = ? AND value <> '')
-			OR (kind = 'reader' AND value = ? AND value <> ''))
-		AND (expires_at IS NULL OR expires_at > ?)
-		ORDER BY shadow, id LIMIT 1`), siteID, a.EmailHash, a.IPHash, a.ReaderID, s.nowMS())
+	err := s.db.GetContext(ctx, &b, s.q(`SELECT * FROM (`+strings.Join(parts, ` UNION ALL `)+`) AS matching ORDER BY shadow, id LIMIT 1`), args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

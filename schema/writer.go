@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,6 +32,8 @@ func hotWrites() []string {
 type writer struct {
 	ops  chan *op
 	done chan struct{}
+	// batches and writes count what the writer did, for metrics.
+	batches, writes atomic.Int64
 }
 
 type op struct {
@@ -115,8 +118,16 @@ func (s *Store) writeLoop() {
 				break drain
 			}
 		}
+		s.w.batches.Add(1)
+		s.w.writes.Add(int64(len(ops)))
 		s.runBatch(ops)
 	}
+}
+
+// WriterStats reports how many transactions the group-commit writer has
+// committed and how many writes they carried: their ratio is the batch size.
+func (s *Store) WriterStats() (batches, writes int64) {
+	return s.w.batches.Load(), s.w.writes.Load()
 }
 
 // runBatch commits ops together; if the batch fails as a whole, each op is

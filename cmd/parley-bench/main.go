@@ -168,10 +168,12 @@ func run(ctx context.Context) error {
 	}
 	votesOK := checkVotes(ctx, base, o.dsn, results)
 	rss := peakRSS(proc.Process.Pid)
+	writer := writerStats(base)
 	// A graceful stop, so that a CPU profile is written out.
 	proc.Process.Signal(os.Interrupt)
 	proc.Wait()
 	printTable(os.Stdout, engine, o, results, rss, votesOK)
+	fmt.Printf("Group commit over the whole run: %s.\n", writer)
 	return nil
 }
 
@@ -568,4 +570,28 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%d µs", d.Microseconds())
 	}
 	return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
+}
+
+// writerStats reads the group-commit writer's counters from /metrics.
+func writerStats(base string) string {
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		return "unknown"
+	}
+	defer resp.Body.Close()
+	var batches, writes float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && f[0] == "parley_write_batches_total" {
+			batches, _ = strconv.ParseFloat(f[1], 64)
+		}
+		if len(f) == 2 && f[0] == "parley_batched_writes_total" {
+			writes, _ = strconv.ParseFloat(f[1], 64)
+		}
+	}
+	if batches == 0 {
+		return "no batches"
+	}
+	return fmt.Sprintf("%.0f writes in %.0f transactions, %.1f per transaction", writes, batches, writes/batches)
 }
