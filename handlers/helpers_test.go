@@ -36,7 +36,7 @@ func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env
 	t.Cleanup(srv.Close)
 	st := schema.DefaultSettings()
 	st.Origins = []string{"https://news.example"}
-	site, err := store.CreateSite(context.Background(), "news", st)
+	site, err := store.CreateSite(context.Background(), "news", st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

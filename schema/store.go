@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -48,7 +49,9 @@ type Store struct {
 	// SQLITE_BUSY; on PostgreSQL both are the same pool.
 	db  *sqlx.DB
 	wdb *sqlx.DB
-	now func() time.Time
+	// clock is time.Now unless a test set another; atomic because
+	// background workers read it while a test moves it.
+	clock atomic.Pointer[func() time.Time]
 
 	sites siteCache
 }
@@ -76,7 +79,8 @@ func DialectOf(dsn string) Dialect {
 }
 
 func connect(dsn string) (*Store, error) {
-	s := &Store{dialect: DialectOf(dsn), now: time.Now}
+	s := &Store{dialect: DialectOf(dsn)}
+	s.SetClock(time.Now)
 	switch s.dialect {
 	case Postgres:
 		db, err := sqlx.Open("pgx", dsn)
@@ -139,8 +143,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.db.PingContext(ctx)
 }
 
-// SetClock replaces the store's clock; tests use it to move time.
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
+// SetClock replaces the store's clock; tests use it to move time. It is
+// safe to call while the store is in use; now itself must be too.
+func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Store) now() time.Time { return (*s.clock.Load())() }
+
+// Now is the store's clock: what it compares expiry times with.
+func (s *Store) Now() time.Time { return s.now() }
 
 func (s *Store) nowMS() int64 { return s.now().UnixMilli() }
 

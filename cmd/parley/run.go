@@ -258,7 +258,7 @@ func ensureDemoSite(ctx context.Context, store *schema.Store, addr *net.TCPAddr)
 	if errors.Is(err, schema.ErrNotFound) {
 		st := schema.DefaultSettings()
 		st.Origins = origins
-		_, err = store.CreateSite(ctx, "demo", st)
+		_, err = store.CreateSite(ctx, "demo", st, nil)
 		return err
 	}
 	if err != nil {
@@ -267,7 +267,7 @@ func ensureDemoSite(ctx context.Context, store *schema.Store, addr *net.TCPAddr)
 	// The port may differ from the last run: keep the origins current.
 	st := site.Settings
 	st.Origins = origins
-	return store.UpdateSiteSettings(ctx, site.ID, st)
+	return store.UpdateSiteSettings(ctx, site.ID, st, nil)
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -314,7 +314,8 @@ func siteAdd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer store.Close()
-	site, err := store.CreateSite(ctx, *slug, st)
+	audit := schema.By(nil, schema.ActorCLI)
+	site, err := store.CreateSite(ctx, *slug, st, &audit)
 	if errors.Is(err, schema.ErrConflict) {
 		return fmt.Errorf("site %q exists already", *slug)
 	}
@@ -368,7 +369,8 @@ func moderatorAdd(ctx context.Context, args []string, getenv func(string) string
 		}
 		m.Sites = append(m.Sites, site.ID)
 	}
-	if err := store.CreateModerator(ctx, m); errors.Is(err, schema.ErrConflict) {
+	audit := schema.By(nil, schema.ActorCLI)
+	if err := store.CreateModerator(ctx, m, &audit); errors.Is(err, schema.ErrConflict) {
 		return fmt.Errorf("a moderator with email %s exists already", m.Email)
 	} else if err != nil {
 		return err
