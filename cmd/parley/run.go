@@ -32,7 +32,7 @@ func exitCode(err error) int {
 const usage = `parley — comments and reactions for news sites
 
 Usage:
-  parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
+  parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-public-url URL] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
   parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
@@ -158,6 +158,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	captchaTest := fs.Bool("captcha-test", false, "put each captcha's solution in its answer: for end-to-end tests only, never in production")
 	demo := fs.Bool("demo", false, "create the demo site and serve /demo/")
 	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure (behind a TLS-terminating proxy)")
+	publicURL := fs.String("public-url", "", "the address moderators reach the server at, for links in webhooks (default http://<listen address>)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
@@ -201,6 +202,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen: %w", err)
 	}
 	base := "http://" + ln.Addr().String()
+	if *publicURL == "" {
+		*publicURL = base
+	}
 	if *demo {
 		if err := ensureDemoSite(ctx, store, ln.Addr().(*net.TCPAddr)); err != nil {
 			ln.Close()
@@ -212,7 +216,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv := handlers.New(store, handlers.Config{
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
-		SecureCookies: *secureCookies, Logger: logger,
+		SecureCookies: *secureCookies, PublicURL: *publicURL, Logger: logger,
 	})
 	hs := &http.Server{
 		Handler:           srv,
@@ -223,9 +227,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Background work (webhook deliveries, clean-ups) stops after the last
+	// request and before the store closes.
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBG()
-	go srv.Run(bgCtx)
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		srv.Run(bgCtx)
+	}()
+	defer func() {
+		stopBG()
+		<-bgDone
+	}()
 
 	logger.Info("listening", "addr", ln.Addr().String(), "db", redact(*dsn), "engine", string(store.Dialect()), "demo", *demo)
 	fmt.Fprintf(stdout, "parley listening on %s\n", base)
@@ -245,7 +258,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("shutdown", "err", err)
 	}
-	stopBG()
 	logger.Info("stopped")
 	return nil
 }
