@@ -231,7 +231,7 @@ func fuzzServer(f *testing.F) (*Server, *schema.Store, int64, string) {
 	store := schematest.Open(f, schema.SQLite)
 	st := schema.DefaultSettings()
 	st.Origins = []string{"https://news.example"}
-	if _, err := store.CreateSite(context.Background(), "news", st); err != nil {
+	if _, err := store.CreateSite(context.Background(), "news", st, nil); err != nil {
 		f.Fatal(err)
 	}
 	huge := Rate{PerMinute: 1e9, Burst: 1e9}

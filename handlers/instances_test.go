@@ -36,7 +36,7 @@ func twoInstances(t *testing.T) (a, b *env) {
 	a, b = start(), start()
 	st := schema.DefaultSettings()
 	st.Moderation.MaxPerMinute = -1 // every comment here comes from one address
-	site, err := a.store.CreateSite(t.Context(), "news", st)
+	site, err := a.store.CreateSite(t.Context(), "news", st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestSeveralInstances(t *testing.T) {
 	t.Run("site settings reach the other instance within seconds", func(t *testing.T) {
 		st := a.site.Settings
 		st.CommentsOpen = false
-		if err := a.store.UpdateSiteSettings(t.Context(), a.site.ID, st); err != nil {
+		if err := a.store.UpdateSiteSettings(t.Context(), a.site.ID, st, nil); err != nil {
 			t.Fatal(err)
 		}
 		// The other instance caches sites for a second; allow it plenty.

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
 
@@ -85,13 +86,30 @@ func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
 	w.Write([]byte{'\n'})
 }
 
-// writeError answers with err in the contract's shape. Errors that are not
-// an *apiError map through the store's sentinel errors; anything else is an
-// internal error, logged with the request id and never shown.
+// writeError answers with err in the contract's shape.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := s.apiError(r, err)
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Seconds()+0.999)))
+	}
+	writeJSON(w, ae.Status, errorBody{ae})
+}
+
+// apiError maps err to the contract's error. Errors that are not an
+// *apiError map through moderation's and the store's errors; anything else
+// is an internal error, logged with the request id and never shown.
+func (s *Server) apiError(r *http.Request, err error) *apiError {
 	var ae *apiError
+	var fields moderation.FieldErrors
+	var conflict *moderation.ConflictError
 	switch {
 	case errors.As(err, &ae):
+	case errors.As(err, &fields):
+		ae = errValidation(fields)
+	case errors.As(err, &conflict):
+		ae = errConflict(conflict.Error())
+	case errors.Is(err, moderation.ErrLinkUsed):
+		ae = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "this link was used or has expired"}
 	case errors.Is(err, schema.ErrNotFound):
 		ae = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
 	case errors.Is(err, schema.ErrConflict):
@@ -110,15 +128,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error: the request id is " + requestID(r.Context())}
 		s.log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()))
 	}
-	if ae.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Seconds()+0.999)))
-	}
-	writeJSON(w, ae.Status, errorBody{ae})
-}
-
-// errorBody is the contract's error shape: {"error":{…}}.
-type errorBody struct {
-	Error *apiError `json:"error"`
+	return ae
 }
 
 var errTooLarge = errors.New("request body too large")
@@ -189,4 +199,9 @@ func jsonKind(k string) string {
 		return "object"
 	}
 	return k
+}
+
+// errorBody is the contract's error shape: {"error":{…}}.
+type errorBody struct {
+	Error *apiError `json:"error"`
 }

@@ -197,7 +197,7 @@ func TestNaughtyStrings(t *testing.T) {
 		// that accepted comments are published and can be listed.
 		st := e.site.Settings
 		st.Moderation.MaxPerMinute = -1
-		if err := e.store.UpdateSiteSettings(t.Context(), e.site.ID, st); err != nil {
+		if err := e.store.UpdateSiteSettings(t.Context(), e.site.ID, st, nil); err != nil {
 			t.Fatal(err)
 		}
 		x := &hostile{t: t, h: e.srv.Config.Handler, e: e, secret: testSecret, notes: map[string]string{}}

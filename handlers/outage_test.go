@@ -178,7 +178,7 @@ func proxiedPostgres(t *testing.T) (*schema.Store, *flakyProxy) {
 // proxiedEnv is a server on a proxied PostgreSQL store with the site news.
 func proxiedEnv(t *testing.T, timeout time.Duration) (*env, *flakyProxy) {
 	store, proxy := proxiedPostgres(t)
-	if _, err := store.CreateSite(t.Context(), "news", schema.DefaultSettings()); err != nil {
+	if _, err := store.CreateSite(t.Context(), "news", schema.DefaultSettings(), nil); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(handlers.New(store, handlers.Config{Secret: testSecret, CaptchaTest: true, Limits: noLimits(), RequestTimeout: timeout}))

@@ -180,3 +180,12 @@ func (l *limiter) check(key string) error {
 	}
 	return nil
 }
+
+// refund gives back a token allow took, for attempts that turned out fine.
+func (l *limiter) refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[key]; ok {
+		b.tokens = math.Min(float64(l.rate.Burst), b.tokens+1)
+	}
+}

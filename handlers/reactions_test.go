@@ -119,7 +119,7 @@ func TestStrictArticles(t *testing.T) {
 	e := newEnv(t, schema.SQLite)
 	st := e.site.Settings
 	st.StrictArticles = true
-	if err := e.store.UpdateSiteSettings(t.Context(), e.site.ID, st); err != nil {
+	if err := e.store.UpdateSiteSettings(t.Context(), e.site.ID, st, nil); err != nil {
 		t.Fatal(err)
 	}
 	tok := e.readerToken()

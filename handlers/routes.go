@@ -13,8 +13,9 @@ import (
 // the other fields; everything else is small.
 const (
 	smallBody   = 4 << 10
+	modBody     = 16 << 10 // a bulk decision names up to 200 ids
 	commentBody = 32 << 10
-	adminBody   = 1 << 20
+	adminBody   = 1 << 20 // word lists
 )
 
 // routes lists every route of Parley. It reads like DESIGN.md's API table.
@@ -43,6 +44,45 @@ func (s *Server) routes() http.Handler {
 	r.Handle("/healthz", s.h(s.healthz)).Methods("GET")
 	r.Handle("/readyz", s.h(s.readyz)).Methods("GET")
 	r.Handle("/metrics", s.metrics.handler()).Methods("GET")
+
+	// Moderator API, never CORS (see below). These subrouters come before
+	// the public ones because gorilla tries subrouters in order.
+	// Without an account: logging in, and one-time links from webhooks.
+	open := sub("/api/v1/mod")
+	open.Use(limitBody(smallBody))
+	open.Handle("/session", s.h(s.login)).Methods("POST")
+	open.Handle("/act/{token}", s.h(s.actionLinkPage)).Methods("GET")
+	open.Handle("/act/{token}", s.h(s.actByLink)).Methods("POST")
+
+	// Any moderator, by session (unsafe methods with the CSRF token) or
+	// API token; what they see is limited to the sites they moderate.
+	mod := sub("/api/v1/mod")
+	mod.Use(limitBody(modBody), s.requireModerator, s.requireCSRF)
+	mod.Handle("/session", s.h(s.currentSession)).Methods("GET")
+	mod.Handle("/session", s.h(s.logout)).Methods("DELETE")
+	mod.Handle("/tokens", s.h(s.listTokens)).Methods("GET")
+	mod.Handle("/tokens", s.h(s.createToken)).Methods("POST")
+	mod.Handle("/tokens/{id}", s.h(s.revokeToken)).Methods("DELETE")
+	mod.Handle("/sites", s.h(s.listSites)).Methods("GET")
+	mod.Handle("/queues", s.h(s.queueCounts)).Methods("GET")
+	mod.Handle("/queues/{queue:pending|reported|spam|approved|rejected}", s.h(s.queuePage)).Methods("GET")
+	mod.Handle("/comments/{id}/decision", s.h(s.decide)).Methods("POST")
+	mod.Handle("/decisions", s.h(s.decideMany)).Methods("POST")
+	mod.Handle("/bans", s.h(s.listBans)).Methods("GET")
+	mod.Handle("/bans", s.h(s.createBan)).Methods("POST")
+	mod.Handle("/bans/{id}", s.h(s.deleteBan)).Methods("DELETE")
+	mod.Handle("/audit", s.h(s.auditLog)).Methods("GET")
+
+	// Admins only: sites and accounts.
+	admin := sub("/api/v1/mod")
+	admin.Use(limitBody(adminBody), s.requireModerator, s.requireCSRF, s.requireAdmin)
+	admin.Handle("/sites", s.h(s.createSite)).Methods("POST")
+	admin.Handle("/sites/{site}", s.h(s.getSite)).Methods("GET")
+	admin.Handle("/sites/{site}", s.h(s.putSite)).Methods("PUT")
+	admin.Handle("/moderators", s.h(s.listModerators)).Methods("GET")
+	admin.Handle("/moderators", s.h(s.createModerator)).Methods("POST")
+	admin.Handle("/moderators/{id}", s.h(s.updateModerator)).Methods("PUT")
+	admin.Handle("/moderators/{id}", s.h(s.disableModerator)).Methods("DELETE")
 
 	// Public API, called from article pages (CORS is applied in front).
 	pub := sub("/api/v1")

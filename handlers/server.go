@@ -4,10 +4,13 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley/parley/moderation"
@@ -35,7 +38,26 @@ type Config struct {
 	// included; past it the answer is 503 unavailable. Zero means
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
-	Logger         *slog.Logger
+	// PublicURL is the server's address as moderators reach it, such as
+	// https://comments.news.example: one-time links in webhooks start with
+	// it. Default: http://localhost.
+	PublicURL string
+	// WebhookRetries are the waits before each retry of a failed webhook
+	// delivery; after the last, the delivery is given up. Default: 10 s,
+	// 30 s, 2 min, 10 min, 1 h, 3 h, 6 h (8 attempts over about 10 hours).
+	// Tests shorten them.
+	WebhookRetries []time.Duration
+	// WebhookTimeout bounds one delivery attempt. Default: 10 s.
+	WebhookTimeout time.Duration
+	// WebhookPoll is how often the delivery worker looks for due retries;
+	// new events wake it at once. Default: 1 s.
+	WebhookPoll time.Duration
+	Logger      *slog.Logger
+}
+
+// DefaultWebhookRetries are the waits between webhook delivery attempts.
+func DefaultWebhookRetries() []time.Duration {
+	return []time.Duration{10 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour}
 }
 
 // DefaultRequestTimeout is the RequestTimeout of a zero Config.
@@ -54,7 +76,13 @@ type Server struct {
 	ids     *requestIDs
 	// assessor is the one door into moderation for new and edited comments.
 	assessor *moderation.Assessor
-	handler  http.Handler
+	// queue carries out moderators' decisions and bans; notify announces
+	// comments to webhooks, whose deliveries wake the worker through wake.
+	queue   *moderation.Queue
+	notify  *moderation.Notifier
+	wake    chan struct{}
+	hooks   *http.Client
+	handler http.Handler
 }
 
 // New builds the server and its routes.
@@ -68,6 +96,12 @@ func New(store *schema.Store, cfg Config) *Server {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	cfg.PublicURL = strings.TrimRight(cmp.Or(cfg.PublicURL, "http://localhost"), "/")
+	if cfg.WebhookRetries == nil {
+		cfg.WebhookRetries = DefaultWebhookRetries()
+	}
+	cfg.WebhookTimeout = cmp.Or(cfg.WebhookTimeout, 10*time.Second)
+	cfg.WebhookPoll = cmp.Or(cfg.WebhookPoll, time.Second)
 	s := &Server{
 		store:    store,
 		log:      cfg.Logger,
@@ -79,7 +113,13 @@ func New(store *schema.Store, cfg Config) *Server {
 		pages:    &pageCache{ttl: store.CacheTTL()},
 		ids:      newRequestIDs(),
 		assessor: moderation.NewAssessor(store),
+		wake:     make(chan struct{}, 1),
+		hooks:    newWebhookClient(cfg.WebhookTimeout),
 	}
+	s.notify = moderation.NewNotifier(store, cfg.Logger, func(token string) string {
+		return cfg.PublicURL + "/api/v1/mod/act/" + token
+	}, s.wakeWebhooks)
+	s.queue = moderation.NewQueue(store, s.notify)
 	s.handler = s.routes()
 	return s
 }
@@ -89,11 +129,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// Run does the server's background work until ctx ends: forgetting idle
-// rate-limit buckets and, through the store, expired captchas every
-// minute, and clearing IP hashes past their site's retention at once and
-// then every hour.
+// Run does the server's background work until ctx ends: delivering
+// webhooks, forgetting idle rate-limit buckets and, through the store,
+// expired captchas, sessions and links every minute, and clearing IP
+// hashes past their site's retention at once and then every hour. It
+// returns once all of it stopped.
 func (s *Server) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.deliverWebhooks(ctx) })
+	defer wg.Wait()
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	s.clearOldIPHashes(ctx)
@@ -108,6 +152,11 @@ func (s *Server) Run(ctx context.Context) {
 			s.log.Warn("delete expired captchas", "err", err)
 		} else if n > 0 {
 			s.log.Debug("deleted expired captchas", "count", n)
+		}
+		if n, err := s.store.DeleteExpired(ctx); err != nil {
+			s.log.Warn("delete expired sessions and links", "err", err)
+		} else if n > 0 {
+			s.log.Debug("deleted expired sessions, links and deliveries", "count", n)
 		}
 		if minutes%60 == 0 {
 			s.clearOldIPHashes(ctx)

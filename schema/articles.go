@@ -166,3 +166,26 @@ func (c *idCache) remember(k articleKey, id int64) {
 	c.m[k] = id
 	c.mu.Unlock()
 }
+
+// ArticlesByID returns the articles with the given ids; missing ones are
+// absent from the map.
+func (s *Store) ArticlesByID(ctx context.Context, ids []int64) (map[int64]*Article, error) {
+	out := make(map[int64]*Article, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	q, args, err := sqlx.In(`SELECT `+articleColumns+` FROM articles WHERE id IN (?)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Article
+	if err := s.db.SelectContext(ctx, &rows, s.q(q), args...); err != nil {
+		return nil, fmt.Errorf("read articles: %w", err)
+	}
+	for i := range rows {
+		a := &rows[i]
+		a.CreatedAt = msTime(a.CreatedMS)
+		out[a.ID] = a
+	}
+	return out, nil
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Ban keeps an identity from publishing on a site: its comments go to spam.
@@ -32,16 +34,74 @@ func (b *Ban) CreatedAt() time.Time { return msTime(b.CreatedMS) }
 
 const banColumns = `id, site_id, kind, value, reason, shadow, expires_at, comment_id, moderator_id, created_at`
 
-// CreateBan stores a ban and sets its ID.
-func (s *Store) CreateBan(ctx context.Context, b *Ban) error {
-	b.CreatedMS = s.nowMS()
-	err := s.wdb.GetContext(ctx, &b.ID, s.q(`INSERT INTO bans (site_id, kind, value, reason, shadow, expires_at, comment_id, moderator_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		b.SiteID, b.Kind, b.Value, b.Reason, b.Shadow, b.ExpiresMS, b.CommentID, b.ModeratorID, b.CreatedMS)
-	if err != nil {
-		return fmt.Errorf("create ban: %w", err)
+// CreateBan stores a ban and sets its ID, with audit's entry when audit is
+// not nil. When rejectPending is set, the banned identity's pending
+// comments on the site are rejected in the same transaction, each with an
+// audit entry of its own (action comment.reject), and returned.
+func (s *Store) CreateBan(ctx context.Context, b *Ban, rejectPending bool, audit *Audit) ([]Decided, error) {
+	col, ok := banColumn[b.Kind]
+	if !ok || b.Value == "" {
+		return nil, fmt.Errorf("ban of kind %q needs a value", b.Kind)
 	}
-	return nil
+	var rejected []Decided
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		b.CreatedMS = s.nowMS()
+		err := tx.GetContext(ctx, &b.ID, s.q(`INSERT INTO bans (site_id, kind, value, reason, shadow, expires_at, comment_id, moderator_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			b.SiteID, b.Kind, b.Value, b.Reason, b.Shadow, b.ExpiresMS, b.CommentID, b.ModeratorID, b.CreatedMS)
+		if err != nil {
+			return fmt.Errorf("create ban: %w", err)
+		}
+		if audit != nil {
+			a := audit.For("ban.create", "ban", b.ID).OnSite(b.SiteID)
+			a.After = b.state()
+			if err := s.audit(ctx, tx, &a); err != nil {
+				return err
+			}
+		}
+		if !rejectPending {
+			return nil
+		}
+		// Locked in id order, as every multi-comment writer does.
+		var pending []Comment
+		if err := tx.SelectContext(ctx, &pending, s.q(`SELECT `+commentColumns+` FROM comments
+			WHERE site_id = ? AND `+col+` = ? AND status = 'pending' ORDER BY id`+s.forUpdate()), b.SiteID, b.Value); err != nil {
+			return fmt.Errorf("find pending comments: %w", err)
+		}
+		for i := range pending {
+			c := &pending[i]
+			before := *c
+			if err := s.transition(ctx, tx, c, StatusRejected); err != nil {
+				return err
+			}
+			if audit != nil {
+				a := audit.For("comment.reject", "comment", c.ID).OnSite(c.SiteID)
+				a.Before, a.After, a.Detail = before.Status, c.Status, fmt.Sprintf("ban #%d", b.ID)
+				if err := s.audit(ctx, tx, &a); err != nil {
+					return err
+				}
+			}
+			after := *c
+			rejected = append(rejected, Decided{Before: &before, After: &after, Changed: true})
+		}
+		return nil
+	})
+	return rejected, err
+}
+
+// banColumn is the comments column each kind of ban matches.
+var banColumn = map[string]string{"email": "email_hash", "ip": "ip_hash", "reader": "reader_id"}
+
+// state is how the audit log shows a ban.
+func (b *Ban) state() string {
+	st := b.Kind + " ban"
+	if b.Shadow {
+		st = "shadow " + st
+	}
+	if b.ExpiresMS.Valid {
+		st += " until " + msTime(b.ExpiresMS.Int64).Format(time.RFC3339)
+	}
+	return st
 }
 
 // ActiveBan returns an unexpired ban on any of the author's identities on
@@ -104,16 +164,20 @@ func (s *Store) Bans(ctx context.Context, siteIDs []int64, limit int) ([]Ban, er
 	return rows, nil
 }
 
-// DeleteBan lifts a ban.
-func (s *Store) DeleteBan(ctx context.Context, id int64) error {
-	res, err := s.wdb.ExecContext(ctx, s.q(`DELETE FROM bans WHERE id = ?`), id)
-	if err != nil {
-		return fmt.Errorf("delete ban: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("ban %d: %w", id, ErrNotFound)
-	}
-	return nil
+// DeleteBan lifts a ban, with audit's entry when audit is not nil.
+func (s *Store) DeleteBan(ctx context.Context, id int64, audit *Audit) error {
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		var b Ban
+		if err := tx.GetContext(ctx, &b, s.q(`DELETE FROM bans WHERE id = ? RETURNING `+banColumns), id); err != nil {
+			return notFound(fmt.Sprintf("ban %d", id), err)
+		}
+		if audit == nil {
+			return nil
+		}
+		a := audit.For("ban.delete", "ban", b.ID).OnSite(b.SiteID)
+		a.Before, a.After = b.state(), "lifted"
+		return s.audit(ctx, tx, &a)
+	})
 }
 
 func placeholders(n int) string {

@@ -52,6 +52,13 @@ func (s *Store) ClassifierCounts(ctx context.Context, siteID int64, features []s
 // Learn adds one document's features to a site's classifier as spam or
 // ham; by is 1, or -1 to take a decision back when a moderator reverses it.
 func (s *Store) Learn(ctx context.Context, siteID int64, features []string, spam bool, by int64) error {
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		return s.learn(ctx, tx, siteID, features, spam, by)
+	})
+}
+
+// learn is Learn inside the caller's transaction.
+func (s *Store) learn(ctx context.Context, tx sqlx.ExtContext, siteID int64, features []string, spam bool, by int64) error {
 	spamBy, hamBy := int64(0), int64(1)
 	if spam {
 		spamBy, hamBy = 1, 0
@@ -63,28 +70,26 @@ func (s *Store) Learn(ctx context.Context, siteID int64, features []string, spam
 	if spam {
 		col = "spam"
 	}
-	return s.write(ctx, func(tx *sqlx.Tx) error {
-		if by > 0 {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO classifier_totals (site_id, spam, ham) VALUES (?, ?, ?)
-				ON CONFLICT (site_id) DO UPDATE SET `+col+` = classifier_totals.`+col+` + 1`), siteID, spamBy, hamBy); err != nil {
-				return fmt.Errorf("learn totals: %w", err)
-			}
-			for _, f := range fs {
-				if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO classifier_tokens (site_id, token, spam, ham) VALUES (?, ?, ?, ?)
-					ON CONFLICT (site_id, token) DO UPDATE SET `+col+` = classifier_tokens.`+col+` + 1`), siteID, f, spamBy, hamBy); err != nil {
-					return fmt.Errorf("learn token: %w", err)
-				}
-			}
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE classifier_totals SET `+col+` = `+s.greatest0(col+` - 1`)+` WHERE site_id = ?`), siteID); err != nil {
-			return fmt.Errorf("unlearn totals: %w", err)
+	if by > 0 {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO classifier_totals (site_id, spam, ham) VALUES (?, ?, ?)
+			ON CONFLICT (site_id) DO UPDATE SET `+col+` = classifier_totals.`+col+` + 1`), siteID, spamBy, hamBy); err != nil {
+			return fmt.Errorf("learn totals: %w", err)
 		}
 		for _, f := range fs {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE classifier_tokens SET `+col+` = `+s.greatest0(col+` - 1`)+` WHERE site_id = ? AND token = ?`), siteID, f); err != nil {
-				return fmt.Errorf("unlearn token: %w", err)
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO classifier_tokens (site_id, token, spam, ham) VALUES (?, ?, ?, ?)
+				ON CONFLICT (site_id, token) DO UPDATE SET `+col+` = classifier_tokens.`+col+` + 1`), siteID, f, spamBy, hamBy); err != nil {
+				return fmt.Errorf("learn token: %w", err)
 			}
 		}
 		return nil
-	})
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE classifier_totals SET `+col+` = `+s.greatest0(col+` - 1`)+` WHERE site_id = ?`), siteID); err != nil {
+		return fmt.Errorf("unlearn totals: %w", err)
+	}
+	for _, f := range fs {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE classifier_tokens SET `+col+` = `+s.greatest0(col+` - 1`)+` WHERE site_id = ? AND token = ?`), siteID, f); err != nil {
+			return fmt.Errorf("unlearn token: %w", err)
+		}
+	}
+	return nil
 }

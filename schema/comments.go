@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -49,6 +50,16 @@ type Comment struct {
 	CreatedMS     int64         `db:"created_at"`
 	EditedMS      sql.NullInt64 `db:"edited_at"`
 	DecidedMS     sql.NullInt64 `db:"decided_at"`
+	// Queue is the moderation queue the comment is in: its status, or
+	// "reported" for an approved comment whose reports reached the
+	// threshold. The store derives it; see queueOf.
+	Queue string `db:"queue"`
+	// Priority is the number of the policy's reasons plus open reports:
+	// what sort=priority orders by.
+	Priority int64 `db:"priority"`
+	// Learned is what the classifier learned from the last decision on
+	// the current text: "spam", "ham" or "".
+	Learned string `db:"learned"`
 }
 
 // CreatedAt is when the comment was posted.
@@ -62,7 +73,7 @@ func (c *Comment) Parent() int64 { return c.ParentID.Int64 }
 
 const commentColumns = `id, site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key,
 	status, version, reasons, edit_token_hash, upvotes, downvotes, score, report_count, shadow, has_replies,
-	visible, reported_at, created_at, edited_at, decided_at`
+	visible, reported_at, created_at, edited_at, decided_at, queue, priority, learned`
 
 // visible is what the public thread shows: approved comments, and deleted
 // ones whose replies need their place.
@@ -93,6 +104,8 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 	if c.Reasons == "" {
 		c.Reasons = "[]"
 	}
+	c.Queue = queueOf(c.Status, false)
+	c.Priority = reasonCount(c.Reasons)
 	err := s.submit(ctx, func(b *batch) error {
 		if captchaID != "" {
 			var digits string
@@ -127,10 +140,12 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 		}
 		err := b.get(ctx, &c.ID, sqlInsertComment,
 			c.SiteID, c.ArticleID, c.ParentID, c.ReaderID, c.Author, c.EmailHash, c.IPHash, c.Body, c.BodyKey,
-			c.Status, c.Version, c.Reasons, c.EditTokenHash, c.Shadow, c.Visible, c.CreatedMS)
+			c.Status, c.Version, c.Reasons, c.EditTokenHash, c.Shadow, c.Visible, c.CreatedMS, c.Queue, c.Priority)
 		if err != nil {
 			return fmt.Errorf("insert comment: %w", err)
 		}
+		// The article's counter before the queue counters, in the order
+		// transition takes them.
 		if c.Status == StatusApproved {
 			if _, err := b.exec(ctx, sqlBumpApproved, 1, c.ArticleID); err != nil {
 				return fmt.Errorf("count approved: %w", err)
@@ -142,7 +157,7 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 				s.addShadow(c.SiteID, c.ReaderID)
 			}
 		})
-		return nil
+		return s.moveQueue(ctx, b.tx, c.SiteID, "", c.Queue)
 	})
 	return err
 }
@@ -150,7 +165,7 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 // The statements of the comment path, prepared once on SQLite.
 const (
 	sqlMarkParent     = `UPDATE comments SET has_replies = TRUE, visible = (status = 'approved' OR status = 'deleted') WHERE id = ? AND article_id = ?`
-	sqlInsertComment  = `INSERT INTO comments (site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key, status, version, reasons, edit_token_hash, shadow, visible, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	sqlInsertComment  = `INSERT INTO comments (site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key, status, version, reasons, edit_token_hash, shadow, visible, created_at, queue, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	sqlBumpApproved   = `UPDATE articles SET approved_count = approved_count + ? WHERE id = ?`
 	sqlConsumeCaptcha = `DELETE FROM captchas WHERE id = ? RETURNING digits, expires_at`
 )
@@ -306,8 +321,12 @@ func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKe
 		if err := s.transition(ctx, tx, c, status); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET body = ?, body_key = ?, reasons = ?, edited_at = ? WHERE id = ?`),
-			body, bodyKey, reasons, s.nowMS(), id); err != nil {
+		// The classifier keeps what it learned from the earlier text; a
+		// decision on the new text is learned afresh, and only that one
+		// may be unlearned later.
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET body = ?, body_key = ?, reasons = ?, edited_at = ?,
+			priority = ? + report_count, learned = '' WHERE id = ?`),
+			body, bodyKey, reasons, s.nowMS(), reasonCount(reasons), id); err != nil {
 			return fmt.Errorf("edit comment: %w", err)
 		}
 		out, err = s.comment(ctx, tx, id)
@@ -344,13 +363,14 @@ func (s *Store) DeleteComment(ctx context.Context, id int64) error {
 	return err
 }
 
-// transition moves a comment to a new status, keeping the derived columns
-// and the article's approved count right; every status change goes
-// through it.
+// transition moves a comment to a new status, keeping the derived columns,
+// the article's approved count and the queue counts right; every status
+// change goes through it.
 func (s *Store) transition(ctx context.Context, tx sqlx.ExtContext, c *Comment, status string) error {
 	vis := visible(status, c.HasReplies)
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET status = ?, visible = ?, version = version + 1, decided_at = ? WHERE id = ?`),
-		status, vis, s.nowMS(), c.ID)
+	queue := queueOf(status, c.ReportedMS.Valid)
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET status = ?, visible = ?, queue = ?, version = version + 1, decided_at = ? WHERE id = ?`),
+		status, vis, queue, s.nowMS(), c.ID)
 	if err != nil {
 		return fmt.Errorf("set status: %w", err)
 	}
@@ -361,41 +381,35 @@ func (s *Store) transition(ctx context.Context, tx sqlx.ExtContext, c *Comment, 
 	case !was && is:
 		err = s.bumpApproved(ctx, tx, c.ArticleID, 1)
 	}
-	c.Status, c.Visible, c.Version = status, vis, c.Version+1
-	return err
+	if err != nil {
+		return err
+	}
+	if err := s.moveQueue(ctx, tx, c.SiteID, c.Queue, queue); err != nil {
+		return err
+	}
+	c.Status, c.Visible, c.Queue, c.Version = status, vis, queue, c.Version+1
+	article := c.ArticleID
+	s.onCommit(tx, func() { s.threadChanged(article) })
+	return nil
 }
 
-// SetCommentStatus is a moderator's decision: it moves the comment to
-// status if it is still in expected (any status when expected is ""), and
-// returns the comment before and after. ErrConflict when another decision
-// came first. Approving a reported comment dismisses its reports.
+// SetCommentStatus moves the comment to status if it is still in expected
+// (any status when expected is ""), and returns the comment before and
+// after; ErrConflict when another decision came first. It is Decide
+// without learning or auditing.
 func (s *Store) SetCommentStatus(ctx context.Context, id int64, expected, status string) (before, after *Comment, err error) {
-	err = s.write(ctx, func(tx *sqlx.Tx) error {
-		c, err := s.lockComment(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		b := *c
-		before = &b
-		if expected != "" && c.Status != expected {
-			return fmt.Errorf("comment %d is %s, not %s: %w", id, c.Status, expected, ErrConflict)
-		}
-		if c.Status == StatusDeleted {
-			return fmt.Errorf("comment %d was deleted by its author: %w", id, ErrConflict)
-		}
-		if err := s.transition(ctx, tx, c, status); err != nil {
-			return err
-		}
-		if status == StatusApproved && c.ReportCount > 0 {
-			if err := s.dismissReports(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		after, err = s.comment(ctx, tx, id)
-		return err
-	})
-	if err == nil {
-		s.threadChanged(after.ArticleID)
+	d, err := s.Decide(ctx, Decision{CommentID: id, Expected: expected, Status: status})
+	if err != nil {
+		return d.Before, nil, err
 	}
-	return before, after, err
+	return d.Before, d.After, nil
+}
+
+// reasonCount is how many reasons a comment's reasons JSON holds.
+func reasonCount(reasons string) int64 {
+	var rs []json.RawMessage
+	if json.Unmarshal([]byte(reasons), &rs) != nil {
+		return 0
+	}
+	return int64(len(rs))
 }

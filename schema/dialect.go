@@ -57,3 +57,13 @@ func (s *Store) greatest0(expr string) string {
 	}
 	return `MAX(` + expr + `, 0)`
 }
+
+// skipLocked lets concurrent claimers of a work queue pass over each
+// other's rows on PostgreSQL. SQLite has one writer at a time: nothing to
+// skip.
+func (s *Store) skipLocked() string {
+	if s.dialect == Postgres {
+		return ` FOR UPDATE SKIP LOCKED`
+	}
+	return ``
+}

@@ -1,12 +1,15 @@
 package schema
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Moderator is an account of the editorial team. Sites limits a moderator
@@ -61,48 +64,69 @@ func (m *Moderator) CanModerate(siteID int64) bool {
 }
 
 // CreateModerator adds an account; ErrConflict when the email is taken.
-func (s *Store) CreateModerator(ctx context.Context, m *Moderator) error {
-	sites := m.Sites
-	if sites == nil {
-		sites = []int64{}
-	}
-	b, _ := json.Marshal(sites)
+// audit, when not nil, is written in the same transaction as action
+// moderator.create.
+func (s *Store) CreateModerator(ctx context.Context, m *Moderator, audit *Audit) error {
 	now := s.nowMS()
-	err := s.wdb.GetContext(ctx, &m.ID, s.q(`INSERT INTO moderators (email, password_hash, role, sites, disabled, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING id`),
-		m.Email, m.PasswordHash, m.Role, string(b), m.Disabled, now)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("moderator %s exists: %w", m.Email, ErrConflict)
-	}
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &m.ID, s.q(`INSERT INTO moderators (email, password_hash, role, sites, disabled, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING id`),
+			m.Email, m.PasswordHash, m.Role, m.sitesJSON(), m.Disabled, now)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("moderator %s exists: %w", m.Email, ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("create moderator: %w", err)
+		}
+		if audit == nil {
+			return nil
+		}
+		a := audit.For("moderator.create", "moderator", m.ID)
+		a.After = m.Role
+		return s.audit(ctx, tx, &a)
+	})
 	if err != nil {
-		return fmt.Errorf("create moderator: %w", err)
+		return err
 	}
 	m.CreatedAt = msTime(now)
 	return nil
 }
 
 // UpdateModerator saves a moderator's password hash, role, sites and state.
-func (s *Store) UpdateModerator(ctx context.Context, m *Moderator) error {
+// A disabled account loses its sessions at once (its API tokens stop
+// working because every lookup checks the account). audit, when not nil,
+// is written in the same transaction, with the action and states the
+// caller gave it.
+func (s *Store) UpdateModerator(ctx context.Context, m *Moderator, audit *Audit) error {
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE moderators SET password_hash = ?, role = ?, sites = ?, disabled = ? WHERE id = ?`),
+			m.PasswordHash, m.Role, m.sitesJSON(), m.Disabled, m.ID)
+		if err != nil {
+			return fmt.Errorf("update moderator: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("moderator %d: %w", m.ID, ErrNotFound)
+		}
+		if m.Disabled {
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM mod_sessions WHERE moderator_id = ?`), m.ID); err != nil {
+				return fmt.Errorf("end sessions: %w", err)
+			}
+		}
+		if audit == nil {
+			return nil
+		}
+		a := audit.For(cmp.Or(audit.Action, "moderator.update"), "moderator", m.ID)
+		return s.audit(ctx, tx, &a)
+	})
+}
+
+func (m *Moderator) sitesJSON() string {
 	sites := m.Sites
 	if sites == nil {
 		sites = []int64{}
 	}
 	b, _ := json.Marshal(sites)
-	res, err := s.wdb.ExecContext(ctx, s.q(`UPDATE moderators SET password_hash = ?, role = ?, sites = ?, disabled = ? WHERE id = ?`),
-		m.PasswordHash, m.Role, string(b), m.Disabled, m.ID)
-	if err != nil {
-		return fmt.Errorf("update moderator: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("moderator %d: %w", m.ID, ErrNotFound)
-	}
-	if m.Disabled {
-		// A disabled account loses its sessions at once.
-		if _, err := s.wdb.ExecContext(ctx, s.q(`DELETE FROM mod_sessions WHERE moderator_id = ?`), m.ID); err != nil {
-			return fmt.Errorf("end sessions: %w", err)
-		}
-	}
-	return nil
+	return string(b)
 }
 
 // ModeratorByEmail finds an account by email.

@@ -83,7 +83,7 @@ func TestIPRetention(t *testing.T) {
 		site := newSite(t, s, "news") // 90 days by default
 		st := schema.DefaultSettings()
 		st.IPRetentionDays = 0
-		keep, err := s.CreateSite(ctx, "keep", st)
+		keep, err := s.CreateSite(ctx, "keep", st, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

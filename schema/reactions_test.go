@@ -13,7 +13,7 @@ import (
 
 func newSite(t *testing.T, s *schema.Store, slug string) *schema.Site {
 	t.Helper()
-	site, err := s.CreateSite(context.Background(), slug, schema.DefaultSettings())
+	site, err := s.CreateSite(context.Background(), slug, schema.DefaultSettings(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestSites(t *testing.T) {
 	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
 		ctx := context.Background()
 		site := newSite(t, s, "news")
-		if _, err := s.CreateSite(ctx, "news", schema.DefaultSettings()); !errors.Is(err, schema.ErrConflict) {
+		if _, err := s.CreateSite(ctx, "news", schema.DefaultSettings(), nil); !errors.Is(err, schema.ErrConflict) {
 			t.Fatalf("duplicate slug: %v", err)
 		}
 		got, err := s.Site(ctx, "news")
@@ -53,7 +53,7 @@ func TestSites(t *testing.T) {
 		}
 		st := got.Settings
 		st.Reactions = []string{"love"}
-		if err := s.UpdateSiteSettings(ctx, site.ID, st); err != nil {
+		if err := s.UpdateSiteSettings(ctx, site.ID, st, nil); err != nil {
 			t.Fatal(err)
 		}
 		got, _ = s.Site(ctx, "news")

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -38,28 +39,43 @@ func (s *Store) ReportComment(ctx context.Context, commentID int64, readerID, re
 		}
 		counted = true
 		var c struct {
+			SiteID   int64  `db:"site_id"`
+			Status   string `db:"status"`
+			Queue    string `db:"queue"`
 			Count    int64  `db:"report_count"`
 			Reported *int64 `db:"reported_at"`
 		}
-		if err := tx.GetContext(ctx, &c, s.q(`UPDATE comments SET report_count = report_count + 1 WHERE id = ? RETURNING report_count, reported_at`), commentID); err != nil {
+		// The update locks the row, so concurrent reports count one by one
+		// and only one of them sees the threshold reached.
+		if err := tx.GetContext(ctx, &c, s.q(`UPDATE comments SET report_count = report_count + 1, priority = priority + 1
+			WHERE id = ? RETURNING site_id, status, queue, report_count, reported_at`), commentID); err != nil {
 			return notFound(fmt.Sprintf("comment %d", commentID), err)
 		}
-		if c.Reported == nil && c.Count >= int64(threshold) {
-			reportedNow = true
-			_, err = tx.ExecContext(ctx, s.q(`UPDATE comments SET reported_at = ? WHERE id = ?`), now, commentID)
+		if c.Reported != nil || c.Count < int64(threshold) {
+			return nil
 		}
-		return err
+		reportedNow = true
+		queue := queueOf(c.Status, true)
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET reported_at = ?, queue = ? WHERE id = ?`), now, queue, commentID); err != nil {
+			return fmt.Errorf("mark reported: %w", err)
+		}
+		return s.moveQueue(ctx, tx, c.SiteID, c.Queue, queue)
 	})
 	return counted, reportedNow, err
 }
 
 // dismissReports closes a comment's open reports: a moderator approved it.
-func (s *Store) dismissReports(ctx context.Context, tx sqlx.ExtContext, commentID int64) error {
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE reports SET dismissed_at = ? WHERE comment_id = ? AND dismissed_at IS NULL`), s.nowMS(), commentID); err != nil {
+// The caller's transition then moves it out of the reported queue.
+func (s *Store) dismissReports(ctx context.Context, tx sqlx.ExtContext, c *Comment) error {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE reports SET dismissed_at = ? WHERE comment_id = ? AND dismissed_at IS NULL`), s.nowMS(), c.ID); err != nil {
 		return fmt.Errorf("dismiss reports: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET report_count = 0, reported_at = NULL WHERE id = ?`), commentID)
-	return err
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET priority = priority - report_count, report_count = 0, reported_at = NULL WHERE id = ?`), c.ID); err != nil {
+		return fmt.Errorf("dismiss reports: %w", err)
+	}
+	c.Priority -= c.ReportCount
+	c.ReportCount, c.ReportedMS = 0, sql.NullInt64{}
+	return nil
 }
 
 // OpenReports returns the undismissed reports of the given comments.

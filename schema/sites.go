@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Site is a publisher's site and its settings.
@@ -129,21 +131,32 @@ type siteCacheEntry struct {
 
 const siteCacheTTL = time.Second
 
-// CreateSite adds a site; ErrConflict when the slug is taken.
-func (s *Store) CreateSite(ctx context.Context, slug string, st Settings) (*Site, error) {
+// CreateSite adds a site; ErrConflict when the slug is taken. audit, when
+// not nil, is written in the same transaction as action site.create.
+func (s *Store) CreateSite(ctx context.Context, slug string, st Settings, audit *Audit) (*Site, error) {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return nil, err
 	}
 	now := s.nowMS()
 	var id int64
-	err = s.wdb.GetContext(ctx, &id, s.q(`INSERT INTO sites (slug, settings, created_at, updated_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (slug) DO NOTHING RETURNING id`), slug, string(b), now, now)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("site %q exists: %w", slug, ErrConflict)
-	}
+	err = s.write(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &id, s.q(`INSERT INTO sites (slug, settings, created_at, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (slug) DO NOTHING RETURNING id`), slug, string(b), now, now)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("site %q exists: %w", slug, ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("create site: %w", err)
+		}
+		if audit == nil {
+			return nil
+		}
+		a := audit.For("site.create", "site", id).OnSite(id)
+		return s.audit(ctx, tx, &a)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("create site: %w", err)
+		return nil, err
 	}
 	return &Site{ID: id, Slug: slug, Settings: st, CreatedAt: msTime(now), UpdatedAt: msTime(now)}, nil
 }
@@ -199,18 +212,30 @@ func (s *Store) Sites(ctx context.Context) ([]*Site, error) {
 	return out, nil
 }
 
-// UpdateSiteSettings replaces a site's settings.
-func (s *Store) UpdateSiteSettings(ctx context.Context, id int64, st Settings) error {
+// UpdateSiteSettings replaces a site's settings. audit, when not nil, is
+// written in the same transaction as action site.update, with the states
+// the caller gave it.
+func (s *Store) UpdateSiteSettings(ctx context.Context, id int64, st Settings, audit *Audit) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	res, err := s.wdb.ExecContext(ctx, s.q(`UPDATE sites SET settings = ?, updated_at = ? WHERE id = ?`), string(b), s.nowMS(), id)
+	err = s.write(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE sites SET settings = ?, updated_at = ? WHERE id = ?`), string(b), s.nowMS(), id)
+		if err != nil {
+			return fmt.Errorf("update site: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("site %d: %w", id, ErrNotFound)
+		}
+		if audit == nil {
+			return nil
+		}
+		a := audit.For("site.update", "site", id).OnSite(id)
+		return s.audit(ctx, tx, &a)
+	})
 	if err != nil {
-		return fmt.Errorf("update site: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("site %d: %w", id, ErrNotFound)
+		return err
 	}
 	s.sites.mu.Lock()
 	s.sites.items = nil

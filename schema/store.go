@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,8 +48,10 @@ type Store struct {
 	// db serves reads. On SQLite, writes go through wdb, a single
 	// connection, so that writers queue in Go instead of spinning on
 	// SQLITE_BUSY; on PostgreSQL both are the same pool.
-	db    *sqlx.DB
-	wdb   *sqlx.DB
+	db  *sqlx.DB
+	wdb *sqlx.DB
+	// clock is time.Now unless a test set another; atomic because
+	// background workers read it while a test moves it.
 	clock atomic.Pointer[func() time.Time]
 
 	sites  siteCache
@@ -58,6 +61,7 @@ type Store struct {
 	writerStmts map[string]*sqlx.Stmt
 	threads     versions
 	shadows     shadowSet
+	hooks       commitHooks
 	w           *writer
 
 	stopCheckpoints func()
@@ -92,6 +96,7 @@ func DialectOf(dsn string) Dialect {
 
 func connect(dsn string) (*Store, error) {
 	s := &Store{dialect: DialectOf(dsn)}
+	s.SetClock(time.Now)
 	switch s.dialect {
 	case Postgres:
 		db, err := sqlx.Open("pgx", withConnectTimeout(dsn))
@@ -180,8 +185,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.db.PingContext(ctx)
 }
 
-// SetClock replaces the store's clock; tests use it to move time.
+// SetClock replaces the store's clock; tests use it to move time. It is
+// safe to call while the store is in use; now itself must be too.
 func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Store) now() time.Time { return s.Now() }
 
 // Now is the store's clock: the real one unless a test set another.
 func (s *Store) Now() time.Time {
@@ -201,13 +209,54 @@ func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
+		s.hooks.drop(tx)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		s.hooks.drop(tx)
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.hooks.run(tx)
 	return nil
 }
+
+// commitHooks hold work to do once a transaction has committed: telling
+// the caches that a thread changed must not happen before readers can see
+// the change, or they would cache the old page under the new version.
+type commitHooks struct {
+	mu sync.Mutex
+	m  map[sqlx.ExtContext][]func()
+}
+
+// onCommit runs fn after tx commits (at once when tx is not a transaction).
+func (s *Store) onCommit(tx sqlx.ExtContext, fn func()) {
+	if _, ok := tx.(*sqlx.Tx); !ok {
+		fn()
+		return
+	}
+	s.hooks.mu.Lock()
+	if s.hooks.m == nil {
+		s.hooks.m = map[sqlx.ExtContext][]func(){}
+	}
+	s.hooks.m[tx] = append(s.hooks.m[tx], fn)
+	s.hooks.mu.Unlock()
+}
+
+func (h *commitHooks) take(tx sqlx.ExtContext) []func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fns := h.m[tx]
+	delete(h.m, tx)
+	return fns
+}
+
+func (h *commitHooks) run(tx sqlx.ExtContext) {
+	for _, fn := range h.take(tx) {
+		fn()
+	}
+}
+
+func (h *commitHooks) drop(tx sqlx.ExtContext) { h.take(tx) }
 
 // q rebinds a query written with '?' placeholders for the store's engine.
 func (s *Store) q(query string) string { return s.db.Rebind(query) }

@@ -176,17 +176,20 @@ func (s *Store) tryBatch(ops []*op) ([]func(), error) {
 				continue
 			}
 			tx.Rollback()
+			s.hooks.drop(tx)
 			return nil, err
 		}
 	}
 	if err := b.applyCounts(ctx); err != nil {
 		tx.Rollback()
+		s.hooks.drop(tx)
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
+		s.hooks.drop(tx)
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	return b.after, nil
+	return append(b.after, s.hooks.take(tx)...), nil
 }
 
 // applyCounts writes the folded counter changes in key order and puts the

@@ -753,7 +753,7 @@ func setModeration(t *testing.T, dsn, mode string) time.Time {
 	}
 	st := site.Settings
 	st.Moderation.Mode = mode
-	if err := s.UpdateSiteSettings(ctx, site.ID, st); err != nil {
+	if err := s.UpdateSiteSettings(ctx, site.ID, st, nil); err != nil {
 		t.Fatal(err)
 	}
 	return time.Now()

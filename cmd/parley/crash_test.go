@@ -252,7 +252,7 @@ func prepareSite(t *testing.T, dsn string) {
 	defer s.Close()
 	st := schema.DefaultSettings()
 	st.Moderation.MaxPerMinute = -1
-	if _, err := s.CreateSite(context.Background(), "news", st); err != nil {
+	if _, err := s.CreateSite(context.Background(), "news", st, nil); err != nil {
 		t.Fatal(err)
 	}
 }

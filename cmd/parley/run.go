@@ -34,7 +34,7 @@ func exitCode(err error) int {
 const usage = `parley — comments and reactions for news sites
 
 Usage:
-  parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
+  parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-public-url URL] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
                    [-rate-comments 6/m:5 …] [-header-timeout 5s] [-request-timeout 10s]
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
@@ -182,6 +182,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	captchaTest := fs.Bool("captcha-test", false, "put each captcha's solution in its answer: for end-to-end tests only, never in production")
 	demo := fs.Bool("demo", false, "create the demo site and serve /demo/")
 	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure (behind a TLS-terminating proxy)")
+	publicURL := fs.String("public-url", "", "the address moderators reach the server at, for links in webhooks (default http://<listen address>)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for make bench)")
 	noLimits := fs.Bool("no-rate-limits", false, "turn every rate limit off: for load tests on a private machine only")
@@ -253,6 +254,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen: %w", err)
 	}
 	base := "http://" + ln.Addr().String()
+	if *publicURL == "" {
+		*publicURL = base
+	}
 	if *demo {
 		if err := ensureDemoSite(ctx, store, ln.Addr().(*net.TCPAddr)); err != nil {
 			ln.Close()
@@ -268,7 +272,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv := handlers.New(store, handlers.Config{
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
-		SecureCookies: *secureCookies, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
+		SecureCookies: *secureCookies, PublicURL: *publicURL, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
 	})
 	hs := &http.Server{
 		Handler:           srv,
@@ -279,9 +283,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Background work (webhook deliveries, clean-ups) stops after the last
+	// request and before the store closes.
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBG()
-	go srv.Run(bgCtx)
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		srv.Run(bgCtx)
+	}()
+	defer func() {
+		stopBG()
+		<-bgDone
+	}()
 
 	logger.Info("listening", "addr", ln.Addr().String(), "db", redact(*dsn), "engine", string(store.Dialect()), "demo", *demo)
 	fmt.Fprintf(stdout, "parley listening on %s\n", base)
@@ -301,7 +314,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("shutdown", "err", err)
 	}
-	stopBG()
 	logger.Info("stopped")
 	return nil
 }
@@ -314,7 +326,7 @@ func ensureDemoSite(ctx context.Context, store *schema.Store, addr *net.TCPAddr)
 	if errors.Is(err, schema.ErrNotFound) {
 		st := schema.DefaultSettings()
 		st.Origins = origins
-		_, err = store.CreateSite(ctx, "demo", st)
+		_, err = store.CreateSite(ctx, "demo", st, nil)
 		return err
 	}
 	if err != nil {
@@ -323,7 +335,7 @@ func ensureDemoSite(ctx context.Context, store *schema.Store, addr *net.TCPAddr)
 	// The port may differ from the last run: keep the origins current.
 	st := site.Settings
 	st.Origins = origins
-	return store.UpdateSiteSettings(ctx, site.ID, st)
+	return store.UpdateSiteSettings(ctx, site.ID, st, nil)
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -370,7 +382,8 @@ func siteAdd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer store.Close()
-	site, err := store.CreateSite(ctx, *slug, st)
+	audit := schema.By(nil, schema.ActorCLI)
+	site, err := store.CreateSite(ctx, *slug, st, &audit)
 	if errors.Is(err, schema.ErrConflict) {
 		return fmt.Errorf("site %q exists already", *slug)
 	}
@@ -424,7 +437,8 @@ func moderatorAdd(ctx context.Context, args []string, getenv func(string) string
 		}
 		m.Sites = append(m.Sites, site.ID)
 	}
-	if err := store.CreateModerator(ctx, m); errors.Is(err, schema.ErrConflict) {
+	audit := schema.By(nil, schema.ActorCLI)
+	if err := store.CreateModerator(ctx, m, &audit); errors.Is(err, schema.ErrConflict) {
 		return fmt.Errorf("a moderator with email %s exists already", m.Email)
 	} else if err != nil {
 		return err

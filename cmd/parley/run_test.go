@@ -123,7 +123,7 @@ func TestServeEndToEnd(t *testing.T) {
 
 func TestCommands(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "p.db")
-	if out, err := runCmd(t, "", "migrate", "-db", db); err != nil || !strings.Contains(out, "version 3") {
+	if out, err := runCmd(t, "", "migrate", "-db", db); err != nil || !strings.Contains(out, "version 4") {
 		t.Fatalf("migrate: %v %s", err, out)
 	}
 	if out, err := runCmd(t, "", "site", "add", "-slug", "news", "-origin", "https://news.example", "-db", db); err != nil {
@@ -168,5 +168,40 @@ func TestEnvironmentFlags(t *testing.T) {
 	err := run(context.Background(), []string{"parley", "site", "add"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &out)
 	if err != nil || !strings.Contains(out.String(), "https://a.example, https://b.example") {
 		t.Fatalf("env flags: %v %s", err, out.String())
+	}
+}
+
+// The first admin, made on the command line, logs in to the server and
+// works the queues; one-time links in webhooks start with -public-url.
+func TestModeratorEndToEnd(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "mod.db")
+	if out, err := runCmd(t, "", "site", "add", "-slug", "news", "-origin", "https://news.example", "-db", db); err != nil {
+		t.Fatalf("site add: %v %s", err, out)
+	}
+	if out, err := runCmd(t, "correct horse battery\n", "moderator", "add", "-email", "ed@news.example", "-role", "admin", "-db", db); err != nil {
+		t.Fatalf("moderator add: %v %s", err, out)
+	}
+	base := startServer(t, map[string]string{"PARLEY_DB": db}, "-public-url", "https://comments.news.example")
+	status, body := call(t, "POST", base+"/api/v1/mod/session", `{"email":"ed@news.example","password":"correct horse battery"}`)
+	if status != 200 || body["csrf_token"] == nil {
+		t.Fatalf("login: %d %v", status, body)
+	}
+	status, body = call(t, "POST", base+"/api/v1/mod/session", `{"email":"ed@news.example","password":"wrong"}`)
+	if status != 401 {
+		t.Fatalf("wrong password: %d %v", status, body)
+	}
+	status, body = call(t, "GET", base+"/api/v1/mod/queues", "")
+	if status != 401 {
+		t.Fatalf("queues without a session: %d %v", status, body)
+	}
+	// The command line's changes are in the audit log.
+	s, err := schema.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	log, _, err := s.AuditLog(context.Background(), schema.AuditQuery{})
+	if err != nil || len(log) != 2 || log[0].Action != "moderator.create" || log[0].Actor != schema.ActorCLI || log[1].Action != "site.create" {
+		t.Fatalf("audit log %+v %v", log, err)
 	}
 }

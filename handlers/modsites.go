@@ -1,0 +1,136 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/gorilla/mux"
+	"github.com/parley/parley/moderation"
+	"github.com/parley/parley/schema"
+)
+
+// siteDoc is a site's settings as the API shows and takes them: DESIGN.md's
+// settings object, the slug beside the settings' own fields.
+type siteDoc struct {
+	Slug string `json:"slug"`
+	schema.Settings
+}
+
+// listSites answers the sites the caller may moderate, briefly.
+func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
+	sites, err := s.store.Sites(r.Context())
+	if err != nil {
+		return err
+	}
+	type brief struct {
+		Slug         string `json:"slug"`
+		CommentsOpen bool   `json:"comments_open"`
+		Mode         string `json:"mode"`
+	}
+	out := []brief{}
+	m := moderator(r)
+	for _, site := range sites {
+		if m.CanModerate(site.ID) {
+			out = append(out, brief{Slug: site.Slug, CommentsOpen: site.Settings.CommentsOpen, Mode: site.Settings.Moderation.Mode})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sites": out})
+	return nil
+}
+
+// freshSite returns the route's site read from the database, not from the
+// one-second cache, so that a change starts from what is stored.
+func (s *Server) freshSite(r *http.Request) (*schema.Site, error) {
+	slug := mux.Vars(r)["site"]
+	site, err := s.store.Site(r.Context(), slug)
+	if err == nil {
+		site, err = s.store.SiteByID(r.Context(), site.ID)
+	}
+	return site, notFoundAs(err, "site "+quote(slug))
+}
+
+func (s *Server) getSite(w http.ResponseWriter, r *http.Request) error {
+	site, err := s.freshSite(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, siteDoc{Slug: site.Slug, Settings: site.Settings})
+	return nil
+}
+
+// putSite changes the fields the body names and keeps the others: the body
+// is decoded onto the current settings (nested objects merge, lists are
+// replaced), then the whole is validated.
+func (s *Server) putSite(w http.ResponseWriter, r *http.Request) error {
+	site, err := s.freshSite(r)
+	if err != nil {
+		return err
+	}
+	doc := siteDoc{Slug: site.Slug, Settings: site.Settings}
+	if err := decodeJSON(r, &doc); err != nil {
+		return err
+	}
+	if doc.Slug != site.Slug {
+		return errValidation(map[string]string{"slug": "a site's slug cannot change: it is in every embed code"})
+	}
+	normalizeSettings(&doc.Settings)
+	if p := moderation.ValidateSite(site.Slug, doc.Settings); len(p) > 0 {
+		return errValidation(p)
+	}
+	audit := schema.By(moderator(r), "")
+	audit.Before, audit.After = auditSettings(site.Settings), auditSettings(doc.Settings)
+	if err := s.store.UpdateSiteSettings(r.Context(), site.ID, doc.Settings, &audit); err != nil {
+		return err
+	}
+	s.origins.invalidate()
+	writeJSON(w, http.StatusOK, doc)
+	return nil
+}
+
+// createSite adds a site: the body's fields over the defaults.
+func (s *Server) createSite(w http.ResponseWriter, r *http.Request) error {
+	doc := siteDoc{Settings: schema.DefaultSettings()}
+	if err := decodeJSON(r, &doc); err != nil {
+		return err
+	}
+	normalizeSettings(&doc.Settings)
+	if p := moderation.ValidateSite(doc.Slug, doc.Settings); len(p) > 0 {
+		return errValidation(p)
+	}
+	audit := schema.By(moderator(r), "")
+	audit.After = auditSettings(doc.Settings)
+	site, err := s.store.CreateSite(r.Context(), doc.Slug, doc.Settings, &audit)
+	if errors.Is(err, schema.ErrConflict) {
+		return errConflict("site " + quote(doc.Slug) + " exists already: change it with PUT /api/v1/mod/sites/" + doc.Slug)
+	}
+	if err != nil {
+		return err
+	}
+	s.origins.invalidate()
+	writeJSON(w, http.StatusCreated, siteDoc{Slug: site.Slug, Settings: site.Settings})
+	return nil
+}
+
+// normalizeSettings turns lists sent as null into empty ones.
+func normalizeSettings(st *schema.Settings) {
+	for _, l := range []*[]string{&st.Origins, &st.Reactions, &st.Moderation.BannedWords, &st.Moderation.SuspectWords, &st.Webhooks.URLs} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+}
+
+// auditSettings is settings as the audit log keeps them: the webhook
+// secret only as a fingerprint, so the log shows a change without
+// revealing the secret.
+func auditSettings(st schema.Settings) string {
+	if st.Webhooks.Secret != "" {
+		sum := sha256.Sum256([]byte(st.Webhooks.Secret))
+		st.Webhooks.Secret = "sha256:" + hex.EncodeToString(sum[:4])
+	}
+	b, _ := json.Marshal(st)
+	return string(b)
+}

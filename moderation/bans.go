@@ -1,0 +1,104 @@
+package moderation
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parley/parley/schema"
+)
+
+// BanRequest bans the author of a comment on the comment's site.
+type BanRequest struct {
+	CommentID int64
+	// Kind is which of the comment's identities to ban: "email", "ip" or
+	// "reader".
+	Kind   string
+	Reason string
+	// Shadow hides the ban from its author: their comments look published
+	// to them and stay invisible to everybody else.
+	Shadow bool
+	// ExpiresAt ends the ban; nil bans for good.
+	ExpiresAt *time.Time
+	// RejectPending rejects the identity's other pending comments on the
+	// site at once. They are rejected for who wrote them, not for what they
+	// say, so the classifier learns nothing from them.
+	RejectPending bool
+}
+
+var banKinds = []string{"email", "ip", "reader"}
+
+// Ban bans the identity of kind that wrote the request's comment, and
+// returns the ban and the comments it rejected. A comment on a site the
+// actor may not moderate is reported as not found.
+func (q *Queue) Ban(ctx context.Context, actor Actor, r BanRequest) (*schema.Ban, []*schema.Comment, error) {
+	f := FieldErrors{}
+	if !slices.Contains(banKinds, r.Kind) {
+		f["kind"] = "one of email, ip, reader"
+	}
+	reason := strings.TrimSpace(r.Reason)
+	switch n := utf8.RuneCountInString(reason); {
+	case !utf8.ValidString(reason) || n > MaxReason:
+		f["reason"] = fmt.Sprintf("at most %d characters of text", MaxReason)
+	case n == 0:
+		f["reason"] = "required: say why, for the audit log and the other moderators"
+	}
+	if r.ExpiresAt != nil && !r.ExpiresAt.After(q.store.Now()) {
+		f["expires_at"] = "must be in the future (RFC 3339, e.g. 2030-01-02T15:04:05Z), or left out for a ban without end"
+	}
+	if r.CommentID <= 0 {
+		f["comment_id"] = "required: the id of a comment by the author to ban"
+	}
+	if len(f) > 0 {
+		return nil, nil, f
+	}
+	c, err := q.store.Comment(ctx, r.CommentID)
+	if err != nil || !actor.may(c.SiteID) {
+		return nil, nil, FieldErrors{"comment_id": fmt.Sprintf("no comment %d on a site you moderate", r.CommentID)}
+	}
+	value := map[string]string{"email": c.EmailHash, "ip": c.IPHash, "reader": c.ReaderID}[r.Kind]
+	if value == "" {
+		what := map[string]string{"email": "gave no email", "ip": "has no IP address on record", "reader": "was written without a reader token"}[r.Kind]
+		return nil, nil, FieldErrors{"kind": fmt.Sprintf("comment %d %s: ban another kind of identity", c.ID, what)}
+	}
+	b := &schema.Ban{
+		SiteID: c.SiteID, Kind: r.Kind, Value: value, Reason: reason, Shadow: r.Shadow,
+		CommentID: sql.NullInt64{Int64: c.ID, Valid: true},
+	}
+	if r.ExpiresAt != nil {
+		b.ExpiresMS = sql.NullInt64{Int64: r.ExpiresAt.UnixMilli(), Valid: true}
+	}
+	if actor.Moderator != nil {
+		b.ModeratorID = sql.NullInt64{Int64: actor.Moderator.ID, Valid: true}
+	}
+	a := actor.audit()
+	a.Detail = reason
+	rejected, err := q.store.CreateBan(ctx, b, r.RejectPending, &a)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]*schema.Comment, 0, len(rejected))
+	for _, d := range rejected {
+		q.notify.Decided(ctx, d, actor, ActReject, fmt.Sprintf("ban #%d", b.ID))
+		out = append(out, d.After)
+	}
+	return b, out, nil
+}
+
+// Unban lifts a ban. A ban on a site the actor may not moderate is reported
+// as not found.
+func (q *Queue) Unban(ctx context.Context, actor Actor, id int64) error {
+	b, err := q.store.Ban(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !actor.may(b.SiteID) {
+		return fmt.Errorf("ban %d: %w", id, schema.ErrNotFound)
+	}
+	a := actor.audit()
+	return q.store.DeleteBan(ctx, id, &a)
+}

@@ -1,0 +1,302 @@
+package schema_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley/parley/schema"
+	"github.com/parley/parley/schema/schematest"
+)
+
+func newComment(t *testing.T, s *schema.Store, site *schema.Site, body, status string) *schema.Comment {
+	t.Helper()
+	ctx := context.Background()
+	a, err := s.EnsureArticle(ctx, site.ID, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &schema.Comment{SiteID: site.ID, ArticleID: a.ID, Author: "x", Body: body, BodyKey: body, Status: status, EditTokenHash: "h",
+		Reasons: `[{"rule":"mode","detail":"pre-moderation","verdict":"hold"}]`}
+	if err := s.CreateComment(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func words(body string) []string { return strings.Fields(body) }
+
+// Concurrent decisions on one comment that name the status they expect:
+// exactly one wins, on either engine.
+func TestDecideRace(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		site := newSite(t, s, "news")
+		c := newComment(t, s, site, "contested words", schema.StatusPending)
+		statuses := []string{schema.StatusApproved, schema.StatusRejected, schema.StatusSpam}
+		var wins, conflicts int
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := 0; i < 12; i++ {
+			wg.Go(func() {
+				st := statuses[i%3]
+				label := schema.LabelSpam
+				if st == schema.StatusApproved {
+					label = schema.LabelHam
+				}
+				_, err := s.Decide(context.Background(), schema.Decision{
+					CommentID: c.ID, Expected: schema.StatusPending, Status: st, Learn: label, Features: words,
+					Audit: schema.By(nil, "racer").For("comment.x", "", 0),
+				})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					wins++
+				case errors.Is(err, schema.ErrConflict):
+					conflicts++
+				default:
+					t.Errorf("decide: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if wins != 1 || conflicts != 11 {
+			t.Fatalf("%d wins, %d conflicts", wins, conflicts)
+		}
+		_, totals, _ := s.ClassifierCounts(context.Background(), site.ID, nil)
+		if totals.Spam+totals.Ham != 1 {
+			t.Fatalf("the classifier learned %+v from one decision", totals)
+		}
+		log, _, _ := s.AuditLog(context.Background(), schema.AuditQuery{})
+		if len(log) != 1 {
+			t.Fatalf("%d audit entries for one decision", len(log))
+		}
+	})
+}
+
+// What the classifier learned from a decision is unlearned when a later
+// decision reverses it, and never learned twice.
+func TestDecideRelearns(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "news")
+		c := newComment(t, s, site, "cheap pills here", schema.StatusPending)
+		decide := func(status, label string) {
+			t.Helper()
+			if _, err := s.Decide(ctx, schema.Decision{CommentID: c.ID, Status: status, Learn: label, Features: words}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check := func(spam, ham int64) {
+			t.Helper()
+			counts, totals, err := s.ClassifierCounts(ctx, site.ID, []string{"pills"})
+			if err != nil || totals.Spam != spam || totals.Ham != ham || counts["pills"].Spam != spam || counts["pills"].Ham != ham {
+				t.Fatalf("totals %+v, pills %+v, want spam %d ham %d (%v)", totals, counts["pills"], spam, ham, err)
+			}
+		}
+		decide(schema.StatusSpam, schema.LabelSpam)
+		check(1, 0)
+		decide(schema.StatusRejected, schema.LabelSpam) // same label: nothing new
+		check(1, 0)
+		decide(schema.StatusApproved, schema.LabelHam) // reversal
+		check(0, 1)
+		decide(schema.StatusSpam, schema.LabelSpam)
+		check(1, 0)
+		// An edit forgets the label of the old text: the next decision is
+		// learned afresh and unlearns nothing.
+		got, _ := s.Comment(ctx, c.ID)
+		if _, err := s.EditComment(ctx, c.ID, got.Version, "a thoughtful remark", "k2", schema.StatusPending, "[]"); err != nil {
+			t.Fatal(err)
+		}
+		decide(schema.StatusApproved, schema.LabelHam)
+		counts, totals, _ := s.ClassifierCounts(ctx, site.ID, []string{"pills", "thoughtful"})
+		if totals != (schema.TokenCount{Spam: 1, Ham: 1}) || counts["pills"] != (schema.TokenCount{Spam: 1}) || counts["thoughtful"] != (schema.TokenCount{Ham: 1}) {
+			t.Fatalf("after the edit: totals %+v, counts %+v", totals, counts)
+		}
+	})
+}
+
+// The queue counters always equal what the queues hold, whatever mix of
+// decisions, reports, edits and deletions happened.
+func TestQueueCountersStayExact(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "news")
+		r := rand.New(rand.NewPCG(1, 2))
+		statuses := []string{schema.StatusPending, schema.StatusApproved, schema.StatusRejected, schema.StatusSpam}
+		var ids []int64
+		for i := 0; i < 40; i++ {
+			ids = append(ids, newComment(t, s, site, fmt.Sprint("c", i), statuses[r.IntN(4)]).ID)
+		}
+		for i := 0; i < 300; i++ {
+			id := ids[r.IntN(len(ids))]
+			var err error
+			switch r.IntN(5) {
+			case 0, 1:
+				_, err = s.Decide(ctx, schema.Decision{CommentID: id, Status: statuses[r.IntN(4)]})
+			case 2:
+				_, _, err = s.ReportComment(ctx, id, fmt.Sprint("reader", r.IntN(6)), "spam", "", 2)
+			case 3:
+				var c *schema.Comment
+				if c, err = s.Comment(ctx, id); err == nil {
+					_, err = s.EditComment(ctx, id, c.Version, "edited", "k", statuses[r.IntN(4)], "[]")
+				}
+			case 4:
+				if r.IntN(10) == 0 {
+					err = s.DeleteComment(ctx, id)
+				}
+			}
+			if err != nil && !errors.Is(err, schema.ErrConflict) {
+				t.Fatal(err)
+			}
+		}
+		counts, err := s.QueueCounts(ctx, []int64{site.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range schema.CountedQueues {
+			rows, _, err := s.QueuePage(ctx, schema.QueueQuery{Queue: q, SiteIDs: []int64{site.ID}, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts[q] != int64(len(rows)) {
+				t.Fatalf("%s: counter %d, queue holds %d", q, counts[q], len(rows))
+			}
+			for _, c := range rows {
+				if want := c.Status; q == schema.QueueReported && (want != schema.StatusApproved || !c.ReportedMS.Valid) || q != schema.QueueReported && want != q {
+					t.Fatalf("comment %+v in queue %s", c, q)
+				}
+			}
+		}
+	})
+}
+
+// Deliveries are claimed once: concurrent workers never get the same one
+// while its lease runs, and a lapsed lease makes it due again.
+func TestClaimDeliveries(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "news")
+		var urls []string
+		for i := 0; i < 40; i++ {
+			urls = append(urls, fmt.Sprintf("https://hooks.example/%d", i))
+		}
+		if err := s.EnqueueWebhook(ctx, site.ID, "comment.held", `{}`, urls); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var claimed []int64
+		var wg sync.WaitGroup
+		for w := 0; w < 6; w++ {
+			wg.Go(func() {
+				for {
+					ds, err := s.ClaimDeliveries(ctx, 3, time.Minute)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(ds) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, d := range ds {
+						claimed = append(claimed, d.ID)
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		slices.Sort(claimed)
+		if len(claimed) != 40 || len(slices.Compact(claimed)) != 40 {
+			t.Fatalf("claimed %d deliveries (%d distinct), want 40 once each", len(claimed), len(slices.Compact(claimed)))
+		}
+		later := time.Now().Add(2 * time.Minute)
+		s.SetClock(func() time.Time { return later })
+		ds, err := s.ClaimDeliveries(ctx, 100, time.Minute)
+		if err != nil || len(ds) != 40 || ds[0].Attempts != 2 {
+			t.Fatalf("after the lease: %d deliveries, %v", len(ds), err)
+		}
+		if err := s.DeliveryDone(ctx, ds[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeliveryFailed(ctx, ds[1].ID, "nope", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		later = later.Add(2 * time.Minute)
+		if ds, _ := s.ClaimDeliveries(ctx, 100, time.Minute); len(ds) != 38 {
+			t.Fatalf("done and given-up deliveries claimed again: %d", len(ds))
+		}
+	})
+}
+
+// A one-time link is spent with its twin, exactly once, and only before it
+// expires.
+func TestActionLinkPair(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "news")
+		c := newComment(t, s, site, "held", schema.StatusPending)
+		exp := time.Now().Add(time.Hour).UnixMilli()
+		if err := s.CreateActionLinks(ctx,
+			schema.ActionLink{TokenHash: "ha", CommentID: c.ID, Action: "approve", Pair: "p", ExpiresMS: exp},
+			schema.ActionLink{TokenHash: "hr", CommentID: c.ID, Action: "reject", Pair: "p", ExpiresMS: exp},
+		); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, h := range []string{"ha", "hr"} {
+			wg.Go(func() {
+				_, errs[i] = s.Decide(ctx, schema.Decision{CommentID: c.ID, Expected: schema.StatusPending, Status: schema.StatusApproved, Link: h})
+			})
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), schema.ErrNotFound) {
+			t.Fatalf("two clicks: %v", errs)
+		}
+		for _, h := range []string{"ha", "hr"} {
+			if l, err := s.ActionLink(ctx, h); err != nil || l.Usable(time.Now()) {
+				t.Fatalf("link %s after use: %+v %v", h, l, err)
+			}
+		}
+		// Expired links do not work.
+		c2 := newComment(t, s, site, "held too", schema.StatusPending)
+		s.CreateActionLinks(ctx, schema.ActionLink{TokenHash: "old", CommentID: c2.ID, Action: "approve", Pair: "q", ExpiresMS: time.Now().Add(-time.Second).UnixMilli()})
+		if _, err := s.Decide(ctx, schema.Decision{CommentID: c2.ID, Status: schema.StatusApproved, Link: "old"}); !errors.Is(err, schema.ErrNotFound) {
+			t.Fatalf("expired link: %v", err)
+		}
+	})
+}
+
+func TestSessions(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		m := &schema.Moderator{Email: "ed@news.example", PasswordHash: "x", Role: schema.RoleModerator}
+		if err := s.CreateModerator(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		sess := &schema.Session{IDHash: "h1", ModeratorID: m.ID, CSRFToken: "csrf"}
+		if err := s.CreateSession(ctx, sess, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		got, who, err := s.SessionModerator(ctx, "h1")
+		if err != nil || who.ID != m.ID || got.CSRFToken != "csrf" || got.CreatedMS == 0 {
+			t.Fatalf("session %+v %+v %v", got, who, err)
+		}
+		later := time.Now().Add(2 * time.Hour)
+		s.SetClock(func() time.Time { return later })
+		if _, _, err := s.SessionModerator(ctx, "h1"); !errors.Is(err, schema.ErrNotFound) {
+			t.Fatalf("expired session: %v", err)
+		}
+		if n, err := s.DeleteExpired(ctx); err != nil || n != 1 {
+			t.Fatalf("delete expired: %d %v", n, err)
+		}
+	})
+}
