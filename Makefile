@@ -18,12 +18,9 @@ run:
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/parley ./cmd/parley
 
-# The race detector slows the pure-Go SQLite tenfold, so the queue-page
-# latency test measures only in the second, plain run.
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
-	$(GO) test -count=1 -run TestQueuePagesAtScale ./schema/
 
 test-short:
 	$(GO) test -count=1 ./...
