@@ -189,8 +189,6 @@ func (s *Store) Ping(ctx context.Context) error {
 // safe to call while the store is in use; now itself must be too.
 func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
 
-func (s *Store) now() time.Time { return s.Now() }
-
 // Now is the store's clock: the real one unless a test set another.
 func (s *Store) Now() time.Time {
 	if f := s.clock.Load(); f != nil {
