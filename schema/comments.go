@@ -266,9 +266,8 @@ func (s *Store) Thread(ctx context.Context, articleID int64, sort string, after 
 		}
 	}
 	args = append(args, limit+1)
-	var rows []Comment
-	err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+commentColumns+` FROM comments
-		WHERE article_id = ? AND visible = TRUE`+where+` ORDER BY `+order+` LIMIT ?`), args...)
+	rows, err := s.selectComments(ctx, `SELECT `+commentColumns+` FROM comments
+		WHERE article_id = ? AND visible = TRUE`+where+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read thread: %w", err)
 	}
@@ -284,9 +283,8 @@ func (s *Store) Thread(ctx context.Context, articleID int64, sort string, after 
 // ShadowComments returns a reader's comments on an article that a shadow ban
 // hid from everybody else, so that they can be shown to their author alone.
 func (s *Store) ShadowComments(ctx context.Context, siteID, articleID int64, readerID string) ([]Comment, error) {
-	var rows []Comment
-	err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+commentColumns+` FROM comments
-		WHERE site_id = ? AND reader_id = ? AND article_id = ? AND shadow = TRUE AND status IN ('pending', 'spam') ORDER BY id LIMIT 200`),
+	rows, err := s.selectComments(ctx, `SELECT `+commentColumns+` FROM comments
+		WHERE site_id = ? AND reader_id = ? AND article_id = ? AND shadow = TRUE AND status IN ('pending', 'spam') ORDER BY id LIMIT 200`,
 		siteID, readerID, articleID)
 	if err != nil {
 		return nil, fmt.Errorf("read shadow comments: %w", err)
@@ -296,9 +294,8 @@ func (s *Store) ShadowComments(ctx context.Context, siteID, articleID int64, rea
 
 // LatestApproved returns the newest approved comments of an article, for feeds.
 func (s *Store) LatestApproved(ctx context.Context, articleID int64, limit int) ([]Comment, error) {
-	var rows []Comment
-	err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+commentColumns+` FROM comments
-		WHERE article_id = ? AND visible = TRUE AND status = 'approved' ORDER BY id DESC LIMIT ?`), articleID, limit)
+	rows, err := s.selectComments(ctx, `SELECT `+commentColumns+` FROM comments
+		WHERE article_id = ? AND visible = TRUE AND status = 'approved' ORDER BY id DESC LIMIT ?`, articleID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read latest comments: %w", err)
 	}
@@ -412,4 +409,30 @@ func reasonCount(reasons string) int64 {
 		return 0
 	}
 	return int64(len(rs))
+}
+
+// fields lists a comment's fields in the order of commentColumns.
+func (c *Comment) fields() []any {
+	return []any{&c.ID, &c.SiteID, &c.ArticleID, &c.ParentID, &c.ReaderID, &c.Author, &c.EmailHash, &c.IPHash,
+		&c.Body, &c.BodyKey, &c.Status, &c.Version, &c.Reasons, &c.EditTokenHash, &c.Upvotes, &c.Downvotes,
+		&c.Score, &c.ReportCount, &c.Shadow, &c.HasReplies, &c.Visible, &c.ReportedMS, &c.CreatedMS,
+		&c.EditedMS, &c.DecidedMS, &c.Queue, &c.Priority, &c.Learned}
+}
+
+// selectComments runs a query of commentColumns and scans the rows by
+// position: sqlx's reflection was half the cost of a moderator's queue page.
+func (s *Store) selectComments(ctx context.Context, query string, args ...any) ([]Comment, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Comment
+	for rows.Next() {
+		out = append(out, Comment{})
+		if err := rows.Scan(out[len(out)-1].fields()...); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
 }

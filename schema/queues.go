@@ -182,8 +182,8 @@ func (s *Store) queueScope(ctx context.Context, where string, args []any, q Queu
 	args = append(args, q.Queue)
 	n := q.Limit + 1
 	read := func(query string, args ...any) ([]Comment, error) {
-		var rows []Comment
-		if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
+		rows, err := s.selectComments(ctx, query, args...)
+		if err != nil {
 			return nil, fmt.Errorf("read queue %s: %w", q.Queue, err)
 		}
 		return rows, nil
