@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -302,11 +301,6 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("Dashboard", func(t *testing.T) {
 		base, dsn := startDemo(t)
-		// The moderation API is built on another branch; this test starts
-		// running once it is merged.
-		if status, _ := call(t, "GET", base+"/api/v1/mod/session", ""); status == http.StatusNotFound {
-			t.Skip("the moderation API is not in this tree yet (GET /api/v1/mod/session answers 404)")
-		}
 		const email, password = "ed@news.example", "correct horse battery staple"
 		if out, err := runCmd(t, password+"\n", "moderator", "add", "-email", email, "-role", "admin", "-db", dsn); err != nil {
 			t.Fatalf("moderator add: %v %s", err, out)
