@@ -108,11 +108,18 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) error {
 // three reads for the whole page.
 func (s *Server) queueItems(r *http.Request, rows []schema.Comment) ([]queueItem, error) {
 	ctx := r.Context()
-	ids := make([]int64, len(rows))
-	articleIDs := make([]int64, 0, len(rows))
-	for i, c := range rows {
-		ids[i] = c.ID
-		articleIDs = append(articleIDs, c.ArticleID)
+	// Reports are read only for comments that have open ones, and each
+	// article once: most pages need one article and no reports.
+	var ids, articleIDs []int64
+	seen := map[int64]bool{}
+	for _, c := range rows {
+		if c.ReportCount > 0 {
+			ids = append(ids, c.ID)
+		}
+		if !seen[c.ArticleID] {
+			seen[c.ArticleID] = true
+			articleIDs = append(articleIDs, c.ArticleID)
+		}
 	}
 	articles, err := s.store.ArticlesByID(ctx, articleIDs)
 	if err != nil {

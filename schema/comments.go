@@ -422,7 +422,11 @@ func (c *Comment) fields() []any {
 // selectComments runs a query of commentColumns and scans the rows by
 // position: sqlx's reflection was half the cost of a moderator's queue page.
 func (s *Store) selectComments(ctx context.Context, query string, args ...any) ([]Comment, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}

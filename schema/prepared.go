@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"database/sql"
+	"sync"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -29,6 +30,12 @@ func (s *Store) closeStatements() {
 	for _, st := range s.writerStmts {
 		st.Close()
 	}
+	s.reads.mu.Lock()
+	for _, st := range s.reads.m {
+		st.Close()
+	}
+	s.reads.m = nil
+	s.reads.mu.Unlock()
 }
 
 // prepareWriter prepares the hot write statements on SQLite's writer
@@ -46,4 +53,31 @@ func (s *Store) prepareWriter(ctx context.Context, queries ...string) error {
 		s.writerStmts[q] = st
 	}
 	return nil
+}
+
+// readStmts caches prepared statements of the hot reads (comment and queue
+// pages): preparing a 28-column SELECT on every call was a large part of a
+// queue page. database/sql prepares each again on every connection that
+// runs it and keeps it there.
+type readStmts struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// readStmt returns query, rebound and prepared on the read pool.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.reads.mu.Lock()
+	defer s.reads.mu.Unlock()
+	if st, ok := s.reads.m[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if s.reads.m == nil {
+		s.reads.m = map[string]*sql.Stmt{}
+	}
+	s.reads.m[query] = st
+	return st, nil
 }

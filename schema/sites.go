@@ -122,6 +122,8 @@ func (r siteRow) site() (*Site, error) {
 type siteCache struct {
 	mu    sync.Mutex
 	items map[string]siteCacheEntry
+	all   []*Site // the list Sites returned, read at allAt
+	allAt time.Time
 }
 
 type siteCacheEntry struct {
@@ -158,6 +160,9 @@ func (s *Store) CreateSite(ctx context.Context, slug string, st Settings, audit 
 	if err != nil {
 		return nil, err
 	}
+	s.sites.mu.Lock()
+	s.sites.all = nil
+	s.sites.mu.Unlock()
 	return &Site{ID: id, Slug: slug, Settings: st, CreatedAt: msTime(now), UpdatedAt: msTime(now)}, nil
 }
 
@@ -197,6 +202,15 @@ func (s *Store) SiteByID(ctx context.Context, id int64) (*Site, error) {
 
 // Sites lists every site by slug.
 func (s *Store) Sites(ctx context.Context) ([]*Site, error) {
+	// Every moderator page lists the sites; they change rarely. The same
+	// one-second bound as Site.
+	s.sites.mu.Lock()
+	if s.sites.all != nil && time.Since(s.sites.allAt) < siteCacheTTL {
+		all := s.sites.all
+		s.sites.mu.Unlock()
+		return all, nil
+	}
+	s.sites.mu.Unlock()
 	var rows []siteRow
 	if err := s.db.SelectContext(ctx, &rows, `SELECT id, slug, settings, created_at, updated_at FROM sites ORDER BY slug`); err != nil {
 		return nil, fmt.Errorf("list sites: %w", err)
@@ -209,6 +223,9 @@ func (s *Store) Sites(ctx context.Context) ([]*Site, error) {
 		}
 		out = append(out, site)
 	}
+	s.sites.mu.Lock()
+	s.sites.all, s.sites.allAt = out, time.Now()
+	s.sites.mu.Unlock()
 	return out, nil
 }
 
@@ -238,7 +255,7 @@ func (s *Store) UpdateSiteSettings(ctx context.Context, id int64, st Settings, a
 		return err
 	}
 	s.sites.mu.Lock()
-	s.sites.items = nil
+	s.sites.items, s.sites.all = nil, nil
 	s.sites.mu.Unlock()
 	return nil
 }

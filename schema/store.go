@@ -62,6 +62,7 @@ type Store struct {
 	threads     versions
 	shadows     shadowSet
 	hooks       commitHooks
+	reads       readStmts
 	w           *writer
 
 	stopCheckpoints func()
