@@ -3,9 +3,8 @@ package schema
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -86,6 +85,7 @@ func (s *Store) CreateBan(ctx context.Context, b *Ban, rejectPending bool, audit
 		}
 		return nil
 	})
+	s.bansChanged()
 	return rejected, err
 }
 
@@ -106,31 +106,78 @@ func (b *Ban) state() string {
 
 // ActiveBan returns an unexpired ban on any of the author's identities on
 // the site, preferring an open ban to a shadow one; nil when there is none.
+// Every new comment asks, so a site's bans are kept in memory: this
+// instance's changes show at once, other instances' within banCacheTTL.
 func (s *Store) ActiveBan(ctx context.Context, siteID int64, a Author) (*Ban, error) {
-	// One index lookup per known identity, rather than an OR that the
-	// planner would answer with a scan of the site's bans.
-	var parts []string
-	var args []any
+	bans, err := s.siteBans(ctx, siteID)
+	if err != nil {
+		return nil, err
+	}
 	now := s.nowMS()
+	var found *Ban
 	for _, id := range []struct{ kind, value string }{{"email", a.EmailHash}, {"ip", a.IPHash}, {"reader", a.ReaderID}} {
 		if id.value == "" {
 			continue
 		}
-		parts = append(parts, `SELECT `+banColumns+` FROM bans WHERE site_id = ? AND kind = ? AND value = ? AND (expires_at IS NULL OR expires_at > ?)`)
-		args = append(args, siteID, id.kind, id.value, now)
+		for _, b := range bans[banKey{id.kind, id.value}] {
+			if b.ExpiresMS.Valid && b.ExpiresMS.Int64 <= now {
+				continue
+			}
+			if found == nil || (found.Shadow && !b.Shadow) || (found.Shadow == b.Shadow && b.ID < found.ID) {
+				found = b
+			}
+		}
 	}
-	if len(parts) == 0 {
-		return nil, nil
+	return found, nil
+}
+
+// banCacheTTL bounds how late another instance's ban reaches this one.
+const banCacheTTL = 2 * time.Second
+
+type banKey struct{ kind, value string }
+
+// banCache holds each site's unexpired bans by identity.
+type banCache struct {
+	mu    sync.Mutex
+	sites map[int64]banEntry
+}
+
+type banEntry struct {
+	bans   map[banKey][]*Ban
+	loaded time.Time
+}
+
+func (s *Store) siteBans(ctx context.Context, siteID int64) (map[banKey][]*Ban, error) {
+	s.bans.mu.Lock()
+	e, ok := s.bans.sites[siteID]
+	s.bans.mu.Unlock()
+	if ok && time.Since(e.loaded) < banCacheTTL {
+		return e.bans, nil
 	}
-	var b Ban
-	err := s.db.GetContext(ctx, &b, s.q(`SELECT * FROM (`+strings.Join(parts, ` UNION ALL `)+`) AS matching ORDER BY shadow, id LIMIT 1`), args...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+	var rows []Ban
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+banColumns+` FROM bans WHERE site_id = ? AND (expires_at IS NULL OR expires_at > ?)`),
+		siteID, s.nowMS()); err != nil {
+		return nil, fmt.Errorf("read bans: %w", err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("find ban: %w", err)
+	m := make(map[banKey][]*Ban, len(rows))
+	for i := range rows {
+		b := &rows[i]
+		m[banKey{b.Kind, b.Value}] = append(m[banKey{b.Kind, b.Value}], b)
 	}
-	return &b, nil
+	s.bans.mu.Lock()
+	if s.bans.sites == nil {
+		s.bans.sites = map[int64]banEntry{}
+	}
+	s.bans.sites[siteID] = banEntry{bans: m, loaded: time.Now()}
+	s.bans.mu.Unlock()
+	return m, nil
+}
+
+// bansChanged drops the cached bans after this instance changed them.
+func (s *Store) bansChanged() {
+	s.bans.mu.Lock()
+	s.bans.sites = nil
+	s.bans.mu.Unlock()
 }
 
 // Ban returns a ban by id.
@@ -166,6 +213,7 @@ func (s *Store) Bans(ctx context.Context, siteIDs []int64, limit int) ([]Ban, er
 
 // DeleteBan lifts a ban, with audit's entry when audit is not nil.
 func (s *Store) DeleteBan(ctx context.Context, id int64, audit *Audit) error {
+	defer s.bansChanged()
 	return s.write(ctx, func(tx *sqlx.Tx) error {
 		var b Ban
 		if err := tx.GetContext(ctx, &b, s.q(`DELETE FROM bans WHERE id = ? RETURNING `+banColumns), id); err != nil {

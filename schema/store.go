@@ -63,6 +63,7 @@ type Store struct {
 	shadows     shadowSet
 	hooks       commitHooks
 	reads       readStmts
+	bans        banCache
 	w           *writer
 
 	stopCheckpoints func()
