@@ -34,23 +34,39 @@ func (s *Store) CaptchaDigits(ctx context.Context, id string) ([]byte, error) {
 	return decodeDigits(d), nil
 }
 
-// ConsumeCaptcha uses up a captcha and returns its digits. The delete is
-// the claim: of any number of concurrent callers, on any instance, exactly
-// one gets the digits, and every later one ErrNotFound.
+// ConsumeCaptcha uses up a captcha and returns its digits, through the
+// writer. The delete is the claim: of any number of concurrent callers, on
+// any instance, exactly one gets the digits, and every later one
+// ErrCaptchaUnknown.
 func (s *Store) ConsumeCaptcha(ctx context.Context, id string) ([]byte, error) {
-	var d string
-	var exp int64
-	err := s.wdb.QueryRowxContext(ctx, s.q(`DELETE FROM captchas WHERE id = ? RETURNING digits, expires_at`), id).Scan(&d, &exp)
+	var digits []byte
+	err := s.submit(ctx, func(b *batch) error {
+		var err error
+		digits, err = b.consumeCaptcha(ctx, id)
+		return err
+	})
+	return digits, err
+}
+
+// consumeCaptcha deletes a captcha in the batch's transaction and returns
+// its digits; an unknown, used or expired one is a soft error, so the rest
+// of the batch commits.
+func (b *batch) consumeCaptcha(ctx context.Context, id string) ([]byte, error) {
+	var row struct {
+		Digits  string `db:"digits"`
+		Expires int64  `db:"expires_at"`
+	}
+	err := b.get(ctx, &row, sqlConsumeCaptcha, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("captcha: %w", ErrNotFound)
+		return nil, soft(ErrCaptchaUnknown)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("consume captcha: %w", err)
 	}
-	if exp <= s.nowMS() {
-		return nil, fmt.Errorf("captcha expired: %w", ErrNotFound)
+	if row.Expires <= b.s.nowMS() {
+		return nil, soft(ErrCaptchaUnknown)
 	}
-	return decodeDigits(d), nil
+	return decodeDigits(row.Digits), nil
 }
 
 // DeleteExpiredCaptchas removes captchas nobody solved in time.

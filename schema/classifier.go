@@ -2,6 +2,8 @@ package schema
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -21,7 +23,7 @@ func (s *Store) ClassifierCounts(ctx context.Context, siteID int64, features []s
 	var totals TokenCount
 	err := s.db.GetContext(ctx, &totals, s.q(`SELECT spam, ham FROM classifier_totals WHERE site_id = ?`), siteID)
 	if err != nil {
-		if IsNoRows(err) {
+		if errors.Is(err, sql.ErrNoRows) {
 			return out, totals, nil
 		}
 		return nil, totals, fmt.Errorf("read classifier totals: %w", err)

@@ -83,7 +83,7 @@ func visible(status string, hasReplies bool) bool {
 
 // Errors of PostComment's captcha check.
 var (
-	ErrCaptchaUnknown = errors.New("captcha unknown, used or expired")
+	ErrCaptchaUnknown = fmt.Errorf("captcha unknown, used or expired: %w", ErrNotFound)
 	ErrCaptchaWrong   = errors.New("captcha answer wrong")
 )
 
@@ -108,24 +108,11 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 	c.Priority = reasonCount(c.Reasons)
 	err := s.submit(ctx, func(b *batch) error {
 		if captchaID != "" {
-			var digits string
-			var exp int64
-			var row struct {
-				Digits  string `db:"digits"`
-				Expires int64  `db:"expires_at"`
-			}
-			err := b.get(ctx, &row, sqlConsumeCaptcha, captchaID)
-			digits, exp = row.Digits, row.Expires
-			if errors.Is(err, sql.ErrNoRows) {
-				return soft(ErrCaptchaUnknown)
-			}
+			digits, err := b.consumeCaptcha(ctx, captchaID)
 			if err != nil {
-				return fmt.Errorf("consume captcha: %w", err)
+				return err
 			}
-			if exp <= c.CreatedMS {
-				return soft(ErrCaptchaUnknown)
-			}
-			if !check(decodeDigits(digits)) {
+			if !check(digits) {
 				return soft(ErrCaptchaWrong)
 			}
 		}
@@ -388,18 +375,6 @@ func (s *Store) transition(ctx context.Context, tx sqlx.ExtContext, c *Comment, 
 	article := c.ArticleID
 	s.onCommit(tx, func() { s.threadChanged(article) })
 	return nil
-}
-
-// SetCommentStatus moves the comment to status if it is still in expected
-// (any status when expected is ""), and returns the comment before and
-// after; ErrConflict when another decision came first. It is Decide
-// without learning or auditing.
-func (s *Store) SetCommentStatus(ctx context.Context, id int64, expected, status string) (before, after *Comment, err error) {
-	d, err := s.Decide(ctx, Decision{CommentID: id, Expected: expected, Status: status})
-	if err != nil {
-		return d.Before, nil, err
-	}
-	return d.Before, d.After, nil
 }
 
 // reasonCount is how many reasons a comment's reasons JSON holds.

@@ -31,7 +31,7 @@ func TestExportAndForgetByEmail(t *testing.T) {
 		first := addComment(t, s, site, a, "ann", "first", 0)
 		reply := addComment(t, s, site, a, "bob", "a reply", first.ID)
 		second := addComment(t, s, site, a, "ann", "second", 0)
-		if _, _, err := s.SetCommentStatus(ctx, second.ID, "", schema.StatusSpam); err != nil {
+		if _, err := s.Decide(ctx, schema.Decision{CommentID: second.ID, Status: schema.StatusSpam}); err != nil {
 			t.Fatal(err)
 		}
 

@@ -277,6 +277,3 @@ func msTimePtr(ms sql.NullInt64) *time.Time {
 	t := msTime(ms.Int64)
 	return &t
 }
-
-// IsNoRows tells whether err is sql.ErrNoRows.
-func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -53,15 +53,11 @@ func readerCommand(ctx context.Context, sub string, args []string, getenv func(s
 		fs.Usage()
 		return errUsage
 	}
-	store, err := openStore(ctx, *dsn)
+	store, secret, err := openWithSecret(ctx, *dsn, getenv)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	secret, err := serverSecret(ctx, store, getenv)
-	if err != nil {
-		return err
-	}
 	hash := handlers.EmailHash(secret, *email)
 	if sub == "forget" {
 		n, err := store.ForgetEmailHash(ctx, hash)
@@ -102,6 +98,21 @@ func readerCommand(ctx context.Context, sub string, args []string, getenv func(s
 	}
 	_, err = fmt.Fprintf(stdout, "%s\n", b)
 	return err
+}
+
+// openWithSecret opens the store and reads the server secret, which the
+// commands that hash IPs and emails or sign tokens need.
+func openWithSecret(ctx context.Context, dsn string, getenv func(string) string) (*schema.Store, string, error) {
+	store, err := openStore(ctx, dsn)
+	if err != nil {
+		return nil, "", err
+	}
+	secret, err := serverSecret(ctx, store, getenv)
+	if err != nil {
+		store.Close()
+		return nil, "", err
+	}
+	return store, secret, nil
 }
 
 // serverSecret is PARLEY_SECRET, or the secret kept in the database.

@@ -239,15 +239,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	store, err := openStore(ctx, *dsn)
+	store, secret, err := openWithSecret(ctx, *dsn, getenv)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	secret, err := serverSecret(ctx, store, getenv)
-	if err != nil {
-		return err
-	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
