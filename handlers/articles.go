@@ -112,23 +112,29 @@ func (s *Server) articleID(r *http.Request, create bool) (*schema.Site, int64, e
 	if err != nil {
 		return nil, 0, err
 	}
+	id, err := s.articleIDOf(r, site, create)
+	return site, id, err
+}
+
+// articleIDOf is articleID for a handler that looked the site up already.
+func (s *Server) articleIDOf(r *http.Request, site *schema.Site, create bool) (int64, error) {
 	key := mux.Vars(r)["article"]
 	if !validArticleKey(key) {
-		return nil, 0, errArticleKey()
+		return 0, errArticleKey()
 	}
 	id, err := s.store.ArticleID(r.Context(), site.ID, key)
 	if !errors.Is(err, schema.ErrNotFound) {
-		return site, id, err
+		return id, err
 	}
 	if site.Settings.StrictArticles {
-		return nil, 0, errNotFound("article " + quote(key))
+		return 0, errNotFound("article " + quote(key))
 	}
 	if !create {
-		return site, 0, nil
+		return 0, nil
 	}
 	a, err := s.store.EnsureArticle(r.Context(), site.ID, key)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
-	return site, a.ID, nil
+	return a.ID, nil
 }

@@ -103,7 +103,7 @@ func (s *Server) setReaction(w http.ResponseWriter, r *http.Request, reaction *s
 	if err := s.limits.votes.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
-	_, id, err := s.articleID(r, set)
+	id, err := s.articleIDOf(r, site, set)
 	if err != nil {
 		return err
 	}
