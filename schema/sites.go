@@ -124,6 +124,9 @@ type siteCache struct {
 	items map[string]siteCacheEntry
 	all   []*Site // the list Sites returned, read at allAt
 	allAt time.Time
+	// gen counts invalidations, so that a list read before one is not
+	// stored after it.
+	gen uint64
 }
 
 type siteCacheEntry struct {
@@ -162,6 +165,7 @@ func (s *Store) CreateSite(ctx context.Context, slug string, st Settings, audit 
 	}
 	s.sites.mu.Lock()
 	s.sites.all = nil
+	s.sites.gen++
 	s.sites.mu.Unlock()
 	return &Site{ID: id, Slug: slug, Settings: st, CreatedAt: msTime(now), UpdatedAt: msTime(now)}, nil
 }
@@ -210,6 +214,7 @@ func (s *Store) Sites(ctx context.Context) ([]*Site, error) {
 		s.sites.mu.Unlock()
 		return all, nil
 	}
+	gen := s.sites.gen
 	s.sites.mu.Unlock()
 	var rows []siteRow
 	if err := s.db.SelectContext(ctx, &rows, `SELECT id, slug, settings, created_at, updated_at FROM sites ORDER BY slug`); err != nil {
@@ -224,7 +229,9 @@ func (s *Store) Sites(ctx context.Context) ([]*Site, error) {
 		out = append(out, site)
 	}
 	s.sites.mu.Lock()
-	s.sites.all, s.sites.allAt = out, time.Now()
+	if s.sites.gen == gen {
+		s.sites.all, s.sites.allAt = out, time.Now()
+	}
 	s.sites.mu.Unlock()
 	return out, nil
 }
@@ -256,6 +263,7 @@ func (s *Store) UpdateSiteSettings(ctx context.Context, id int64, st Settings, a
 	}
 	s.sites.mu.Lock()
 	s.sites.items, s.sites.all = nil, nil
+	s.sites.gen++
 	s.sites.mu.Unlock()
 	return nil
 }
