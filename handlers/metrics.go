@@ -42,11 +42,17 @@ func newMetrics(store *schema.Store) *metrics {
 	}
 	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "parley_write_batches_total", Help: "Transactions committed by the group-commit writer.",
-	}, func() float64 { b, _ := store.WriterStats(); return float64(b) })
+	}, func() float64 { return float64(store.WriterStats().Batches) })
 	writes := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "parley_batched_writes_total", Help: "Writes carried by those transactions (votes, comments).",
-	}, func() float64 { _, w := store.WriterStats(); return float64(w) })
-	m.registry.MustRegister(m.requests, m.latency, m.votes, m.comments, batches, writes,
+	}, func() float64 { return float64(store.WriterStats().Writes) })
+	dropped := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "parley_batched_writes_dropped_total", Help: "Writes whose caller gave up before their batch began; they never ran.",
+	}, func() float64 { return float64(store.WriterStats().Dropped) })
+	replayed := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "parley_batched_writes_replayed_total", Help: "Writes run again alone because their batch failed as a whole.",
+	}, func() float64 { return float64(store.WriterStats().Replayed) })
+	m.registry.MustRegister(m.requests, m.latency, m.votes, m.comments, batches, writes, dropped, replayed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -42,7 +42,7 @@ func (s *Store) ConsumeCaptcha(ctx context.Context, id string) ([]byte, error) {
 	var digits []byte
 	err := s.submit(ctx, func(b *batch) error {
 		var err error
-		digits, err = b.consumeCaptcha(ctx, id)
+		digits, err = b.consumeCaptcha(id)
 		return err
 	})
 	return digits, err
@@ -51,12 +51,12 @@ func (s *Store) ConsumeCaptcha(ctx context.Context, id string) ([]byte, error) {
 // consumeCaptcha deletes a captcha in the batch's transaction and returns
 // its digits; an unknown, used or expired one is a soft error, so the rest
 // of the batch commits.
-func (b *batch) consumeCaptcha(ctx context.Context, id string) ([]byte, error) {
+func (b *batch) consumeCaptcha(id string) ([]byte, error) {
 	var row struct {
 		Digits  string `db:"digits"`
 		Expires int64  `db:"expires_at"`
 	}
-	err := b.get(ctx, &row, sqlConsumeCaptcha, id)
+	err := b.get(&row, sqlConsumeCaptcha, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, soft(ErrCaptchaUnknown)
 	}

@@ -108,7 +108,7 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 	c.Priority = reasonCount(c.Reasons)
 	err := s.submit(ctx, func(b *batch) error {
 		if captchaID != "" {
-			digits, err := b.consumeCaptcha(ctx, captchaID)
+			digits, err := b.consumeCaptcha(captchaID)
 			if err != nil {
 				return err
 			}
@@ -117,7 +117,7 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 			}
 		}
 		if c.ParentID.Valid {
-			res, err := b.exec(ctx, sqlMarkParent, c.ParentID.Int64, c.ArticleID)
+			res, err := b.exec(sqlMarkParent, c.ParentID.Int64, c.ArticleID)
 			if err != nil {
 				return fmt.Errorf("mark parent: %w", err)
 			}
@@ -125,7 +125,7 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 				return soft(fmt.Errorf("parent comment %d: %w", c.ParentID.Int64, ErrNotFound))
 			}
 		}
-		err := b.get(ctx, &c.ID, sqlInsertComment,
+		err := b.get(&c.ID, sqlInsertComment,
 			c.SiteID, c.ArticleID, c.ParentID, c.ReaderID, c.Author, c.EmailHash, c.IPHash, c.Body, c.BodyKey,
 			c.Status, c.Version, c.Reasons, c.EditTokenHash, c.Shadow, c.Visible, c.CreatedMS, c.Queue, c.Priority)
 		if err != nil {
@@ -134,7 +134,7 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 		// The article's counter before the queue counters, in the order
 		// transition takes them.
 		if c.Status == StatusApproved {
-			if _, err := b.exec(ctx, sqlBumpApproved, 1, c.ArticleID); err != nil {
+			if _, err := b.exec(sqlBumpApproved, 1, c.ArticleID); err != nil {
 				return fmt.Errorf("count approved: %w", err)
 			}
 		}
@@ -144,7 +144,7 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 				s.addShadow(c.SiteID, c.ReaderID)
 			}
 		})
-		return s.moveQueue(ctx, b.tx, c.SiteID, "", c.Queue)
+		return s.moveQueue(b.ctx, b.tx, c.SiteID, "", c.Queue)
 	})
 	return err
 }

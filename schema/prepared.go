@@ -11,19 +11,19 @@ import (
 // exec runs a statement in the batch's transaction. On SQLite the hot
 // statements were prepared on the writer's connection when the store opened
 // and are reused without parsing; pgx caches prepared statements itself.
-func (b *batch) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (b *batch) exec(query string, args ...any) (sql.Result, error) {
 	if st, ok := b.s.writerStmts[query]; ok {
-		return b.tx.StmtxContext(ctx, st).ExecContext(ctx, args...)
+		return b.tx.StmtxContext(b.ctx, st).ExecContext(b.ctx, args...)
 	}
-	return b.tx.ExecContext(ctx, b.s.q(query), args...)
+	return b.tx.ExecContext(b.ctx, b.s.q(query), args...)
 }
 
 // get is exec for a statement that returns one row.
-func (b *batch) get(ctx context.Context, dest any, query string, args ...any) error {
+func (b *batch) get(dest any, query string, args ...any) error {
 	if st, ok := b.s.writerStmts[query]; ok {
-		return b.tx.StmtxContext(ctx, st).GetContext(ctx, dest, args...)
+		return b.tx.StmtxContext(b.ctx, st).GetContext(b.ctx, dest, args...)
 	}
-	return b.tx.GetContext(ctx, dest, b.s.q(query), args...)
+	return b.tx.GetContext(b.ctx, dest, b.s.q(query), args...)
 }
 
 func (s *Store) closeStatements() {

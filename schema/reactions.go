@@ -127,7 +127,7 @@ func (s *Store) SiteReactionCounts(ctx context.Context, siteID int64, keys []str
 // counts stay exact under any concurrency.
 func (s *Store) SetReaction(ctx context.Context, articleID int64, readerID, reaction string) (Reactions, error) {
 	err := s.submit(ctx, func(b *batch) error {
-		return s.setReaction(ctx, b, articleID, readerID, reaction)
+		return s.setReaction(b, articleID, readerID, reaction)
 	})
 	if err != nil {
 		return Reactions{}, err
@@ -145,15 +145,15 @@ const (
 	sqlAddCount       = `INSERT INTO reaction_counts (article_id, reaction, count) VALUES (?, ?, ?) ON CONFLICT (article_id, reaction) DO UPDATE SET count = reaction_counts.count + excluded.count RETURNING count`
 )
 
-func (s *Store) setReaction(ctx context.Context, b *batch, articleID int64, readerID, reaction string) error {
+func (s *Store) setReaction(b *batch, articleID int64, readerID, reaction string) error {
 	read := sqlReadReaction + s.forUpdate()
 	var old string
-	err := b.get(ctx, &old, read, articleID, readerID)
+	err := b.get(&old, read, articleID, readerID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) && reaction == "":
 		return nil // retracting what was never there
 	case errors.Is(err, sql.ErrNoRows):
-		res, err := b.exec(ctx, sqlInsertReaction, articleID, readerID, reaction, s.nowMS())
+		res, err := b.exec(sqlInsertReaction, articleID, readerID, reaction, s.nowMS())
 		if err != nil {
 			return fmt.Errorf("set reaction: %w", err)
 		}
@@ -163,7 +163,7 @@ func (s *Store) setReaction(ctx context.Context, b *batch, articleID int64, read
 		}
 		// The same reader won a race on another PostgreSQL instance: read
 		// what they chose, now locked, and go on from there.
-		if err := b.get(ctx, &old, read, articleID, readerID); err != nil {
+		if err := b.get(&old, read, articleID, readerID); err != nil {
 			return fmt.Errorf("read reaction: %w", err)
 		}
 	case err != nil:
@@ -173,9 +173,9 @@ func (s *Store) setReaction(ctx context.Context, b *batch, articleID int64, read
 		return nil
 	}
 	if reaction == "" {
-		_, err = b.exec(ctx, sqlDeleteReaction, articleID, readerID)
+		_, err = b.exec(sqlDeleteReaction, articleID, readerID)
 	} else {
-		_, err = b.exec(ctx, sqlUpdateReaction, reaction, s.nowMS(), articleID, readerID)
+		_, err = b.exec(sqlUpdateReaction, reaction, s.nowMS(), articleID, readerID)
 	}
 	if err != nil {
 		return fmt.Errorf("change reaction: %w", err)

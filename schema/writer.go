@@ -32,8 +32,10 @@ func hotWrites() []string {
 type writer struct {
 	ops  chan *op
 	done chan struct{}
-	// batches and writes count what the writer did, for metrics.
-	batches, writes atomic.Int64
+	// batches and writes count what the writer did, for metrics; dropped
+	// counts ops whose caller gave up before their batch began, replayed
+	// ops run again alone after their batch failed as a whole.
+	batches, writes, dropped, replayed atomic.Int64
 }
 
 type op struct {
@@ -44,9 +46,12 @@ type op struct {
 }
 
 // batch is what an op sees: the transaction, and places to fold counter
-// changes and to register work for after the commit.
+// changes and to register work for after the commit. Its ctx is not any
+// caller's: once an op is in a batch, a caller that gives up must not roll
+// back the others, so statements run until the batch's own deadline.
 type batch struct {
 	s      *Store
+	ctx    context.Context
 	tx     *sqlx.Tx
 	counts map[countKey]int64
 	after  []func()
@@ -88,7 +93,12 @@ func (s *Store) stopWriter() {
 	}
 }
 
+// batchTimeout bounds one batch, whatever its callers' deadlines: a
+// database that stopped answering fails the batch instead of the writer.
+const batchTimeout = 30 * time.Second
+
 // submit runs fn in the next batch and returns once that batch committed.
+// fn must use the batch's ctx, never the caller's.
 func (s *Store) submit(ctx context.Context, fn func(b *batch) error) error {
 	o := &op{ctx: ctx, fn: fn, err: make(chan error, 1)}
 	select {
@@ -105,7 +115,7 @@ func (s *Store) writeLoop() {
 	defer close(s.w.done)
 	ops := make([]*op, 0, maxBatch)
 	for first := range s.w.ops {
-		ops = append(ops[:0], first)
+		ops = s.live(ops[:0], first)
 	drain:
 		for len(ops) < maxBatch {
 			select {
@@ -113,10 +123,13 @@ func (s *Store) writeLoop() {
 				if !ok {
 					break drain
 				}
-				ops = append(ops, o)
+				ops = s.live(ops, o)
 			default:
 				break drain
 			}
+		}
+		if len(ops) == 0 {
+			continue
 		}
 		s.w.batches.Add(1)
 		s.w.writes.Add(int64(len(ops)))
@@ -124,10 +137,29 @@ func (s *Store) writeLoop() {
 	}
 }
 
-// WriterStats reports how many transactions the group-commit writer has
-// committed and how many writes they carried: their ratio is the batch size.
-func (s *Store) WriterStats() (batches, writes int64) {
-	return s.w.batches.Load(), s.w.writes.Load()
+// live appends o to ops unless its caller already gave up: such an op is
+// answered with the caller's error and never runs, so it wrote nothing.
+func (s *Store) live(ops []*op, o *op) []*op {
+	if err := o.ctx.Err(); err != nil {
+		s.w.dropped.Add(1)
+		o.err <- err
+		return ops
+	}
+	return append(ops, o)
+}
+
+// WriterStats is what the group-commit writer did since the store opened:
+// Writes/Batches is the batch size; Dropped ops were abandoned by their
+// callers before they ran; Replayed ops ran again alone after their batch
+// failed as a whole.
+type WriterStats struct {
+	Batches, Writes, Dropped, Replayed int64
+}
+
+// WriterStats reports the writer's counters, for metrics.
+func (s *Store) WriterStats() WriterStats {
+	return WriterStats{Batches: s.w.batches.Load(), Writes: s.w.writes.Load(),
+		Dropped: s.w.dropped.Load(), Replayed: s.w.replayed.Load()}
 }
 
 // runBatch commits ops together; if the batch fails as a whole, each op is
@@ -156,17 +188,19 @@ func (s *Store) runBatch(ops []*op) {
 		return
 	}
 	for _, o := range ops {
+		s.w.replayed.Add(1)
 		s.runBatch([]*op{o})
 	}
 }
 
 func (s *Store) tryBatch(ops []*op) ([]func(), error) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
 	tx, err := s.wdb.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	b := &batch{s: s, tx: tx, counts: map[countKey]int64{}}
+	b := &batch{s: s, ctx: ctx, tx: tx, counts: map[countKey]int64{}}
 	for _, o := range ops {
 		o.soft = nil
 		if err := o.fn(b); err != nil {
@@ -180,7 +214,7 @@ func (s *Store) tryBatch(ops []*op) ([]func(), error) {
 			return nil, err
 		}
 	}
-	if err := b.applyCounts(ctx); err != nil {
+	if err := b.applyCounts(); err != nil {
 		tx.Rollback()
 		s.hooks.drop(tx)
 		return nil, err
@@ -194,7 +228,7 @@ func (s *Store) tryBatch(ops []*op) ([]func(), error) {
 
 // applyCounts writes the folded counter changes in key order and puts the
 // resulting counts in the cache once the batch commits.
-func (b *batch) applyCounts(ctx context.Context) error {
+func (b *batch) applyCounts() error {
 	if len(b.counts) == 0 {
 		return nil
 	}
@@ -210,7 +244,7 @@ func (b *batch) applyCounts(ctx context.Context) error {
 	})
 	for _, k := range keys {
 		var n int64
-		if err := b.get(ctx, &n, sqlAddCount, k.article, k.reaction, b.counts[k]); err != nil {
+		if err := b.get(&n, sqlAddCount, k.article, k.reaction, b.counts[k]); err != nil {
 			return fmt.Errorf("count reactions: %w", err)
 		}
 		k := k
