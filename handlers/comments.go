@@ -199,7 +199,12 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A shadow-banned reader gets a page of their own; everyone else
 	// shares the cached one.
-	shadowed := readerID != "" && s.store.HasShadowComments(r.Context(), site.ID, readerID)
+	shadowed := false
+	if readerID != "" {
+		if shadowed, err = s.store.HasShadowComments(r.Context(), site.ID, readerID); err != nil {
+			return err
+		}
+	}
 	key := pageKey{article: id, sort: sort, cursor: q.Get("cursor"), limit: limit}
 	version := s.store.ThreadVersion(id)
 	if !shadowed {

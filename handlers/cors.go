@@ -4,11 +4,6 @@ import (
 	"context"
 	"net/http"
 	"regexp"
-	"strings"
-	"sync"
-	"time"
-
-	"github.com/parley/parley/schema"
 )
 
 var sitePath = regexp.MustCompile(`^/api/v1/sites/([^/]+)/`)
@@ -24,7 +19,8 @@ func (s *Server) originAllowed(ctx context.Context, r *http.Request, origin stri
 		site, err := s.store.Site(ctx, m[1])
 		return err == nil && site.Settings.AllowsOrigin(origin)
 	}
-	return s.origins.allowed(ctx, origin)
+	o, err := s.store.AllOrigins(ctx)
+	return err == nil && o.Allows(origin)
 }
 
 // cors answers preflights and adds the CORS headers for allowed origins on
@@ -58,42 +54,4 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// originCache is the union of every site's origins, refreshed every few
-// seconds, for routes that name no site.
-type originCache struct {
-	store *schema.Store
-	mu    sync.Mutex
-	set   map[string]bool
-	any   bool
-	at    time.Time
-}
-
-func (c *originCache) allowed(ctx context.Context, origin string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.set == nil || time.Since(c.at) > 5*time.Second {
-		sites, err := c.store.Sites(ctx)
-		if err != nil {
-			return false
-		}
-		c.set, c.any, c.at = map[string]bool{}, false, time.Now()
-		for _, site := range sites {
-			for _, o := range site.Settings.Origins {
-				if o == "*" {
-					c.any = true
-				}
-				c.set[strings.ToLower(o)] = true
-			}
-		}
-	}
-	return c.any || c.set[strings.ToLower(origin)]
-}
-
-// invalidate makes the next lookup read the sites again.
-func (c *originCache) invalidate() {
-	c.mu.Lock()
-	c.set = nil
-	c.mu.Unlock()
 }

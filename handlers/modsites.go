@@ -85,7 +85,6 @@ func (s *Server) putSite(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.UpdateSiteSettings(r.Context(), site.ID, doc.Settings, &audit); err != nil {
 		return err
 	}
-	s.origins.invalidate()
 	writeJSON(w, http.StatusOK, doc)
 	return nil
 }
@@ -109,7 +108,6 @@ func (s *Server) createSite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.origins.invalidate()
 	writeJSON(w, http.StatusCreated, siteDoc{Slug: site.Slug, Settings: site.Settings})
 	return nil
 }

@@ -18,6 +18,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		s.log.WarnContext(ctx, "not ready", "err", err)
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the database does not answer", RetryAfter: time.Second}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	// Ready even when the watch is down: the caches then expire quickly,
+	// and the detail tells an operator why other instances' changes lag.
+	ws := s.store.WatchStatus()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "watch": map[string]any{"up": ws.Up, "detail": ws.Detail}})
 	return nil
 }

@@ -1,20 +1,17 @@
 package handlers
 
 import (
-	"sync"
-	"time"
+	"unsafe"
+
+	"github.com/parley/parley/schema/cache"
 )
 
-// pageCache keeps encoded comment pages until their thread changes: the
-// comments of a popular article are read by everyone and change rarely in
-// comparison. An entry is valid while the store's thread version is the
-// one it was built at and, on PostgreSQL where other instances write, for
-// at most ttl.
+// pageCache keeps encoded comment pages: the comments of a popular article
+// are read by everyone and change rarely in comparison. A page is stored
+// under the thread version it was read at; once the thread changes, its
+// version changes and the old pages are never served again, and age out.
 type pageCache struct {
-	ttl     time.Duration
-	mu      sync.Mutex
-	entries map[pageKey]pageEntry
-	bytes   int
+	c *cache.Cache[pageKey, pageEntry]
 }
 
 type pageKey struct {
@@ -26,33 +23,33 @@ type pageKey struct {
 
 type pageEntry struct {
 	version uint64
-	at      time.Time
 	body    []byte
 }
 
-// maxPageCacheBytes bounds the memory the cache holds; when full it starts
-// again empty, which costs one query per page and keeps RSS flat.
+// maxPageCacheBytes bounds the memory the cache holds, counted as what an
+// entry really costs: its body, its cursor and the bookkeeping around them.
 const maxPageCacheBytes = 24 << 20
 
-func (c *pageCache) get(k pageKey, version uint64) ([]byte, bool) {
-	c.mu.Lock()
-	e, ok := c.entries[k]
-	c.mu.Unlock()
-	if !ok || e.version != version || (c.ttl > 0 && time.Since(e.at) > c.ttl) {
+// pageOverhead is what an entry costs besides its body and cursor: the key
+// and entry structs, the map slot and the list element.
+const pageOverhead = int64(unsafe.Sizeof(pageKey{})+unsafe.Sizeof(pageEntry{})) + 128
+
+func newPageCache() *pageCache {
+	return &pageCache{c: cache.New("pages", maxPageCacheBytes, func(k pageKey, e pageEntry) int64 {
+		return int64(len(k.sort)+len(k.cursor)+cap(e.body)) + pageOverhead
+	})}
+}
+
+func (p *pageCache) get(k pageKey, version uint64) ([]byte, bool) {
+	e, ok := p.c.Get(k)
+	if !ok || e.version != version {
 		return nil, false
 	}
 	return e.body, true
 }
 
-func (c *pageCache) put(k pageKey, version uint64, body []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil || c.bytes+len(body) > maxPageCacheBytes {
-		c.entries, c.bytes = map[pageKey]pageEntry{}, 0
-	}
-	if old, ok := c.entries[k]; ok {
-		c.bytes -= len(old.body)
-	}
-	c.entries[k] = pageEntry{version: version, at: time.Now(), body: body}
-	c.bytes += len(body)
+// put stores a page read at version. The version itself guards against a
+// page read before a change: the change gave the thread a new version.
+func (p *pageCache) put(k pageKey, version uint64, body []byte) {
+	p.c.Set(k, pageEntry{version: version, body: body})
 }

@@ -71,7 +71,6 @@ type Server struct {
 	keys    keys
 	limits  *limiters
 	metrics *metrics
-	origins *originCache
 	pages   *pageCache
 	ids     *requestIDs
 	// assessor is the one door into moderation for new and edited comments.
@@ -109,8 +108,7 @@ func New(store *schema.Store, cfg Config) *Server {
 		keys:     deriveKeys(cfg.Secret),
 		limits:   newLimiters(cfg.Limits),
 		metrics:  newMetrics(store),
-		origins:  &originCache{store: store},
-		pages:    &pageCache{ttl: store.CacheTTL()},
+		pages:    newPageCache(),
 		ids:      newRequestIDs(),
 		assessor: moderation.NewAssessor(store),
 		wake:     make(chan struct{}, 1),
@@ -120,6 +118,7 @@ func New(store *schema.Store, cfg Config) *Server {
 		return cfg.PublicURL + "/api/v1/mod/act/" + token
 	}, s.wakeWebhooks)
 	s.queue = moderation.NewQueue(store, s.notify)
+	s.metrics.registry.MustRegister(cacheCollector{store: store, pages: s.pages})
 	s.handler = s.routes()
 	return s
 }

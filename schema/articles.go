@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/parley/parley/schema/cache"
 )
 
 // Article is a publisher's article on a site, known by the publisher's key.
@@ -72,24 +72,38 @@ func (s *Store) ensureArticle(ctx context.Context, tx sqlx.ExtContext, siteID in
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("create article: %w", err)
 	}
+	if err == nil {
+		s.changed(tx, articleCreated(siteID, key))
+	}
 	return s.article(ctx, tx, siteID, key)
 }
 
 // RegisterArticle creates or updates an article with its title and URL;
 // sites in strict mode accept only registered articles.
 func (s *Store) RegisterArticle(ctx context.Context, siteID int64, key, title, url string) (*Article, error) {
-	_, err := s.wdb.ExecContext(ctx, s.q(`INSERT INTO articles (site_id, key, title, url, created_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (site_id, key) DO UPDATE SET title = excluded.title, url = excluded.url`), siteID, key, title, url, s.nowMS())
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		err := tx.GetContext(ctx, &id, s.q(`INSERT INTO articles (site_id, key, title, url, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (site_id, key) DO UPDATE SET title = excluded.title, url = excluded.url RETURNING id`), siteID, key, title, url, s.nowMS())
+		if err != nil {
+			return fmt.Errorf("register article: %w", err)
+		}
+		s.changed(tx, articleCreated(siteID, key), threadChanged(id))
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("register article: %w", err)
+		return nil, err
 	}
 	return s.Article(ctx, siteID, key)
 }
 
 // SetArticleOpen opens or closes an article for comments.
 func (s *Store) SetArticleOpen(ctx context.Context, articleID int64, open bool) error {
-	_, err := s.wdb.ExecContext(ctx, s.q(`UPDATE articles SET comments_open = ? WHERE id = ?`), open, articleID)
-	return err
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE articles SET comments_open = ? WHERE id = ?`), open, articleID)
+		s.changed(tx, threadChanged(articleID))
+		return err
+	})
 }
 
 // articleKey names an article in the id cache.
@@ -98,20 +112,24 @@ type articleKey struct {
 	key  string
 }
 
-// ArticleID returns the id of a site's article, from memory after the first
-// lookup: ids never change. ErrNotFound if the article was never used.
+// ArticleID returns the id of a site's article; ErrNotFound if the
+// article was never used. Both answers come from memory after the first
+// lookup: most page views are of articles nobody reacted to yet.
 func (s *Store) ArticleID(ctx context.Context, siteID int64, key string) (int64, error) {
-	s.ids.mu.RLock()
-	id, ok := s.ids.m[articleKey{siteID, key}]
-	s.ids.mu.RUnlock()
-	if ok {
-		return id, nil
-	}
-	err := s.db.GetContext(ctx, &id, s.q(`SELECT id FROM articles WHERE site_id = ? AND key = ?`), siteID, key)
+	id, err := s.state.articles.Load(articleKey{siteID, key}, func() (int64, error) {
+		var id int64
+		err := s.db.GetContext(ctx, &id, s.q(`SELECT id FROM articles WHERE site_id = ? AND key = ?`), siteID, key)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		return id, err
+	})
 	if err != nil {
-		return 0, notFound("article "+key, err)
+		return 0, fmt.Errorf("article %s: %w", key, err)
 	}
-	s.ids.remember(articleKey{siteID, key}, id)
+	if id == 0 {
+		return 0, fmt.Errorf("article %s: %w", key, ErrNotFound)
+	}
 	return id, nil
 }
 
@@ -119,15 +137,17 @@ func (s *Store) ArticleID(ctx context.Context, siteID int64, key string) (int64,
 func (s *Store) ArticleIDs(ctx context.Context, siteID int64, keys []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(keys))
 	var missing []string
-	s.ids.mu.RLock()
+	fills := map[string]cache.Fill{}
 	for _, k := range keys {
-		if id, ok := s.ids.m[articleKey{siteID, k}]; ok {
-			out[k] = id
-		} else {
+		if id, ok := s.state.articles.Get(articleKey{siteID, k}); ok {
+			if id != 0 {
+				out[k] = id
+			}
+		} else if _, dup := fills[k]; !dup {
 			missing = append(missing, k)
+			fills[k] = s.state.articles.Begin(articleKey{siteID, k})
 		}
 	}
-	s.ids.mu.RUnlock()
 	if len(missing) == 0 {
 		return out, nil
 	}
@@ -140,31 +160,22 @@ func (s *Store) ArticleIDs(ctx context.Context, siteID int64, keys []string) (ma
 		return nil, fmt.Errorf("read articles: %w", err)
 	}
 	defer rows.Close()
+	found := map[string]int64{}
 	for rows.Next() {
 		var k string
 		var id int64
 		if err := rows.Scan(&k, &id); err != nil {
 			return nil, err
 		}
-		out[k] = id
-		s.ids.remember(articleKey{siteID, k}, id)
+		out[k], found[k] = id, id
 	}
-	return out, rows.Err()
-}
-
-// idCache maps article keys to ids; bounded like the counts cache.
-type idCache struct {
-	mu sync.RWMutex
-	m  map[articleKey]int64
-}
-
-func (c *idCache) remember(k articleKey, id int64) {
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCachedArticles {
-		c.m = make(map[articleKey]int64)
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
-	c.m[k] = id
-	c.mu.Unlock()
+	for _, k := range missing {
+		s.state.articles.Put(fills[k], articleKey{siteID, k}, found[k])
+	}
+	return out, nil
 }
 
 // ArticlesByID returns the articles with the given ids; missing ones are

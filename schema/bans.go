@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -51,6 +50,7 @@ func (s *Store) CreateBan(ctx context.Context, b *Ban, rejectPending bool, audit
 		if err != nil {
 			return fmt.Errorf("create ban: %w", err)
 		}
+		s.changed(tx, bansChanged(b.SiteID))
 		if audit != nil {
 			a := audit.For("ban.create", "ban", b.ID).OnSite(b.SiteID)
 			a.After = b.state()
@@ -85,7 +85,6 @@ func (s *Store) CreateBan(ctx context.Context, b *Ban, rejectPending bool, audit
 		}
 		return nil
 	})
-	s.bansChanged()
 	return rejected, err
 }
 
@@ -106,8 +105,7 @@ func (b *Ban) state() string {
 
 // ActiveBan returns an unexpired ban on any of the author's identities on
 // the site, preferring an open ban to a shadow one; nil when there is none.
-// Every new comment asks, so a site's bans are kept in memory: this
-// instance's changes show at once, other instances' within banCacheTTL.
+// Every new comment asks, so a site's bans are kept in memory.
 func (s *Store) ActiveBan(ctx context.Context, siteID int64, a Author) (*Ban, error) {
 	bans, err := s.siteBans(ctx, siteID)
 	if err != nil {
@@ -131,53 +129,24 @@ func (s *Store) ActiveBan(ctx context.Context, siteID int64, a Author) (*Ban, er
 	return found, nil
 }
 
-// banCacheTTL bounds how late another instance's ban reaches this one.
-const banCacheTTL = 2 * time.Second
-
 type banKey struct{ kind, value string }
 
-// banCache holds each site's unexpired bans by identity.
-type banCache struct {
-	mu    sync.Mutex
-	sites map[int64]banEntry
-}
-
-type banEntry struct {
-	bans   map[banKey][]*Ban
-	loaded time.Time
-}
-
+// siteBans returns a site's unexpired bans by identity; expiry is checked
+// again on use, as cached bans run out.
 func (s *Store) siteBans(ctx context.Context, siteID int64) (map[banKey][]*Ban, error) {
-	s.bans.mu.Lock()
-	e, ok := s.bans.sites[siteID]
-	s.bans.mu.Unlock()
-	if ok && time.Since(e.loaded) < banCacheTTL {
-		return e.bans, nil
-	}
-	var rows []Ban
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+banColumns+` FROM bans WHERE site_id = ? AND (expires_at IS NULL OR expires_at > ?)`),
-		siteID, s.nowMS()); err != nil {
-		return nil, fmt.Errorf("read bans: %w", err)
-	}
-	m := make(map[banKey][]*Ban, len(rows))
-	for i := range rows {
-		b := &rows[i]
-		m[banKey{b.Kind, b.Value}] = append(m[banKey{b.Kind, b.Value}], b)
-	}
-	s.bans.mu.Lock()
-	if s.bans.sites == nil {
-		s.bans.sites = map[int64]banEntry{}
-	}
-	s.bans.sites[siteID] = banEntry{bans: m, loaded: time.Now()}
-	s.bans.mu.Unlock()
-	return m, nil
-}
-
-// bansChanged drops the cached bans after this instance changed them.
-func (s *Store) bansChanged() {
-	s.bans.mu.Lock()
-	s.bans.sites = nil
-	s.bans.mu.Unlock()
+	return s.state.bans.Load(siteID, func() (map[banKey][]*Ban, error) {
+		var rows []Ban
+		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+banColumns+` FROM bans WHERE site_id = ? AND (expires_at IS NULL OR expires_at > ?)`),
+			siteID, s.nowMS()); err != nil {
+			return nil, fmt.Errorf("read bans: %w", err)
+		}
+		m := make(map[banKey][]*Ban, len(rows))
+		for i := range rows {
+			b := &rows[i]
+			m[banKey{b.Kind, b.Value}] = append(m[banKey{b.Kind, b.Value}], b)
+		}
+		return m, nil
+	})
 }
 
 // Ban returns a ban by id.
@@ -213,12 +182,12 @@ func (s *Store) Bans(ctx context.Context, siteIDs []int64, limit int) ([]Ban, er
 
 // DeleteBan lifts a ban, with audit's entry when audit is not nil.
 func (s *Store) DeleteBan(ctx context.Context, id int64, audit *Audit) error {
-	defer s.bansChanged()
 	return s.write(ctx, func(tx *sqlx.Tx) error {
 		var b Ban
 		if err := tx.GetContext(ctx, &b, s.q(`DELETE FROM bans WHERE id = ? RETURNING `+banColumns), id); err != nil {
 			return notFound(fmt.Sprintf("ban %d", id), err)
 		}
+		s.changed(tx, bansChanged(b.SiteID))
 		if audit == nil {
 			return nil
 		}

@@ -138,12 +138,10 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 				return fmt.Errorf("count approved: %w", err)
 			}
 		}
-		b.afterCommit(func() {
-			s.threadChanged(c.ArticleID)
-			if c.Shadow && c.ReaderID != "" {
-				s.addShadow(c.SiteID, c.ReaderID)
-			}
-		})
+		s.changed(b.tx, threadChanged(c.ArticleID))
+		if c.Shadow && c.ReaderID != "" {
+			s.changed(b.tx, shadowChanged(c.SiteID, c.ReaderID))
+		}
 		return s.moveQueue(b.ctx, b.tx, c.SiteID, "", c.Queue)
 	})
 	return err
@@ -305,6 +303,7 @@ func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKe
 		if err := s.transition(ctx, tx, c, status); err != nil {
 			return err
 		}
+		s.changed(tx, threadChanged(c.ArticleID))
 		// The classifier keeps what it learned from the earlier text; a
 		// decision on the new text is learned afresh, and only that one
 		// may be unlearned later.
@@ -316,17 +315,13 @@ func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKe
 		out, err = s.comment(ctx, tx, id)
 		return err
 	})
-	if err == nil {
-		s.threadChanged(out.ArticleID)
-	}
 	return out, err
 }
 
 // DeleteComment deletes a comment for its author: the text and name are
 // erased, and the row stays as "deleted" so that replies keep their place.
 func (s *Store) DeleteComment(ctx context.Context, id int64) error {
-	var article int64
-	err := s.write(ctx, func(tx *sqlx.Tx) error {
+	return s.write(ctx, func(tx *sqlx.Tx) error {
 		c, err := s.lockComment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -338,13 +333,8 @@ func (s *Store) DeleteComment(ctx context.Context, id int64) error {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE comments SET body = '', author = '', email_hash = '', body_key = '' WHERE id = ?`), id)
-		article = c.ArticleID
 		return err
 	})
-	if err == nil {
-		s.threadChanged(article)
-	}
-	return err
 }
 
 // transition moves a comment to a new status, keeping the derived columns,
@@ -372,8 +362,10 @@ func (s *Store) transition(ctx context.Context, tx sqlx.ExtContext, c *Comment, 
 		return err
 	}
 	c.Status, c.Visible, c.Queue, c.Version = status, vis, queue, c.Version+1
-	article := c.ArticleID
-	s.onCommit(tx, func() { s.threadChanged(article) })
+	s.changed(tx, threadChanged(c.ArticleID))
+	if c.Shadow && c.ReaderID != "" {
+		s.changed(tx, shadowChanged(c.SiteID, c.ReaderID))
+	}
 	return nil
 }
 
@@ -414,4 +406,16 @@ func (s *Store) selectComments(ctx context.Context, query string, args ...any) (
 		}
 	}
 	return out, rows.Err()
+}
+
+// HasShadowComments tells whether a reader has comments on the site that a
+// shadow ban hides from everybody but them. Every page read with a reader
+// token asks, so answers are cached per reader.
+func (s *Store) HasShadowComments(ctx context.Context, siteID int64, readerID string) (bool, error) {
+	return s.state.shadows.Load(shadowKey{siteID, readerID}, func() (bool, error) {
+		var n int
+		err := s.db.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM comments
+			WHERE site_id = ? AND reader_id = ? AND shadow = TRUE AND status IN ('pending', 'spam')`), siteID, readerID)
+		return n > 0, err
+	})
 }

@@ -73,6 +73,12 @@ func (s *Store) ForgetEmailHash(ctx context.Context, emailHash string) (int64, e
 					return err
 				}
 			}
+			// The public page must stop showing the author at once, in
+			// the server that caches it too.
+			s.changed(tx, threadChanged(c.ArticleID))
+			if c.ReaderID != "" {
+				s.changed(tx, shadowChanged(c.SiteID, c.ReaderID))
+			}
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET author = '', body = '', body_key = '', email_hash = '',
 				ip_hash = '', reader_id = '', reasons = '[]', edit_token_hash = '', shadow = FALSE WHERE id = ?`), id); err != nil {
 				return fmt.Errorf("erase comment %d: %w", id, err)

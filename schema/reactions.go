@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/parley/parley/schema/cache"
 )
 
 // Counts maps a reaction to how many readers chose it.
@@ -21,15 +22,9 @@ type Reactions struct {
 // ReactionCounts returns an article's counts, from memory when it can; an
 // article nobody reacted to has none.
 func (s *Store) ReactionCounts(ctx context.Context, articleID int64) (Counts, error) {
-	if c, ok := s.counts.get(articleID); ok {
-		return c, nil
-	}
-	c, err := s.reactionCounts(ctx, s.db, articleID)
-	if err != nil {
-		return nil, err
-	}
-	s.counts.put(articleID, c)
-	return c, nil
+	return s.state.counts.Load(articleID, func() (Counts, error) {
+		return s.reactionCounts(ctx, s.db, articleID)
+	})
 }
 
 func (s *Store) reactionCounts(ctx context.Context, q sqlx.QueryerContext, articleID int64) (Counts, error) {
@@ -55,14 +50,17 @@ func scanCounts(rows *sqlx.Rows) (Counts, error) {
 	return c, rows.Err()
 }
 
-// ReaderReaction returns the reader's reaction to an article, or "".
+// ReaderReaction returns the reader's reaction to an article, or "". The
+// widget asks on every page view, so answers are cached, "" too.
 func (s *Store) ReaderReaction(ctx context.Context, articleID int64, readerID string) (string, error) {
-	var r string
-	err := s.db.GetContext(ctx, &r, s.q(`SELECT reaction FROM reactions WHERE article_id = ? AND reader_id = ?`), articleID, readerID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return r, err
+	return s.state.mine.Load(readerArticle{articleID, readerID}, func() (string, error) {
+		var r string
+		err := s.db.GetContext(ctx, &r, s.q(`SELECT reaction FROM reactions WHERE article_id = ? AND reader_id = ?`), articleID, readerID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil
+		}
+		return r, err
+	})
 }
 
 // SiteReactionCounts returns the counts of several articles of a site by
@@ -74,9 +72,11 @@ func (s *Store) SiteReactionCounts(ctx context.Context, siteID int64, keys []str
 	}
 	out := make(map[string]Counts, len(ids))
 	var missing []int64
+	fills := map[int64]cache.Fill{}
 	for _, id := range ids {
-		if _, ok := s.counts.get(id); !ok {
+		if _, ok := s.state.counts.Get(id); !ok {
 			missing = append(missing, id)
+			fills[id] = s.state.counts.Begin(id)
 		}
 	}
 	if len(missing) > 0 {
@@ -87,6 +87,10 @@ func (s *Store) SiteReactionCounts(ctx context.Context, siteID int64, keys []str
 		rows, err := s.db.QueryxContext(ctx, s.q(query), args...)
 		if err != nil {
 			return nil, fmt.Errorf("read counts: %w", err)
+		}
+		keys := make(map[int64]string, len(ids))
+		for k, id := range ids {
+			keys[id] = k
 		}
 		loaded := make(map[int64]Counts, len(missing))
 		for _, id := range missing {
@@ -106,15 +110,17 @@ func (s *Store) SiteReactionCounts(ctx context.Context, siteID int64, keys []str
 			return nil, err
 		}
 		for id, c := range loaded {
-			s.counts.put(id, c)
+			s.state.counts.Put(fills[id], id, c)
+			out[keys[id]] = c
 		}
 	}
 	for key, id := range ids {
-		c, ok := s.counts.get(id)
-		if !ok {
-			if c, err = s.ReactionCounts(ctx, id); err != nil {
-				return nil, err
-			}
+		if _, done := out[key]; done {
+			continue
+		}
+		c, err := s.ReactionCounts(ctx, id)
+		if err != nil {
+			return nil, err
 		}
 		out[key] = c
 	}
@@ -146,6 +152,8 @@ const (
 )
 
 func (s *Store) setReaction(b *batch, articleID int64, readerID, reaction string) error {
+	s.published(b.tx, mineChanged(articleID, readerID))
+	b.afterCommit(func() { s.state.mine.Set(readerArticle{articleID, readerID}, reaction) })
 	read := sqlReadReaction + s.forUpdate()
 	var old string
 	err := b.get(&old, read, articleID, readerID)

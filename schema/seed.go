@@ -40,10 +40,11 @@ func (s *Store) SeedComments(ctx context.Context, siteID, articleID int64, n int
 			return err
 		}
 	}
-	s.threadChanged(articleID)
-	if status == StatusApproved {
-		_, err := s.wdb.ExecContext(ctx, s.q(`UPDATE articles SET approved_count = approved_count + ? WHERE id = ?`), n, articleID)
-		return err
-	}
-	return nil
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		s.changed(tx, threadChanged(articleID))
+		if status != StatusApproved {
+			return nil
+		}
+		return s.bumpApproved(ctx, tx, articleID, int64(n))
+	})
 }

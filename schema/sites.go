@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -116,26 +115,6 @@ func (r siteRow) site() (*Site, error) {
 	return &Site{ID: r.ID, Slug: r.Slug, Settings: st, CreatedAt: msTime(r.CreatedAt), UpdatedAt: msTime(r.UpdatedAt)}, nil
 }
 
-// siteCache keeps recently read sites for a second: every public request
-// names its site, and settings change rarely. Another instance's change is
-// seen within that second.
-type siteCache struct {
-	mu    sync.Mutex
-	items map[string]siteCacheEntry
-	all   []*Site // the list Sites returned, read at allAt
-	allAt time.Time
-	// gen counts invalidations, so that a list read before one is not
-	// stored after it.
-	gen uint64
-}
-
-type siteCacheEntry struct {
-	site *Site
-	at   time.Time
-}
-
-const siteCacheTTL = time.Second
-
 // CreateSite adds a site; ErrConflict when the slug is taken. audit, when
 // not nil, is written in the same transaction as action site.create.
 func (s *Store) CreateSite(ctx context.Context, slug string, st Settings, audit *Audit) (*Site, error) {
@@ -154,6 +133,7 @@ func (s *Store) CreateSite(ctx context.Context, slug string, st Settings, audit 
 		if err != nil {
 			return fmt.Errorf("create site: %w", err)
 		}
+		s.changed(tx, siteChanged(slug))
 		if audit == nil {
 			return nil
 		}
@@ -163,35 +143,30 @@ func (s *Store) CreateSite(ctx context.Context, slug string, st Settings, audit 
 	if err != nil {
 		return nil, err
 	}
-	s.sites.mu.Lock()
-	s.sites.all = nil
-	s.sites.gen++
-	s.sites.mu.Unlock()
 	return &Site{ID: id, Slug: slug, Settings: st, CreatedAt: msTime(now), UpdatedAt: msTime(now)}, nil
 }
 
 // Site returns the site with the given slug; ErrNotFound if there is none.
+// Every public request names its site, so sites are cached, unknown slugs
+// too.
 func (s *Store) Site(ctx context.Context, slug string) (*Site, error) {
-	s.sites.mu.Lock()
-	if e, ok := s.sites.items[slug]; ok && time.Since(e.at) < siteCacheTTL {
-		s.sites.mu.Unlock()
-		return e.site, nil
-	}
-	s.sites.mu.Unlock()
-	var r siteRow
-	if err := s.db.GetContext(ctx, &r, s.q(`SELECT id, slug, settings, created_at, updated_at FROM sites WHERE slug = ?`), slug); err != nil {
-		return nil, notFound("site "+slug, err)
-	}
-	site, err := r.site()
+	site, err := s.state.sites.Load(slug, func() (*Site, error) {
+		var r siteRow
+		err := s.db.GetContext(ctx, &r, s.q(`SELECT id, slug, settings, created_at, updated_at FROM sites WHERE slug = ?`), slug)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return r.site()
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("site %s: %w", slug, err)
 	}
-	s.sites.mu.Lock()
-	if s.sites.items == nil {
-		s.sites.items = map[string]siteCacheEntry{}
+	if site == nil {
+		return nil, fmt.Errorf("site %s: %w", slug, ErrNotFound)
 	}
-	s.sites.items[slug] = siteCacheEntry{site: site, at: time.Now()}
-	s.sites.mu.Unlock()
 	return site, nil
 }
 
@@ -204,36 +179,51 @@ func (s *Store) SiteByID(ctx context.Context, id int64) (*Site, error) {
 	return r.site()
 }
 
-// Sites lists every site by slug.
+// Sites lists every site by slug. Every moderator page lists them.
 func (s *Store) Sites(ctx context.Context) ([]*Site, error) {
-	// Every moderator page lists the sites; they change rarely. The same
-	// one-second bound as Site.
-	s.sites.mu.Lock()
-	if s.sites.all != nil && time.Since(s.sites.allAt) < siteCacheTTL {
-		all := s.sites.all
-		s.sites.mu.Unlock()
-		return all, nil
-	}
-	gen := s.sites.gen
-	s.sites.mu.Unlock()
-	var rows []siteRow
-	if err := s.db.SelectContext(ctx, &rows, `SELECT id, slug, settings, created_at, updated_at FROM sites ORDER BY slug`); err != nil {
-		return nil, fmt.Errorf("list sites: %w", err)
-	}
-	out := make([]*Site, 0, len(rows))
-	for _, r := range rows {
-		site, err := r.site()
-		if err != nil {
-			return nil, err
+	return s.state.siteList.Load(struct{}{}, func() ([]*Site, error) {
+		var rows []siteRow
+		if err := s.db.SelectContext(ctx, &rows, `SELECT id, slug, settings, created_at, updated_at FROM sites ORDER BY slug`); err != nil {
+			return nil, fmt.Errorf("list sites: %w", err)
 		}
-		out = append(out, site)
-	}
-	s.sites.mu.Lock()
-	if s.sites.gen == gen {
-		s.sites.all, s.sites.allAt = out, time.Now()
-	}
-	s.sites.mu.Unlock()
-	return out, nil
+		out := make([]*Site, 0, len(rows))
+		for _, r := range rows {
+			site, err := r.site()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, site)
+		}
+		return out, nil
+	})
+}
+
+// Origins is the union of every site's allowed origins, lower-cased, for
+// routes that name no site.
+type Origins struct {
+	Any bool // some site allows every origin
+	Set map[string]bool
+}
+
+// Allows tells whether some site allows a browser origin.
+func (o Origins) Allows(origin string) bool { return o.Any || o.Set[strings.ToLower(origin)] }
+
+// AllOrigins returns the union of every site's origins.
+func (s *Store) AllOrigins(ctx context.Context) (Origins, error) {
+	return s.state.origins.Load(struct{}{}, func() (Origins, error) {
+		sites, err := s.Sites(ctx)
+		if err != nil {
+			return Origins{}, err
+		}
+		o := Origins{Set: map[string]bool{}}
+		for _, site := range sites {
+			for _, origin := range site.Settings.Origins {
+				o.Any = o.Any || origin == "*"
+				o.Set[strings.ToLower(origin)] = true
+			}
+		}
+		return o, nil
+	})
 }
 
 // UpdateSiteSettings replaces a site's settings. audit, when not nil, is
@@ -252,18 +242,16 @@ func (s *Store) UpdateSiteSettings(ctx context.Context, id int64, st Settings, a
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("site %d: %w", id, ErrNotFound)
 		}
+		var slug string
+		if err := tx.GetContext(ctx, &slug, s.q(`SELECT slug FROM sites WHERE id = ?`), id); err != nil {
+			return fmt.Errorf("update site: %w", err)
+		}
+		s.changed(tx, siteChanged(slug))
 		if audit == nil {
 			return nil
 		}
 		a := audit.For("site.update", "site", id).OnSite(id)
 		return s.audit(ctx, tx, &a)
 	})
-	if err != nil {
-		return err
-	}
-	s.sites.mu.Lock()
-	s.sites.items, s.sites.all = nil, nil
-	s.sites.gen++
-	s.sites.mu.Unlock()
-	return nil
+	return err
 }

@@ -54,19 +54,19 @@ type Store struct {
 	// background workers read it while a test moves it.
 	clock atomic.Pointer[func() time.Time]
 
-	sites  siteCache
-	counts countsCache
-	ids    idCache
+	state state
+	// ttl is the caches' safety-net expiry in nanoseconds: zero while
+	// other processes' changes arrive as they commit (see watch.go).
+	ttl   atomic.Int64
+	watch watcher
 	// writerStmts are prepared on the writer's connection (see batch.stmt).
 	writerStmts map[string]*sqlx.Stmt
-	threads     versions
-	shadows     shadowSet
 	hooks       commitHooks
 	reads       readStmts
-	bans        banCache
 	w           *writer
 
 	stopCheckpoints func()
+	closed          atomic.Bool
 }
 
 // Open connects to dsn — a postgres:// URL, or else an SQLite file path —
@@ -77,6 +77,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.initWatch(ctx, dsn); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -97,7 +101,7 @@ func DialectOf(dsn string) Dialect {
 }
 
 func connect(dsn string) (*Store, error) {
-	s := &Store{dialect: DialectOf(dsn)}
+	s := &Store{dialect: DialectOf(dsn), state: newState()}
 	s.SetClock(time.Now)
 	switch s.dialect {
 	case Postgres:
@@ -109,15 +113,13 @@ func connect(dsn string) (*Store, error) {
 		db.SetMaxIdleConns(32)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		s.db, s.wdb = db, db
-		s.counts.stale = time.Second
+		// Until Watch listens, other instances' changes are not heard.
+		s.setTTL(unwatchedTTL)
 	default:
 		if dsn == "" {
 			return nil, errors.New("empty database path: give -db a file path or a postgres:// URL")
 		}
-		path := strings.TrimPrefix(dsn, "file:")
-		if i := strings.IndexByte(path, '?'); i >= 0 {
-			path = path[:i]
-		}
+		path := sqlitePath(dsn)
 		q := url.Values{}
 		for _, p := range []string{
 			"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)",
@@ -148,6 +150,15 @@ func connect(dsn string) (*Store, error) {
 	return s, nil
 }
 
+// sqlitePath is the file a SQLite -db value names.
+func sqlitePath(dsn string) string {
+	path := strings.TrimPrefix(dsn, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return path
+}
+
 // withConnectTimeout adds connect_timeout=5 to a postgres URL that sets
 // none: without it, connecting to an unreachable server waits for the
 // operating system to give up, minutes later.
@@ -168,8 +179,12 @@ func withConnectTimeout(dsn string) string {
 // Dialect reports the engine.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// Close releases the connections.
+// Close releases the connections; closing again does nothing.
 func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	s.stopWatch()
 	s.stopWriter()
 	if s.stopCheckpoints != nil {
 		s.stopCheckpoints()
@@ -212,6 +227,11 @@ func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		s.hooks.drop(tx)
 		return err
 	}
+	if err := s.sendChanges(ctx, tx); err != nil {
+		tx.Rollback()
+		s.hooks.drop(tx)
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		s.hooks.drop(tx)
 		return fmt.Errorf("commit: %w", err)
@@ -224,8 +244,29 @@ func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 // the caches that a thread changed must not happen before readers can see
 // the change, or they would cache the old page under the new version.
 type commitHooks struct {
-	mu sync.Mutex
-	m  map[sqlx.ExtContext][]func()
+	mu      sync.Mutex
+	m       map[sqlx.ExtContext][]func()
+	changes map[sqlx.ExtContext][]change
+}
+
+// publish records a change of tx's to send to other processes before it
+// commits.
+func (h *commitHooks) publish(tx sqlx.ExtContext, ch change) {
+	h.mu.Lock()
+	if h.changes == nil {
+		h.changes = map[sqlx.ExtContext][]change{}
+	}
+	h.changes[tx] = append(h.changes[tx], ch)
+	h.mu.Unlock()
+}
+
+// pending returns the changes tx will publish.
+func (h *commitHooks) pending(tx sqlx.ExtContext) []change {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	chs := h.changes[tx]
+	delete(h.changes, tx)
+	return chs
 }
 
 // onCommit runs fn after tx commits (at once when tx is not a transaction).
@@ -256,7 +297,10 @@ func (h *commitHooks) run(tx sqlx.ExtContext) {
 	}
 }
 
-func (h *commitHooks) drop(tx sqlx.ExtContext) { h.take(tx) }
+func (h *commitHooks) drop(tx sqlx.ExtContext) {
+	h.take(tx)
+	h.pending(tx)
+}
 
 // q rebinds a query written with '?' placeholders for the store's engine.
 func (s *Store) q(query string) string { return s.db.Rebind(query) }

@@ -54,9 +54,6 @@ func (s *Store) VoteComment(ctx context.Context, commentID int64, readerID strin
 		}
 		return s.applyVote(ctx, tx, commentID, old, vote, &out)
 	})
-	if err == nil {
-		s.threadChanged(out.ArticleID)
-	}
 	return out, err
 }
 
@@ -82,6 +79,7 @@ func (s *Store) applyVote(ctx context.Context, tx *sqlx.Tx, commentID int64, old
 		return fmt.Errorf("count vote: %w", err)
 	}
 	out.Mine = vote
+	s.changed(tx, threadChanged(out.ArticleID))
 	return nil
 }
 

@@ -219,6 +219,11 @@ func (s *Store) tryBatch(ops []*op) ([]func(), error) {
 		s.hooks.drop(tx)
 		return nil, err
 	}
+	if err := s.sendChanges(ctx, tx); err != nil {
+		tx.Rollback()
+		s.hooks.drop(tx)
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		s.hooks.drop(tx)
 		return nil, fmt.Errorf("commit: %w", err)
@@ -247,8 +252,17 @@ func (b *batch) applyCounts() error {
 		if err := b.get(&n, sqlAddCount, k.article, k.reaction, b.counts[k]); err != nil {
 			return fmt.Errorf("count reactions: %w", err)
 		}
-		k := k
-		b.afterCommit(func() { b.s.counts.set(k.article, k.reaction, n) })
+		b.s.published(b.tx, countsChanged(k.article))
+		b.afterCommit(func() {
+			b.s.state.counts.Update(k.article, func(old Counts) Counts {
+				next := make(Counts, len(old)+1)
+				for r, v := range old {
+					next[r] = v
+				}
+				next[k.reaction] = n
+				return next
+			})
+		})
 	}
 	return nil
 }

@@ -244,6 +244,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer store.Close()
+	// Before listening: a second server on a SQLite file must not start,
+	// and a listening server follows the command line's and other
+	// instances' changes from its first request.
+	if err := store.Watch(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -1,0 +1,51 @@
+package handlers
+
+import (
+	"github.com/parley/parley/schema"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// cacheCollector reports every cache of the process, the store's and the
+// page cache, and whether other processes' changes are being followed.
+type cacheCollector struct {
+	store *schema.Store
+	pages *pageCache
+}
+
+var (
+	cacheHits          = prometheus.NewDesc("parley_cache_hits_total", "Cache lookups answered from memory.", []string{"cache"}, nil)
+	cacheMisses        = prometheus.NewDesc("parley_cache_misses_total", "Cache lookups that went to the database.", []string{"cache"}, nil)
+	cacheEvictions     = prometheus.NewDesc("parley_cache_evictions_total", "Entries evicted to stay within the cache's budget.", []string{"cache"}, nil)
+	cacheInvalidations = prometheus.NewDesc("parley_cache_invalidations_total", "Entries dropped because what they held changed.", []string{"cache"}, nil)
+	cacheRefused       = prometheus.NewDesc("parley_cache_refused_fills_total", "Values read while a change was committing, not stored.", []string{"cache"}, nil)
+	cacheEntries       = prometheus.NewDesc("parley_cache_entries", "Entries held.", []string{"cache"}, nil)
+	cacheCost          = prometheus.NewDesc("parley_cache_cost", "What the entries cost against the budget (bytes for pages, entries otherwise).", []string{"cache"}, nil)
+	watchUp            = prometheus.NewDesc("parley_cache_watch_up", "1 while other processes' changes reach the caches as they commit; 0 while the caches fall back on a short expiry.", nil, nil)
+)
+
+func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{cacheHits, cacheMisses, cacheEvictions, cacheInvalidations, cacheRefused, cacheEntries, cacheCost, watchUp} {
+		ch <- d
+	}
+}
+
+func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, st := range append(c.store.CacheStats(), c.pages.c.Stats()) {
+		counter := func(d *prometheus.Desc, v int64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), st.Name)
+		}
+		counter(cacheHits, st.Hits)
+		counter(cacheMisses, st.Misses)
+		counter(cacheEvictions, st.Evictions)
+		counter(cacheInvalidations, st.Invalidations)
+		counter(cacheRefused, st.Refused)
+		ch <- prometheus.MustNewConstMetric(cacheEntries, prometheus.GaugeValue, float64(st.Entries), st.Name)
+		ch <- prometheus.MustNewConstMetric(cacheCost, prometheus.GaugeValue, float64(st.Cost), st.Name)
+	}
+	up := 0.0
+	if c.store.WatchStatus().Up {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(watchUp, prometheus.GaugeValue, up)
+}
+

@@ -1,0 +1,294 @@
+package schema
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jmoiron/sqlx"
+)
+
+// Other processes write to the same database: other instances on
+// PostgreSQL, and the command line (reader forget, site add, moderator
+// add, imports) on either engine. Every commit that changes cached state
+// publishes what it changed before it commits, and a serving process
+// watches for what others published:
+//
+//   - PostgreSQL: NOTIFY on a channel of the schema, inside the
+//     transaction, so it is delivered exactly when the commit is; each
+//     instance LISTENs on a connection of its own.
+//   - SQLite: one server per file, held by a lock. Other processes (the
+//     command line) append their changes to cache_changes; the server
+//     polls PRAGMA data_version, which moves whenever another connection
+//     commits, and reads the new rows.
+//
+// While the watch is down (PostgreSQL restarting, say) caches trust their
+// entries for at most unwatchedTTL, the safety net.
+
+// unwatchedTTL bounds staleness while other processes' changes may be
+// missed.
+const unwatchedTTL = time.Second
+
+// pollInterval is how often a SQLite server looks for outside commits.
+const pollInterval = 50 * time.Millisecond
+
+// maxPayload keeps a NOTIFY payload under PostgreSQL's 8000 bytes.
+const maxPayload = 7900
+
+type watcher struct {
+	instance string // tags this process's notifications, which it ignores
+	channel  string // PostgreSQL: the schema's channel
+	dsn      string
+	// serving is set once this process watches: on SQLite it is then the
+	// one server of the file and publishes nothing.
+	serving atomic.Bool
+	up      atomic.Bool
+	lock    *os.File
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// WatchStatus tells whether this process follows other processes' changes
+// as they commit (Up), or falls back on the caches' expiry.
+type WatchStatus struct {
+	Watching, Up bool
+	Detail       string
+}
+
+// Watch makes this store the serving one: it follows what other processes
+// commit until ctx ends or the store closes. On SQLite it first takes the
+// file's server lock and fails, naming the other process, when another
+// server holds it.
+func (s *Store) Watch(ctx context.Context) error {
+	if s.watch.serving.Load() {
+		return errors.New("store is already watching")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	switch s.dialect {
+	case Postgres:
+		s.watch.serving.Store(true)
+		s.watch.stop = cancel
+		s.watch.wg.Go(func() { s.listen(ctx) })
+	default:
+		if err := s.lockFile(); err != nil {
+			cancel()
+			return err
+		}
+		s.watch.serving.Store(true)
+		s.watch.stop = cancel
+		// Whatever was published before this server started is in no cache.
+		if _, err := s.wdb.ExecContext(ctx, `DELETE FROM cache_changes`); err != nil {
+			cancel()
+			return fmt.Errorf("clear cache changes: %w", err)
+		}
+		s.clearCaches()
+		conn, err := s.db.Connx(ctx)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("watch: %w", err)
+		}
+		s.watch.up.Store(true)
+		s.watch.wg.Go(func() { s.poll(ctx, conn) })
+	}
+	return nil
+}
+
+// WatchStatus reports the watch, for /readyz and metrics.
+func (s *Store) WatchStatus() WatchStatus {
+	st := WatchStatus{Watching: s.watch.serving.Load(), Up: s.watch.up.Load()}
+	switch {
+	case !st.Watching:
+		st.Detail = "not watching: other processes' changes show within " + unwatchedTTL.String()
+	case st.Up && s.dialect == Postgres:
+		st.Detail = "listening for other instances' changes"
+	case st.Up:
+		st.Detail = "watching the file for command-line changes"
+	default:
+		st.Detail = "listener down: reconnecting; caches expire after " + unwatchedTTL.String()
+	}
+	return st
+}
+
+func (s *Store) stopWatch() {
+	if s.watch.stop != nil {
+		s.watch.stop()
+	}
+	s.watch.wg.Wait()
+	if s.watch.lock != nil {
+		s.watch.lock.Close() // releases the lock
+	}
+}
+
+// lockFile takes the SQLite file's server lock: an advisory lock on a file
+// beside the database, released by the kernel however the process ends.
+// (Not on the database file itself: closing any other descriptor of it
+// would drop SQLite's own locks.)
+func (s *Store) lockFile() error {
+	path := s.watch.dsn + "-serve.lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("server lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		b := make([]byte, 32)
+		n, _ := f.ReadAt(b, 0)
+		f.Close()
+		who := "another process"
+		if pid := strings.TrimSpace(string(b[:n])); pid != "" {
+			who = "process " + pid
+		}
+		return fmt.Errorf("%s is already served by %s: SQLite takes one server per file; stop that server first, or use PostgreSQL to run several instances", s.watch.dsn, who)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	s.watch.lock = f
+	return nil
+}
+
+// poll follows the command line's commits to a SQLite file.
+func (s *Store) poll(ctx context.Context, conn *sqlx.Conn) {
+	defer conn.Close()
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	var version int64 = -1
+	var last int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var v int64
+		if err := conn.GetContext(ctx, &v, `PRAGMA data_version`); err != nil {
+			continue
+		}
+		if v == version {
+			continue
+		}
+		version = v
+		var rows []struct {
+			ID      int64  `db:"id"`
+			Payload string `db:"payload"`
+		}
+		if err := conn.SelectContext(ctx, &rows, `SELECT id, payload FROM cache_changes WHERE id > ? ORDER BY id`, last); err != nil {
+			continue
+		}
+		for _, r := range rows {
+			for _, ch := range decodeChanges(r.Payload) {
+				s.apply(ch)
+			}
+			last = r.ID
+		}
+		if len(rows) > 0 {
+			s.wdb.ExecContext(ctx, `DELETE FROM cache_changes WHERE id <= ?`, last)
+		}
+	}
+}
+
+// listen follows other PostgreSQL instances' commits, reconnecting with
+// backoff; while it is down the caches fall back on their expiry.
+func (s *Store) listen(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		conn, err := pgx.Connect(ctx, withConnectTimeout(s.watch.dsn))
+		if err == nil {
+			_, err = conn.Exec(ctx, `LISTEN "`+strings.ReplaceAll(s.watch.channel, `"`, `""`)+`"`)
+		}
+		if err == nil {
+			// Listening now; what changed before is not in the caches after this.
+			s.clearCaches()
+			s.setTTL(0)
+			s.watch.up.Store(true)
+			backoff = 100 * time.Millisecond
+			for {
+				n, err := conn.WaitForNotification(ctx)
+				if err != nil {
+					break
+				}
+				from, payload, _ := strings.Cut(n.Payload, "\n")
+				if from == s.watch.instance {
+					continue // applied at commit already
+				}
+				for _, ch := range decodeChanges(payload) {
+					s.apply(ch)
+				}
+			}
+		}
+		s.watch.up.Store(false)
+		s.setTTL(unwatchedTTL)
+		if conn != nil {
+			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+			conn.Close(closeCtx)
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// sendChanges publishes tx's changes to the other processes, inside tx.
+func (s *Store) sendChanges(ctx context.Context, tx *sqlx.Tx) error {
+	chs := s.hooks.pending(tx)
+	if len(chs) == 0 {
+		return nil
+	}
+	switch s.dialect {
+	case Postgres:
+		for len(chs) > 0 {
+			var b strings.Builder
+			b.WriteString(s.watch.instance)
+			b.WriteByte('\n')
+			n := 0
+			for n < len(chs) && (n == 0 || b.Len()+len(chs[n].key)+2 <= maxPayload) {
+				b.WriteString(encodeChanges(chs[n : n+1]))
+				n++
+			}
+			chs = chs[n:]
+			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.watch.channel, b.String()); err != nil {
+				return fmt.Errorf("publish changes: %w", err)
+			}
+		}
+	default:
+		if s.watch.serving.Load() {
+			return nil // the only process that serves this file applies its own
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cache_changes (payload, created_at) VALUES (?, ?)`,
+			encodeChanges(chs), s.nowMS()); err != nil {
+			return fmt.Errorf("publish changes: %w", err)
+		}
+	}
+	return nil
+}
+
+// initWatch names this process and, on PostgreSQL, the schema's channel:
+// tests run many schemas on one database, and NOTIFY is database-wide.
+func (s *Store) initWatch(ctx context.Context, dsn string) error {
+	b := make([]byte, 8)
+	rand.Read(b)
+	s.watch.instance = hex.EncodeToString(b)
+	s.watch.dsn = dsn
+	if s.dialect != Postgres {
+		s.watch.dsn = sqlitePath(dsn)
+		return nil
+	}
+	var schemaName string
+	if err := s.db.GetContext(ctx, &schemaName, `SELECT current_schema()`); err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	s.watch.channel = "parley_" + schemaName
+	return nil
+}

@@ -1,0 +1,181 @@
+package schema_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley/parley/schema"
+	"github.com/parley/parley/schema/schematest"
+)
+
+// eventually polls cond until it holds, and fails after within. Caches
+// that follow other processes never expire while the watch is up
+// (CacheTTL 0), so any convergence proves the change was heard.
+func eventually(t *testing.T, what string, within time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > within {
+			t.Fatalf("%s: not seen after %v", what, within)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func watch(t *testing.T, s *schema.Store) {
+	t.Helper()
+	if err := s.Watch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "watch up", 10*time.Second, func() bool { return s.WatchStatus().Up })
+	if s.CacheTTL() != 0 {
+		t.Fatalf("caches still expire after %v while watching", s.CacheTTL())
+	}
+}
+
+// TestInstancesConverge runs two instances on one PostgreSQL: what one
+// commits reaches the other's caches as it commits, for every cached kind.
+func TestInstancesConverge(t *testing.T) {
+	dsn := schematest.DSN(t, schema.Postgres)
+	ctx := context.Background()
+	a, b := open(t, dsn), open(t, dsn)
+	watch(t, a)
+	watch(t, b)
+	site := newSite(t, a, "news")
+	art, err := a.EnsureArticle(ctx, site.ID, "story")
+	if err != nil {
+		t.Fatal(err)
+	}
+	converge := func(what string, cond func() bool) {
+		t.Helper()
+		t.Logf("%s seen by the other instance after %v", what, eventually(t, what, 5*time.Second, cond))
+	}
+
+	// An article created on a: b had cached that it did not exist.
+	if _, err := b.ArticleID(ctx, site.ID, "later"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("unknown article: %v", err)
+	}
+	a.EnsureArticle(ctx, site.ID, "later")
+	converge("new article", func() bool { _, err := b.ArticleID(ctx, site.ID, "later"); return err == nil })
+
+	// A vote: counts and the reader's own reaction.
+	b.ReactionCounts(ctx, art.ID)
+	b.ReaderReaction(ctx, art.ID, "r1")
+	if _, err := a.SetReaction(ctx, art.ID, "r1", "like"); err != nil {
+		t.Fatal(err)
+	}
+	converge("vote", func() bool {
+		c, _ := b.ReactionCounts(ctx, art.ID)
+		mine, _ := b.ReaderReaction(ctx, art.ID, "r1")
+		return c["like"] == 1 && mine == "like"
+	})
+
+	// A settings change.
+	b.Site(ctx, "news")
+	st := site.Settings
+	st.Reactions = []string{"love"}
+	if err := a.UpdateSiteSettings(ctx, site.ID, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	converge("settings", func() bool { s, _ := b.Site(ctx, "news"); return s.Settings.HasReaction("love") })
+
+	// A ban.
+	who := schema.Author{ReaderID: "troll"}
+	b.ActiveBan(ctx, site.ID, who)
+	if _, err := a.CreateBan(ctx, &schema.Ban{SiteID: site.ID, Kind: "reader", Value: "troll"}, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	converge("ban", func() bool { ban, _ := b.ActiveBan(ctx, site.ID, who); return ban != nil })
+
+	// A decision changes the thread, and a shadowed reader's standing.
+	c := &schema.Comment{SiteID: site.ID, ArticleID: art.ID, ReaderID: "quiet", Author: "x", Body: "b", BodyKey: "b",
+		Status: schema.StatusPending, Shadow: true, EditTokenHash: "h", EmailHash: "e1"}
+	if err := a.CreateComment(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	converge("shadowed comment", func() bool { ok, _ := b.HasShadowComments(ctx, site.ID, "quiet"); return ok })
+	v := b.ThreadVersion(art.ID)
+	if _, err := a.Decide(ctx, schema.Decision{CommentID: c.ID, Status: schema.StatusRejected}); err != nil {
+		t.Fatal(err)
+	}
+	converge("decision", func() bool {
+		ok, _ := b.HasShadowComments(ctx, site.ID, "quiet")
+		return b.ThreadVersion(art.ID) != v && !ok
+	})
+
+	// An erasure.
+	v = b.ThreadVersion(art.ID)
+	if _, err := a.ForgetEmailHash(ctx, "e1"); err != nil {
+		t.Fatal(err)
+	}
+	converge("erasure", func() bool { return b.ThreadVersion(art.ID) != v })
+}
+
+// TestOneServerPerSQLiteFile: a second serving store on the same file is
+// refused, with a message that says what to do.
+func TestOneServerPerSQLiteFile(t *testing.T) {
+	dsn := schematest.DSN(t, schema.SQLite)
+	first, second := open(t, dsn), open(t, dsn)
+	watch(t, first)
+	err := second.Watch(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "already served") || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Fatalf("second server on one file: %v", err)
+	}
+	first.Close()
+	if err := second.Watch(context.Background()); err != nil {
+		t.Fatalf("after the first server stopped: %v", err)
+	}
+}
+
+// TestCommandLineChangesReachServer: on SQLite, what another process
+// commits (the command line: reader forget, site settings, new articles)
+// reaches the serving store's caches within a second.
+func TestCommandLineChangesReachServer(t *testing.T) {
+	dsn := schematest.DSN(t, schema.SQLite)
+	ctx := context.Background()
+	server, cli := open(t, dsn), open(t, dsn)
+	watch(t, server)
+	site := newSite(t, cli, "news")
+	art, err := server.EnsureArticle(ctx, site.ID, "story")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &schema.Comment{SiteID: site.ID, ArticleID: art.ID, Author: "Ann", Body: "hello", BodyKey: "b",
+		Status: schema.StatusApproved, EditTokenHash: "h", EmailHash: "ann"}
+	if err := server.CreateComment(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	within := time.Second
+	v := server.ThreadVersion(art.ID)
+	if n, err := cli.ForgetEmailHash(ctx, "ann"); err != nil || n != 1 {
+		t.Fatalf("forget: %d %v", n, err)
+	}
+	t.Logf("erasure seen after %v", eventually(t, "erasure", within, func() bool { return server.ThreadVersion(art.ID) != v }))
+
+	got, _ := server.Site(ctx, "news")
+	st := got.Settings
+	st.CommentsOpen = false
+	if err := cli.UpdateSiteSettings(ctx, site.ID, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "settings", within, func() bool { s, _ := server.Site(ctx, "news"); return !s.Settings.CommentsOpen })
+
+	if _, err := server.ArticleID(ctx, site.ID, "imported"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if _, err := cli.EnsureArticle(ctx, site.ID, "imported"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "new article", within, func() bool { _, err := server.ArticleID(ctx, site.ID, "imported"); return err == nil })
+
+	if _, err := server.Site(ctx, "later"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatal(err)
+	}
+	newSite(t, cli, "later")
+	eventually(t, "new site", within, func() bool { _, err := server.Site(ctx, "later"); return err == nil })
+
+}
