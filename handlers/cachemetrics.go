@@ -48,4 +48,3 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(watchUp, prometheus.GaugeValue, up)
 }
-
