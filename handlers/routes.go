@@ -83,6 +83,8 @@ func (s *Server) routes() http.Handler {
 	admin.Handle("/moderators", s.h(s.createModerator)).Methods("POST")
 	admin.Handle("/moderators/{id}", s.h(s.updateModerator)).Methods("PUT")
 	admin.Handle("/moderators/{id}", s.h(s.disableModerator)).Methods("DELETE")
+	admin.Handle("/moderators/{id}/tokens", s.h(s.listAccountTokens)).Methods("GET")
+	admin.Handle("/moderators/{id}/tokens/{token}", s.h(s.revokeAccountToken)).Methods("DELETE")
 
 	// Public API, called from article pages (CORS is applied in front).
 	pub := sub("/api/v1")
