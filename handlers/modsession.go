@@ -62,7 +62,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	failedHere := s.limits.failed.attempt(pair)
 	debt := s.limits.accounts.owe(email)
 	if failedHere && debt > 0 {
-		wait := time.NewTimer(loginDelay(debt, min(8*time.Second, s.cfg.RequestTimeout/2)))
+		wait := time.NewTimer(loginDelay(debt, s.cfg.RequestTimeout/2))
 		select {
 		case <-wait.C:
 		case <-r.Context().Done():

@@ -273,7 +273,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if *noLimits {
 		logger.Warn("RATE LIMITS ARE OFF: for load tests only")
+		hashers := limits.LoginHashers
 		limits = handlers.Limits{}.Off()
+		limits.LoginHashers = hashers
 	}
 	srv := handlers.New(store, handlers.Config{
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
