@@ -57,13 +57,12 @@ func TestLoginAndSession(t *testing.T) {
 			t.Fatalf("after logout: %d %s", r.Status, r.Body)
 		}
 
-		for name, body := range map[string]map[string]string{
-			"wrong password": {"email": "ed@news.example", "password": "not the password"},
-			"unknown email":  {"email": "nobody@news.example", "password": testPassword},
-		} {
-			if r := e.do("POST", "/api/v1/mod/session", body); r.Status != 401 || r.errCode() != "unauthorized" {
-				t.Fatalf("%s: %d %s", name, r.Status, r.Body)
-			}
+		wrong := e.do("POST", "/api/v1/mod/session", map[string]string{"email": "ed@news.example", "password": "not the password"})
+		if wrong.Status != 401 || wrong.errCode() != "unauthorized" {
+			t.Fatalf("wrong password: %d %s", wrong.Status, wrong.Body)
+		}
+		if r := e.do("POST", "/api/v1/mod/session", map[string]string{"email": "nobody@news.example", "password": testPassword}); r.Status != 401 || string(r.Body) != string(wrong.Body) {
+			t.Fatalf("unknown email: %d %s, want the answer to a wrong password", r.Status, r.Body)
 		}
 		if r := e.do("POST", "/api/v1/mod/session", map[string]string{"email": ""}); r.Status != 422 || r.field("password") == "" {
 			t.Fatalf("empty login: %d %s", r.Status, r.Body)
@@ -77,8 +76,12 @@ func TestLoginAndSession(t *testing.T) {
 		if err := e.store.UpdateModerator(context.Background(), m, nil); err != nil {
 			t.Fatal(err)
 		}
-		if r := e.do("POST", "/api/v1/mod/session", map[string]string{"email": "ed@news.example", "password": testPassword}); r.Status != 403 {
-			t.Fatalf("disabled account logged in: %d %s", r.Status, r.Body)
+		// A disabled account answers its right password as a wrong one, so
+		// that answers do not tell which passwords are right.
+		for _, pw := range []string{testPassword, "not the password"} {
+			if r := e.do("POST", "/api/v1/mod/session", map[string]string{"email": "ed@news.example", "password": pw}); r.Status != 401 || string(r.Body) != string(wrong.Body) {
+				t.Fatalf("disabled account, password %q: %d %s, want the answer to a wrong password", pw, r.Status, r.Body)
+			}
 		}
 	})
 }
@@ -112,8 +115,9 @@ func TestSessionExpiry(t *testing.T) {
 	}
 }
 
-// Failed logins are slowed per address and per account; successes are not
-// counted against either.
+// Failed logins are limited per address (IPv6 per /64); successes are
+// not counted. Per account, failures slow guessers down but never refuse
+// (see TestStrangersCannotLockOwnerOut).
 func TestLoginRateLimit(t *testing.T) {
 	e := newEnv(t, schema.SQLite, func(c *handlers.Config) {
 		c.Limits = handlers.DefaultLimits()
@@ -129,27 +133,33 @@ func TestLoginRateLimit(t *testing.T) {
 			t.Fatalf("good login %d: %d %s", i, r.Status, r.Body)
 		}
 	}
-	// Per account: three wrong passwords from three addresses.
-	for i := 0; i < 3; i++ {
-		if r := login("ed@news.example", "wrong password", fmt.Sprintf("10.0.1.%d", i)); r.Status != 401 {
-			t.Fatalf("wrong password %d: %d", i, r.Status)
-		}
-	}
-	r := login("ed@news.example", testPassword, "10.0.1.9")
-	if r.Status != 429 || r.errCode() != "rate_limited" || r.Header.Get("Retry-After") == "" {
-		t.Fatalf("fourth attempt on the account: %d %s %v", r.Status, r.Body, r.Header)
-	}
 	// Per address: three unknown accounts from one address.
 	for i := 0; i < 3; i++ {
 		if r := login(fmt.Sprintf("x%d@news.example", i), "whatever else", "10.0.2.1"); r.Status != 401 {
 			t.Fatalf("unknown account %d: %d", i, r.Status)
 		}
 	}
-	if r := login("y@news.example", "whatever else", "10.0.2.1"); r.Status != 429 {
-		t.Fatalf("fourth attempt from the address: %d %s", r.Status, r.Body)
+	r := login("y@news.example", "whatever else", "10.0.2.1")
+	if r.Status != 429 || r.errCode() != "rate_limited" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("fourth attempt from the address: %d %s %v", r.Status, r.Body, r.Header)
+	}
+	if r := login("ed@news.example", testPassword, "10.0.2.1"); r.Status != 429 {
+		t.Fatalf("the right password from a limited address: %d %s", r.Status, r.Body)
 	}
 	if r := login("y@news.example", "whatever else", "10.0.2.2"); r.Status != 401 {
 		t.Fatalf("another address is not limited: %d %s", r.Status, r.Body)
+	}
+	// An IPv6 subscriber holds a /64: its addresses share one limit.
+	for i := 0; i < 3; i++ {
+		if r := login("y@news.example", "whatever else", fmt.Sprintf("2001:db8:1:2::%x", i+1)); r.Status != 401 {
+			t.Fatalf("IPv6 attempt %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if r := login("y@news.example", "whatever else", "2001:db8:1:2:ffff::9"); r.Status != 429 {
+		t.Fatalf("fourth attempt from the same /64: %d %s", r.Status, r.Body)
+	}
+	if r := login("y@news.example", "whatever else", "2001:db8:1:3::1"); r.Status != 401 {
+		t.Fatalf("another /64 is not limited: %d %s", r.Status, r.Body)
 	}
 }
 

@@ -117,6 +117,11 @@ func TestModeratorAuthorization(t *testing.T) {
 			{method: "PUT", path: func(*modClient) string { return fmt.Sprintf("/api/v1/mod/moderators/%d", target()) },
 				body: value(map[string]any{"sites": []string{"news"}}), ok: 200, admin: true},
 			{method: "DELETE", path: func(*modClient) string { return fmt.Sprintf("/api/v1/mod/moderators/%d", target()) }, ok: 204, admin: true},
+			{method: "GET", path: func(*modClient) string { return fmt.Sprintf("/api/v1/mod/moderators/%d/tokens", target()) }, ok: 200, admin: true},
+			{method: "DELETE", path: func(*modClient) string {
+				id := target()
+				return fmt.Sprintf("/api/v1/mod/moderators/%d/tokens/%d", id, ownToken(id))
+			}, ok: 204, admin: true},
 			// Last: it ends the sessions.
 			{method: "DELETE", path: fixed("/api/v1/mod/session"), ok: 204, token: 400},
 		}

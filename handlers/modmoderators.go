@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -43,7 +44,14 @@ func (s *Server) siteIDs(r *http.Request, slugs []string) ([]int64, string, erro
 	return ids, "", nil
 }
 
-// createModerator adds an account.
+// Messages for site lists that would not do what they say.
+const (
+	msgNoSites    = "an empty list would let the moderator moderate every site: name at least one site, or leave sites out (null) for every site"
+	msgAdminSites = "admins moderate every site: leave sites out, or make the account a moderator"
+)
+
+// createModerator adds an account. sites left out (or null) means every
+// site; an empty list is refused, since it reads as "none".
 func (s *Server) createModerator(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Email    string   `json:"email"`
@@ -65,16 +73,21 @@ func (s *Server) createModerator(w http.ResponseWriter, r *http.Request) error {
 	if in.Role != schema.RoleAdmin && in.Role != schema.RoleModerator {
 		fields["role"] = "admin or moderator"
 	}
-	hash, err := moderation.HashPassword(in.Password)
-	if err != nil {
-		fields["password"] = err.Error()
-	}
 	ids, msg, err := s.siteIDs(r, in.Sites)
 	if err != nil {
 		return err
 	}
-	if msg != "" {
+	switch {
+	case msg != "":
 		fields["sites"] = msg
+	case in.Role == schema.RoleAdmin && len(in.Sites) > 0:
+		fields["sites"] = msgAdminSites
+	case in.Role == schema.RoleModerator && in.Sites != nil && len(in.Sites) == 0:
+		fields["sites"] = msgNoSites
+	}
+	hash, err := s.hashPassword(r, in.Password, fields)
+	if err != nil {
+		return err
 	}
 	if len(fields) > 0 {
 		return errValidation(fields)
@@ -94,19 +107,41 @@ func (s *Server) createModerator(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// hashPassword hashes a new password within the instance's bound on
+// hashing (see Limits.LoginHashers); a password too short is reported in
+// fields, without hashing.
+func (s *Server) hashPassword(r *http.Request, password string, fields map[string]string) (string, error) {
+	if len(password) < moderation.MinPasswordLength || len(password) > 1024 {
+		// HashPassword refuses these before hashing: no hasher needed.
+		_, err := moderation.HashPassword(password)
+		fields["password"] = err.Error()
+		return "", nil
+	}
+	var hash string
+	var herr error
+	if err := s.limits.hashers.run(r.Context(), func() { hash, herr = moderation.HashPassword(password) }); err != nil {
+		return "", err
+	}
+	if herr != nil {
+		fields["password"] = herr.Error()
+	}
+	return hash, nil
+}
+
 // updateModerator changes the fields the body names: role, sites,
 // password, disabled. Admins cannot demote or disable themselves, so that a
-// site never loses its last admin by accident.
+// site never loses its last admin by accident. "sites": null means every
+// site, [] is refused; admins have no site list.
 func (s *Server) updateModerator(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.routeModerator(r)
 	if err != nil {
 		return err
 	}
 	var in struct {
-		Role     *string   `json:"role"`
-		Sites    *[]string `json:"sites"`
-		Password *string   `json:"password"`
-		Disabled *bool     `json:"disabled"`
+		Role     *string         `json:"role"`
+		Sites    json.RawMessage `json:"sites"`
+		Password *string         `json:"password"`
+		Disabled *bool           `json:"disabled"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -124,20 +159,34 @@ func (s *Server) updateModerator(w http.ResponseWriter, r *http.Request) error {
 			m.Role = *in.Role
 		}
 	}
+	if m.Role == schema.RoleAdmin {
+		// A limit an admin would ignore is not kept to mislead later.
+		m.Sites = nil
+	}
 	if in.Sites != nil {
-		ids, msg, err := s.siteIDs(r, *in.Sites)
+		var slugs []string
+		if err := json.Unmarshal(in.Sites, &slugs); err != nil {
+			return errBadRequest("field \"sites\" must be a list of site slugs, or null for every site")
+		}
+		ids, msg, err := s.siteIDs(r, slugs)
 		if err != nil {
 			return err
 		}
-		if msg != "" {
+		switch {
+		case msg != "":
 			fields["sites"] = msg
+		case m.Role == schema.RoleAdmin && len(slugs) > 0:
+			fields["sites"] = msgAdminSites
+		case m.Role != schema.RoleAdmin && slugs != nil && len(slugs) == 0:
+			fields["sites"] = msgNoSites
+		default:
+			m.Sites = ids
 		}
-		m.Sites = ids
 	}
 	if in.Password != nil {
-		hash, err := moderation.HashPassword(*in.Password)
+		hash, err := s.hashPassword(r, *in.Password, fields)
 		if err != nil {
-			fields["password"] = err.Error()
+			return err
 		}
 		m.PasswordHash = hash
 	}

@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
@@ -15,8 +17,14 @@ type sessionResponse struct {
 }
 
 // login checks a moderator's email and password and starts a session.
-// Failed attempts are slowed per IP and per account; an unknown email costs
-// as much as a wrong password, so timing does not tell which emails exist.
+//
+// Failures are limited per address (429 past the Logins rate). Per
+// account they are counted too, but an account past its ceiling is only
+// slowed down, and only for addresses that failed on it: strangers'
+// guesses must not lock the owner out. Password hashing, the costly part,
+// is bounded for the whole instance and refused before it starts. An
+// unknown email or a disabled account costs as much as a wrong password and
+// is answered the same, so answers tell nothing about accounts.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	// Another site's page must not log a browser in (login CSRF).
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
@@ -33,6 +41,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	fields := map[string]string{}
 	if email == "" {
 		fields["email"] = "required"
+	} else if len(email) > maxEmail {
+		// No account has such an email; refusing it keeps the limiters'
+		// keys small.
+		fields["email"] = fmt.Sprintf("at most %d characters", maxEmail)
 	}
 	if in.Password == "" {
 		fields["password"] = "required"
@@ -40,15 +52,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if len(fields) > 0 {
 		return errValidation(fields)
 	}
-	// Every attempt takes a token from both buckets; a success gives them
-	// back, so that only failures slow an account or an address down.
-	keys := []string{"ip:" + s.clientIP(r), "email:" + email}
-	for i, k := range keys {
-		if ok, retry := s.limits.logins.allow(k); !ok {
-			for _, taken := range keys[:i] {
-				s.limits.logins.refund(taken)
-			}
-			return errRateLimited(retry)
+	// Every attempt is counted as a failure until it succeeds, so that
+	// concurrent guesses cannot slip past the counts.
+	addr := "ip:" + limitKey(s.clientIP(r))
+	if err := s.limits.logins.check(addr); err != nil {
+		return err
+	}
+	pair := email + " " + addr
+	failedHere := s.limits.failed.attempt(pair)
+	debt := s.limits.accounts.owe(email)
+	if failedHere && debt > 0 {
+		wait := time.NewTimer(loginDelay(debt, s.cfg.RequestTimeout/2))
+		select {
+		case <-wait.C:
+		case <-r.Context().Done():
+			wait.Stop()
+			return errRateLimited(time.Second)
 		}
 	}
 	m, err := s.store.ModeratorByEmail(r.Context(), email)
@@ -59,15 +78,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if m != nil {
 		hash = m.PasswordHash
 	}
-	if !moderation.CheckPassword(hash, in.Password) || m == nil {
+	var ok bool
+	if err := s.limits.hashers.run(r.Context(), func() { ok = moderation.CheckPassword(hash, in.Password) }); err != nil {
+		// Not a failure of this address: it never got to try.
+		if !failedHere {
+			s.limits.failed.forget(pair)
+		}
+		return err
+	}
+	if !ok || m == nil || m.Disabled {
 		return errUnauthorized("wrong email or password")
 	}
-	if m.Disabled {
-		return errForbidden("this account is disabled: ask an admin")
-	}
-	for _, k := range keys {
-		s.limits.logins.refund(k)
-	}
+	s.limits.logins.refund(addr)
+	s.limits.accounts.refund(email)
+	s.limits.failed.forget(pair)
 	token, csrf := randomToken(32), randomToken(32)
 	sess := &schema.Session{IDHash: tokenHash(token), ModeratorID: m.ID, CSRFToken: csrf}
 	if err := s.store.CreateSession(r.Context(), sess, s.store.Now().Add(sessionIdle)); err != nil {

@@ -25,7 +25,21 @@ func toTokenView(t *schema.APIToken) tokenView {
 
 // listTokens lists the caller's own API tokens (never the tokens themselves).
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
-	ts, err := s.store.APITokens(r.Context(), moderator(r).ID)
+	return s.writeTokens(w, r, moderator(r).ID)
+}
+
+// listAccountTokens lets an admin see any account's tokens, to find and
+// revoke one that leaked.
+func (s *Server) listAccountTokens(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.routeModerator(r)
+	if err != nil {
+		return err
+	}
+	return s.writeTokens(w, r, m.ID)
+}
+
+func (s *Server) writeTokens(w http.ResponseWriter, r *http.Request, moderatorID int64) error {
+	ts, err := s.store.APITokens(r.Context(), moderatorID)
 	if err != nil {
 		return err
 	}
@@ -71,6 +85,26 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	m := moderator(r)
 	audit := schema.By(m, "")
+	if err := s.store.DeleteAPIToken(r.Context(), m.ID, id, &audit); err != nil {
+		return notFoundAs(err, "token")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// revokeAccountToken lets an admin revoke any account's token; the audit
+// entry names the admin, and the owner in its detail.
+func (s *Server) revokeAccountToken(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.routeModerator(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, "token", "token")
+	if err != nil {
+		return err
+	}
+	audit := schema.By(moderator(r), "")
+	audit.Detail = "of " + m.Email
 	if err := s.store.DeleteAPIToken(r.Context(), m.ID, id, &audit); err != nil {
 		return notFoundAs(err, "token")
 	}

@@ -1,9 +1,14 @@
 package handlers
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"net/netip"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,8 +26,21 @@ type Limits struct {
 	Comments Rate
 	Votes    Rate
 	Reports  Rate
-	Logins   Rate
+	// Logins limits login attempts per address; successes are given back.
+	// Per account, its burst is a ceiling past which guesses from
+	// addresses that failed on the account are delayed, never refused.
+	Logins Rate
+	// LoginHashers bounds how many password hashes run at once on the
+	// instance, whoever asks: each takes 19 MiB (argon2id), so this bounds
+	// the memory logins can take. A login that finds every hasher busy for
+	// a second is answered 503 with Retry-After before any hashing. Zero or
+	// less means DefaultLoginHashers().
+	LoginHashers int
 }
+
+// DefaultLoginHashers is min(GOMAXPROCS, 4): a hash is single-threaded,
+// so more hashers than processors add memory but no throughput.
+func DefaultLoginHashers() int { return min(runtime.GOMAXPROCS(0), 4) }
 
 // Rate is a sustained rate per minute and a burst. A PerMinute of zero or
 // less means no limit.
@@ -81,7 +99,8 @@ func DefaultLimits() Limits {
 	}
 }
 
-// Off returns limits that never refuse, for load tests.
+// Off returns limits that never refuse, for load tests. Password hashing
+// stays bounded: that bound protects memory, not fairness.
 func (Limits) Off() Limits {
 	off := Rate{PerMinute: -1}
 	return Limits{Readers: off, Captchas: off, Comments: off, Votes: off, Reports: off, Logins: off}
@@ -89,19 +108,30 @@ func (Limits) Off() Limits {
 
 type limiters struct {
 	readers, captchas, comments, votes, reports, logins *limiter
+	// accounts counts login attempts per account (successes are given
+	// back); failed remembers which addresses failed on which account.
+	accounts *limiter
+	failed   *failureLog
+	hashers  *hashGate
 }
 
 func newLimiters(l Limits) *limiters {
+	n := l.LoginHashers
+	if n <= 0 {
+		n = DefaultLoginHashers()
+	}
 	return &limiters{
 		readers: newLimiter(l.Readers), captchas: newLimiter(l.Captchas), comments: newLimiter(l.Comments),
 		votes: newLimiter(l.Votes), reports: newLimiter(l.Reports), logins: newLimiter(l.Logins),
+		accounts: newLimiter(l.Logins), failed: newFailureLog(), hashers: newHashGate(n),
 	}
 }
 
 func (l *limiters) sweep() {
-	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.votes, l.reports, l.logins} {
+	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.votes, l.reports, l.logins, l.accounts} {
 		x.sweep()
 	}
+	l.failed.sweep()
 }
 
 // limiter is a set of token buckets keyed by client.
@@ -150,12 +180,13 @@ func (l *limiter) sweep() {
 	if l.rate.PerMinute <= 0 {
 		return
 	}
-	full := time.Duration(float64(l.rate.Burst) / (l.rate.PerMinute / 60) * float64(time.Second))
+	perSec := l.rate.PerMinute / 60
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k, b := range l.buckets {
-		if now.Sub(b.last) > full {
+		// Buckets may be in debt (see owe): forgotten only once refilled.
+		if b.tokens+now.Sub(b.last).Seconds()*perSec >= float64(l.rate.Burst) {
 			delete(l.buckets, k)
 		}
 	}
@@ -187,5 +218,157 @@ func (l *limiter) refund(key string) {
 	defer l.mu.Unlock()
 	if b, ok := l.buckets[key]; ok {
 		b.tokens = math.Min(float64(l.rate.Burst), b.tokens+1)
+	}
+}
+
+// owe takes a token from key's bucket even when there is none, going into
+// debt down to -Burst, and returns the debt: 0 within the burst, then 1, 2…
+func (l *limiter) owe(key string) int {
+	if l.rate.PerMinute <= 0 {
+		return 0
+	}
+	perSec := l.rate.PerMinute / 60
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{tokens: float64(l.rate.Burst), last: now}
+		l.buckets[key] = b
+	}
+	b.tokens = math.Min(float64(l.rate.Burst), b.tokens+now.Sub(b.last).Seconds()*perSec)
+	b.last = now
+	b.tokens = math.Max(-float64(l.rate.Burst), b.tokens-1)
+	if b.tokens >= 0 {
+		return 0
+	}
+	return int(math.Ceil(-b.tokens))
+}
+
+// Login failures are remembered per (account, address) this long: an
+// address that failed on an account within it is slowed down once the
+// account is past its ceiling; others are not.
+const (
+	failureMemory = 15 * time.Minute
+	// maxFailures bounds the memory of failureLog (an entry is at most a
+	// few hundred bytes). Once it is full, unknown pairs count as failed:
+	// everyone is slowed down, nobody is refused.
+	maxFailures = 50_000
+)
+
+// failureLog remembers when a key (an account and an address) last failed.
+type failureLog struct {
+	mu  sync.Mutex
+	at  map[string]time.Time
+	now func() time.Time
+}
+
+func newFailureLog() *failureLog { return &failureLog{at: map[string]time.Time{}, now: time.Now} }
+
+// attempt tells whether key failed within failureMemory, and records this
+// attempt as a failure until forget says otherwise: concurrent attempts
+// from one address thus count the ones still running.
+func (f *failureLog) attempt(key string) bool {
+	now := f.now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	last, ok := f.at[key]
+	if !ok && len(f.at) >= maxFailures {
+		return true
+	}
+	f.at[key] = now
+	return ok && now.Sub(last) < failureMemory
+}
+
+// forget clears key after a successful login.
+func (f *failureLog) forget(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.at, key)
+}
+
+func (f *failureLog) sweep() {
+	now := f.now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, t := range f.at {
+		if now.Sub(t) >= failureMemory {
+			delete(f.at, k)
+		}
+	}
+}
+
+// loginDelay is the wait before checking a password of an account in
+// debt (see owe), from an address that failed on it: 250 ms, doubling with
+// each guess past the ceiling, at most max.
+func loginDelay(debt int, max time.Duration) time.Duration {
+	if debt <= 0 {
+		return 0
+	}
+	return min(max, 250*time.Millisecond<<min(debt-1, 10))
+}
+
+// hashWait is how long a login waits for a free hasher before it is
+// answered 503.
+const hashWait = time.Second
+
+// hashGate bounds the password hashes running at once. Waiting for it
+// costs a goroutine, not the hash's memory.
+type hashGate struct {
+	slots chan struct{}
+	mu    sync.Mutex
+	busy  int
+	// ran counts hashes since memory was last handed back to the system.
+	ran      int
+	lastFree time.Time
+}
+
+func newHashGate(n int) *hashGate { return &hashGate{slots: make(chan struct{}, n)} }
+
+var errHashersBusy = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable",
+	Message: "too many logins at once: try again in a second", RetryAfter: time.Second}
+
+// run runs fn (a password hash) once a hasher is free, or answers 503
+// after hashWait.
+func (g *hashGate) run(ctx context.Context, fn func()) error {
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(hashWait)
+		defer t.Stop()
+		select {
+		case g.slots <- struct{}{}:
+		case <-t.C:
+			return errHashersBusy
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return errHashersBusy
+			}
+			return ctx.Err()
+		}
+	}
+	g.mu.Lock()
+	g.busy++
+	g.mu.Unlock()
+	defer g.release()
+	fn()
+	return nil
+}
+
+// release frees the hasher. When the last one goes idle after a burst,
+// the hashes' memory is handed back to the system at once rather than when
+// the runtime gets to it (minutes later), at most every 10 s.
+func (g *hashGate) release() {
+	<-g.slots
+	g.mu.Lock()
+	g.busy--
+	g.ran++
+	free := g.busy == 0 && g.ran > cap(g.slots) && time.Since(g.lastFree) > 10*time.Second
+	if free {
+		g.ran, g.lastFree = 0, time.Now()
+	}
+	g.mu.Unlock()
+	if free {
+		go debug.FreeOSMemory()
 	}
 }

@@ -18,7 +18,7 @@ const (
 	adminBody   = 1 << 20 // word lists
 )
 
-// routes lists every route of Parley. It reads like DESIGN.md's API table.
+// routes lists every route of Parley. It reads like the table of docs/api.md.
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
 	r.Use(s.observe)
@@ -83,6 +83,9 @@ func (s *Server) routes() http.Handler {
 	admin.Handle("/moderators", s.h(s.createModerator)).Methods("POST")
 	admin.Handle("/moderators/{id}", s.h(s.updateModerator)).Methods("PUT")
 	admin.Handle("/moderators/{id}", s.h(s.disableModerator)).Methods("DELETE")
+	// Any account's API tokens, to find and revoke one that leaked.
+	admin.Handle("/moderators/{id}/tokens", s.h(s.listAccountTokens)).Methods("GET")
+	admin.Handle("/moderators/{id}/tokens/{token}", s.h(s.revokeAccountToken)).Methods("DELETE")
 
 	// Public API, called from article pages (CORS is applied in front).
 	pub := sub("/api/v1")

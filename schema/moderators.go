@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -93,29 +95,45 @@ func (s *Store) CreateModerator(ctx context.Context, m *Moderator, audit *Audit)
 }
 
 // UpdateModerator saves a moderator's password hash, role, sites and state.
-// A disabled account loses its sessions at once (its API tokens stop
-// working because every lookup checks the account). audit, when not nil,
-// is written in the same transaction, with the action and states the
-// caller gave it.
+// A new password ends every session of the account and revokes every API
+// token, so that whoever stole one of them is out; disabling does the same,
+// for good: re-enabling revives none. audit, when not nil, is written in
+// the same transaction, with the action and states the caller gave it and
+// what was ended added to its detail.
 func (s *Store) UpdateModerator(ctx context.Context, m *Moderator, audit *Audit) error {
 	return s.write(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE moderators SET password_hash = ?, role = ?, sites = ?, disabled = ? WHERE id = ?`),
-			m.PasswordHash, m.Role, m.sitesJSON(), m.Disabled, m.ID)
-		if err != nil {
+		var prev struct {
+			PasswordHash string `db:"password_hash"`
+			Disabled     bool   `db:"disabled"`
+		}
+		if err := tx.GetContext(ctx, &prev, s.q(`SELECT password_hash, disabled FROM moderators WHERE id = ?`), m.ID); err != nil {
+			return notFound(fmt.Sprintf("moderator %d", m.ID), err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE moderators SET password_hash = ?, role = ?, sites = ?, disabled = ? WHERE id = ?`),
+			m.PasswordHash, m.Role, m.sitesJSON(), m.Disabled, m.ID); err != nil {
 			return fmt.Errorf("update moderator: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("moderator %d: %w", m.ID, ErrNotFound)
-		}
-		if m.Disabled {
-			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM mod_sessions WHERE moderator_id = ?`), m.ID); err != nil {
-				return fmt.Errorf("end sessions: %w", err)
+		// Re-enabling clears too: tokens of accounts disabled before
+		// disabling revoked them must not come back.
+		var ended []string
+		if m.Disabled || prev.Disabled || m.PasswordHash != prev.PasswordHash {
+			for _, c := range []struct{ table, what string }{{"mod_sessions", "sessions ended"}, {"api_tokens", "API tokens revoked"}} {
+				res, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+c.table+` WHERE moderator_id = ?`), m.ID)
+				if err != nil {
+					return fmt.Errorf("clear %s: %w", c.table, err)
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					ended = append(ended, fmt.Sprintf("%d %s", n, c.what))
+				}
 			}
 		}
 		if audit == nil {
 			return nil
 		}
 		a := audit.For(cmp.Or(audit.Action, "moderator.update"), "moderator", m.ID)
+		if len(ended) > 0 {
+			a.Detail = strings.Join(append(slices.DeleteFunc([]string{a.Detail}, func(d string) bool { return d == "" }), ended...), "; ")
+		}
 		return s.audit(ctx, tx, &a)
 	})
 }

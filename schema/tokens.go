@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -81,7 +82,8 @@ func (s *Store) TouchAPIToken(ctx context.Context, id int64) error {
 
 // DeleteAPIToken revokes one of the moderator's tokens; ErrNotFound when
 // the moderator has no such token. audit, when not nil, is written in the
-// same transaction as action token.revoke.
+// same transaction as action token.revoke, its detail the token's name
+// followed by the audit's own detail.
 func (s *Store) DeleteAPIToken(ctx context.Context, moderatorID, id int64, audit *Audit) error {
 	return s.write(ctx, func(tx *sqlx.Tx) error {
 		var name string
@@ -92,7 +94,7 @@ func (s *Store) DeleteAPIToken(ctx context.Context, moderatorID, id int64, audit
 			return nil
 		}
 		a := audit.For("token.revoke", "token", id)
-		a.Detail = name
+		a.Detail = strings.TrimSpace(name + " " + audit.Detail)
 		return s.audit(ctx, tx, &a)
 	})
 }

@@ -35,7 +35,7 @@ const usage = `parley — comments and reactions for news sites
 
 Usage:
   parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-public-url URL] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
-                   [-rate-comments 6/m:5 …] [-header-timeout 5s] [-request-timeout 10s]
+                   [-rate-comments 6/m:5 …] [-login-hashers N] [-header-timeout 5s] [-request-timeout 10s]
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
   parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
@@ -203,6 +203,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} {
 		fs.Var((*rateFlag)(l.rate), l.name, "per client address: "+l.what+"; a `rate` such as 6/m, 2/s or 100/h with an optional :burst (6/m:5), or off")
 	}
+	fs.IntVar(&limits.LoginHashers, "login-hashers", handlers.DefaultLoginHashers(),
+		"how many moderator passwords may be checked at once (each takes 19 MiB); logins past it wait a second, then get 503")
 	headerTimeout := fs.Duration("header-timeout", 5*time.Second, "how long a client may take to send a request's headers before it is cut off")
 	requestTimeout := fs.Duration("request-timeout", handlers.DefaultRequestTimeout, "how long a request's work, database calls included, may take before it is answered 503")
 	if err := parse(fs, args, getenv); err != nil {
@@ -214,6 +216,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if *headerTimeout <= 0 || *requestTimeout <= 0 {
 		return errors.New("-header-timeout and -request-timeout must be positive")
+	}
+	if limits.LoginHashers < 1 {
+		return errors.New("-login-hashers must be at least 1")
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var trusted []netip.Prefix
@@ -265,12 +270,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 	}
+	if getenv("PARLEY_SECRET") == "" {
+		logger.Warn("the server secret is kept in the database: a copy of the database (a backup, a dump) is enough to reverse its IP hashes " +
+			"and to test guesses against its email hashes; set PARLEY_SECRET, kept apart from the database, to the value in server_secrets and delete that row (see SECURITY.md)")
+	}
 	if *captchaTest {
 		logger.Warn("CAPTCHA TEST MODE: every captcha answer carries its solution; never run this in production")
 	}
 	if *noLimits {
 		logger.Warn("RATE LIMITS ARE OFF: for load tests only")
+		hashers := limits.LoginHashers
 		limits = handlers.Limits{}.Off()
+		limits.LoginHashers = hashers
 	}
 	srv := handlers.New(store, handlers.Config{
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
@@ -413,6 +424,9 @@ func moderatorAdd(ctx context.Context, args []string, getenv func(string) string
 	}
 	if *role != schema.RoleAdmin && *role != schema.RoleModerator {
 		return fmt.Errorf("-role must be admin or moderator, not %q", *role)
+	}
+	if *role == schema.RoleAdmin && len(sites) > 0 {
+		return errors.New("-site limits moderators only: admins moderate every site; leave -site out or use -role moderator")
 	}
 	if !strings.Contains(*email, "@") {
 		return fmt.Errorf("-email %q is not an email address", *email)

@@ -1254,12 +1254,10 @@
       (!email ? $('#mod-email') : $('#mod-password')).focus();
       return;
     }
-    var body = {
-      email: email,
-      password: password,
-      role: $('#mod-role').value,
-      sites: $$('#mod-sites input:checked').map(function (i) { return i.value; })
-    };
+    var body = { email: email, password: password, role: $('#mod-role').value };
+    // Left out, sites means every site; the API refuses an empty list.
+    var sites = $$('#mod-sites input:checked').map(function (i) { return i.value; });
+    if (sites.length) body.sites = sites;
     var btn = $('#moderator-add');
     btn.disabled = true;
     api('POST', '/api/v1/mod/moderators', body).then(function (r) {
