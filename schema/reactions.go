@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/parley/parley/schema/cache"
@@ -133,6 +134,10 @@ func (s *Store) SiteReactionCounts(ctx context.Context, siteID int64, keys []str
 // counts stay exact under any concurrency.
 func (s *Store) SetReaction(ctx context.Context, articleID int64, readerID, reaction string) (Reactions, error) {
 	err := s.submit(ctx, func(b *batch) error {
+		if s.dialect == Postgres {
+			b.reactions = append(b.reactions, reactionChange{readerArticle{articleID, readerID}, reaction})
+			return nil
+		}
 		return s.setReaction(b, articleID, readerID, reaction)
 	})
 	if err != nil {
@@ -193,6 +198,149 @@ func (s *Store) setReaction(b *batch, articleID int64, readerID, reaction string
 		b.addCount(articleID, reaction, 1)
 	}
 	return nil
+}
+
+// reactionChange is one reader's new reaction to an article ("" retracts).
+type reactionChange struct {
+	key      readerArticle
+	reaction string
+}
+
+// writeReactions writes a batch's reaction changes on PostgreSQL in a few
+// set-based statements instead of two round trips a vote: lock and read
+// what the readers chose before, insert the first reactions, update the
+// changed ones, delete the retracted ones. Rows are locked in key order,
+// as every other writer of reactions does. A reader who voted twice in
+// one batch ends with their last vote, and counts move by the difference.
+func (b *batch) writeReactions() error {
+	if len(b.reactions) == 0 {
+		return nil
+	}
+	final := make(map[readerArticle]string, len(b.reactions))
+	for _, r := range b.reactions {
+		final[r.key] = r.reaction
+	}
+	keys := make([]readerArticle, 0, len(final))
+	for k := range final {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].article != keys[j].article {
+			return keys[i].article < keys[j].article
+		}
+		return keys[i].reader < keys[j].reader
+	})
+	old := make(map[readerArticle]string, len(keys))
+	readOld := func(ks []readerArticle) error {
+		arts, readers := splitKeys(ks)
+		var rows []struct {
+			Article  int64  `db:"article_id"`
+			Reader   string `db:"reader_id"`
+			Reaction string `db:"reaction"`
+		}
+		if err := b.tx.SelectContext(b.ctx, &rows, `SELECT r.article_id, r.reader_id, r.reaction FROM reactions r
+			JOIN unnest($1::bigint[], $2::text[]) AS u(article_id, reader_id) USING (article_id, reader_id)
+			ORDER BY r.article_id, r.reader_id FOR UPDATE OF r`, arts, readers); err != nil {
+			return fmt.Errorf("read reactions: %w", err)
+		}
+		for _, r := range rows {
+			old[readerArticle{r.Article, r.Reader}] = r.Reaction
+		}
+		return nil
+	}
+	if err := readOld(keys); err != nil {
+		return err
+	}
+	now := b.s.nowMS()
+	var insert []readerArticle
+	for _, k := range keys {
+		if _, had := old[k]; !had && final[k] != "" {
+			insert = append(insert, k)
+		}
+	}
+	if len(insert) > 0 {
+		arts, readers := splitKeys(insert)
+		var rows []struct {
+			Article int64  `db:"article_id"`
+			Reader  string `db:"reader_id"`
+		}
+		if err := b.tx.SelectContext(b.ctx, &rows, `INSERT INTO reactions (article_id, reader_id, reaction, updated_at)
+			SELECT u.article_id, u.reader_id, u.reaction, $4 FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(article_id, reader_id, reaction)
+			ON CONFLICT (article_id, reader_id) DO NOTHING RETURNING article_id, reader_id`,
+			arts, readers, reactionsOf(insert, final), now); err != nil {
+			return fmt.Errorf("set reactions: %w", err)
+		}
+		inserted := make(map[readerArticle]bool, len(rows))
+		for _, r := range rows {
+			k := readerArticle{r.Article, r.Reader}
+			inserted[k] = true
+			old[k] = final[k] // nothing to change below
+			b.addCount(k.article, final[k], 1)
+		}
+		// The same readers won a race on another instance: read what they
+		// chose, now locked, and go on from there.
+		var raced []readerArticle
+		for _, k := range insert {
+			if !inserted[k] {
+				raced = append(raced, k)
+			}
+		}
+		if len(raced) > 0 {
+			if err := readOld(raced); err != nil {
+				return err
+			}
+		}
+	}
+	var update, remove []readerArticle
+	for _, k := range keys {
+		was, had := old[k]
+		switch {
+		case !had || was == final[k]:
+		case final[k] == "":
+			remove = append(remove, k)
+			b.addCount(k.article, was, -1)
+		default:
+			update = append(update, k)
+			b.addCount(k.article, was, -1)
+			b.addCount(k.article, final[k], 1)
+		}
+	}
+	if len(update) > 0 {
+		arts, readers := splitKeys(update)
+		if _, err := b.tx.ExecContext(b.ctx, `UPDATE reactions AS r SET reaction = u.reaction, updated_at = $4
+			FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(article_id, reader_id, reaction)
+			WHERE r.article_id = u.article_id AND r.reader_id = u.reader_id`, arts, readers, reactionsOf(update, final), now); err != nil {
+			return fmt.Errorf("change reactions: %w", err)
+		}
+	}
+	if len(remove) > 0 {
+		arts, readers := splitKeys(remove)
+		if _, err := b.tx.ExecContext(b.ctx, `DELETE FROM reactions r USING unnest($1::bigint[], $2::text[]) AS u(article_id, reader_id)
+			WHERE r.article_id = u.article_id AND r.reader_id = u.reader_id`, arts, readers); err != nil {
+			return fmt.Errorf("retract reactions: %w", err)
+		}
+	}
+	for _, k := range keys {
+		b.s.published(b.tx, mineChanged(k.article, k.reader))
+		b.afterCommit(func() { b.s.state.mine.Set(k, final[k]) })
+	}
+	return nil
+}
+
+func splitKeys(keys []readerArticle) ([]int64, []string) {
+	arts, readers := make([]int64, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		arts[i], readers[i] = k.article, k.reader
+	}
+	return arts, readers
+}
+
+func reactionsOf(keys []readerArticle, final map[readerArticle]string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = final[k]
+	}
+	return out
 }
 
 // RecountReactions counts an article's reactions row by row. It scans the

@@ -55,6 +55,9 @@ type batch struct {
 	tx     *sqlx.Tx
 	counts map[countKey]int64
 	after  []func()
+	// reactions are the batch's reaction changes on PostgreSQL, written
+	// together by a few set-based statements when the ops have run.
+	reactions []reactionChange
 }
 
 type countKey struct {
@@ -214,6 +217,11 @@ func (s *Store) tryBatch(ops []*op) ([]func(), error) {
 			return nil, err
 		}
 	}
+	if err := b.writeReactions(); err != nil {
+		tx.Rollback()
+		s.hooks.drop(tx)
+		return nil, err
+	}
 	if err := b.applyCounts(); err != nil {
 		tx.Rollback()
 		s.hooks.drop(tx)
@@ -247,11 +255,41 @@ func (b *batch) applyCounts() error {
 		}
 		return keys[i].reaction < keys[j].reaction
 	})
-	for _, k := range keys {
-		var n int64
-		if err := b.get(&n, sqlAddCount, k.article, k.reaction, b.counts[k]); err != nil {
+	committed := make([]int64, len(keys))
+	if b.s.dialect == Postgres {
+		// One round trip for the whole batch; rows are upserted in the
+		// order given, so instances still lock counters in key order.
+		articles, reactions, deltas := make([]int64, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+		for i, k := range keys {
+			articles[i], reactions[i], deltas[i] = k.article, k.reaction, b.counts[k]
+		}
+		var rows []struct {
+			Article  int64  `db:"article_id"`
+			Reaction string `db:"reaction"`
+			Count    int64  `db:"count"`
+		}
+		if err := b.tx.SelectContext(b.ctx, &rows, `INSERT INTO reaction_counts (article_id, reaction, count)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])
+			ON CONFLICT (article_id, reaction) DO UPDATE SET count = reaction_counts.count + excluded.count
+			RETURNING article_id, reaction, count`, articles, reactions, deltas); err != nil {
 			return fmt.Errorf("count reactions: %w", err)
 		}
+		got := make(map[countKey]int64, len(rows))
+		for _, r := range rows {
+			got[countKey{r.Article, r.Reaction}] = r.Count
+		}
+		for i, k := range keys {
+			committed[i] = got[k]
+		}
+	} else {
+		for i, k := range keys {
+			if err := b.get(&committed[i], sqlAddCount, k.article, k.reaction, b.counts[k]); err != nil {
+				return fmt.Errorf("count reactions: %w", err)
+			}
+		}
+	}
+	for i, k := range keys {
+		n := committed[i]
 		b.s.published(b.tx, countsChanged(k.article))
 		b.afterCommit(func() {
 			b.s.state.counts.Update(k.article, func(old Counts) Counts {
