@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,10 +53,26 @@ func newMetrics(store *schema.Store) *metrics {
 	return m
 }
 
+// knownMethods are the methods counted under their own name; any other
+// counts as "other", so that a client inventing methods cannot add a
+// label set per request.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodOptions: true, http.MethodConnect: true, http.MethodTrace: true,
+}
+
+func methodLabel(m string) string {
+	if knownMethods[m] {
+		return m
+	}
+	return "other"
+}
+
 func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	method = methodLabel(method)
 	// The collectors of each label set are looked up once: hashing the
 	// labels on every request showed in the profile of the fastest paths.
 	k := requestLabels{route, method, status}
@@ -80,6 +98,33 @@ type requestCollectors struct {
 	latency prometheus.Observer
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+// MetricsHandler serves GET /metrics, Prometheus' text format, and 404
+// elsewhere. It is not part of the public router: comments counted by
+// status would show a spammer, or a shadow-banned author, the verdicts the
+// API hides from them. serve puts it on a listener of its own (loopback by
+// default) and, when Config.MetricsToken is set, asks for that bearer token.
+func (s *Server) MetricsHandler() http.Handler {
+	prom := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+	want := []byte("Bearer " + s.cfg.MetricsToken)
+	return secureHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			writeJSON(w, http.StatusNotFound, errorBody{errNotFound("route " + r.Method + " " + r.URL.Path)})
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{&apiError{Status: http.StatusMethodNotAllowed,
+				Code: "method_not_allowed", Message: "method " + r.Method + " is not allowed here: use GET"}})
+			return
+		}
+		if s.cfg.MetricsToken != "" {
+			got := []byte(strings.TrimSpace(r.Header.Get("Authorization")))
+			if subtle.ConstantTimeCompare(got, want) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="parley metrics"`)
+				writeJSON(w, http.StatusUnauthorized, errorBody{errUnauthorized("the metrics need Authorization: Bearer <-metrics-token>")})
+				return
+			}
+		}
+		prom.ServeHTTP(w, r)
+	}))
 }

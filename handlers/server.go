@@ -52,7 +52,14 @@ type Config struct {
 	// WebhookPoll is how often the delivery worker looks for due retries;
 	// new events wake it at once. Default: 1 s.
 	WebhookPoll time.Duration
-	Logger      *slog.Logger
+	// AllowPrivateWebhooks lets webhooks reach loopback, private,
+	// link-local and other internal addresses, for a chat server on the
+	// intranet. Off, such URLs are refused in the site settings and again
+	// when a delivery's address is resolved.
+	AllowPrivateWebhooks bool
+	// MetricsToken, when set, is the bearer token MetricsHandler asks for.
+	MetricsToken string
+	Logger       *slog.Logger
 }
 
 // DefaultWebhookRetries are the waits between webhook delivery attempts.
