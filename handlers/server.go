@@ -121,7 +121,7 @@ func New(store *schema.Store, cfg Config) *Server {
 		ids:      newRequestIDs(),
 		assessor: moderation.NewAssessor(store),
 		wake:     make(chan struct{}, 1),
-		hooks:    newWebhookClient(cfg.WebhookTimeout),
+		hooks:    newWebhookClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks),
 	}
 	s.notify = moderation.NewNotifier(store, cfg.Logger, func(token string) string {
 		return cfg.PublicURL + "/api/v1/mod/act/" + token
