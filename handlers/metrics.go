@@ -22,6 +22,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	votes    *prometheus.CounterVec
 	comments *prometheus.CounterVec
+	renders  *prometheus.CounterVec
 	children sync.Map // requestLabels → requestCollectors
 }
 
@@ -41,6 +42,9 @@ func newMetrics(store *schema.Store) *metrics {
 		comments: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_comments_total", Help: "New comments by the status moderation gave them.",
 		}, []string{"status"}),
+		renders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_captcha_renders_total", Help: "Captcha images and audio rendered (served from the cache otherwise).",
+		}, []string{"kind"}),
 	}
 	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "parley_write_batches_total", Help: "Transactions committed by the group-commit writer.",
@@ -48,7 +52,7 @@ func newMetrics(store *schema.Store) *metrics {
 	writes := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "parley_batched_writes_total", Help: "Writes carried by those transactions (votes, comments).",
 	}, func() float64 { _, w := store.WriterStats(); return float64(w) })
-	m.registry.MustRegister(m.requests, m.latency, m.votes, m.comments, batches, writes,
+	m.registry.MustRegister(m.requests, m.latency, m.votes, m.comments, m.renders, batches, writes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

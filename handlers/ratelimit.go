@@ -22,6 +22,8 @@ type Limits struct {
 	Votes    Rate
 	Reports  Rate
 	Logins   Rate
+	// CaptchaMedia counts captcha images and audio served.
+	CaptchaMedia Rate
 }
 
 // Rate is a sustained rate per minute and a burst. A PerMinute of zero or
@@ -78,28 +80,33 @@ func DefaultLimits() Limits {
 		Votes:    Rate{PerMinute: 120, Burst: 60},
 		Reports:  Rate{PerMinute: 20, Burst: 10},
 		Logins:   Rate{PerMinute: 10, Burst: 10},
+		// A reader needs an image per captcha, perhaps a redraw or the
+		// audio: twice the captchas' own rate.
+		CaptchaMedia: Rate{PerMinute: 60, Burst: 30},
 	}
 }
 
 // Off returns limits that never refuse, for load tests.
 func (Limits) Off() Limits {
 	off := Rate{PerMinute: -1}
-	return Limits{Readers: off, Captchas: off, Comments: off, Votes: off, Reports: off, Logins: off}
+	return Limits{Readers: off, Captchas: off, Comments: off, Votes: off, Reports: off, Logins: off, CaptchaMedia: off}
 }
 
 type limiters struct {
 	readers, captchas, comments, votes, reports, logins *limiter
+	captchaMedia                                        *limiter
 }
 
 func newLimiters(l Limits) *limiters {
 	return &limiters{
 		readers: newLimiter(l.Readers), captchas: newLimiter(l.Captchas), comments: newLimiter(l.Comments),
 		votes: newLimiter(l.Votes), reports: newLimiter(l.Reports), logins: newLimiter(l.Logins),
+		captchaMedia: newLimiter(l.CaptchaMedia),
 	}
 }
 
 func (l *limiters) sweep() {
-	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.votes, l.reports, l.logins} {
+	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.votes, l.reports, l.logins, l.captchaMedia} {
 		x.sweep()
 	}
 }

@@ -67,6 +67,10 @@ func DefaultWebhookRetries() []time.Duration {
 	return []time.Duration{10 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour}
 }
 
+// captchaMediaBytes bounds the memory of rendered captcha media: some
+// thousand images or a few hundred audio clips.
+const captchaMediaBytes = 32 << 20
+
 // DefaultRequestTimeout is the RequestTimeout of a zero Config.
 const DefaultRequestTimeout = 10 * time.Second
 
@@ -80,6 +84,7 @@ type Server struct {
 	metrics *metrics
 	origins *originCache
 	pages   *pageCache
+	media   *mediaCache
 	ids     *requestIDs
 	// assessor is the one door into moderation for new and edited comments.
 	assessor *moderation.Assessor
@@ -123,6 +128,7 @@ func New(store *schema.Store, cfg Config) *Server {
 		wake:     make(chan struct{}, 1),
 		hooks:    newWebhookClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks),
 	}
+	s.media = newMediaCache(captchaMediaBytes, schema.CaptchaTTL, func(kind string) { s.metrics.renders.WithLabelValues(kind).Inc() })
 	s.notify = moderation.NewNotifier(store, cfg.Logger, func(token string) string {
 		return cfg.PublicURL + "/api/v1/mod/act/" + token
 	}, s.wakeWebhooks)
@@ -155,6 +161,7 @@ func (s *Server) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		s.limits.sweep()
+		s.media.sweep()
 		if n, err := s.store.DeleteExpiredCaptchas(ctx); err != nil {
 			s.log.Warn("delete expired captchas", "err", err)
 		} else if n > 0 {
