@@ -183,7 +183,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	captchaTest := fs.Bool("captcha-test", false, "put each captcha's solution in its answer: for end-to-end tests only, never in production")
 	demo := fs.Bool("demo", false, "create the demo site and serve /demo/")
 	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure (behind a TLS-terminating proxy)")
-	publicURL := fs.String("public-url", "", "the address moderators reach the server at, for links in webhooks (default http://<listen address>)")
+	publicURL := fs.String("public-url", "", "the server's public address, for links in webhooks and the Atom feed's self link (default http://<listen address>)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for make bench)")
 	noLimits := fs.Bool("no-rate-limits", false, "turn every rate limit off: for load tests on a private machine only")
