@@ -135,8 +135,7 @@ func captchaChecker(solution string) func(digits []byte) bool {
 }
 
 // validCaptchaID tells whether id has the shape of the ids createCaptcha
-// hands out. Others are refused without asking the database, which on
-// PostgreSQL fails on NUL bytes and invalid UTF-8.
+// hands out. Others are refused without asking the database.
 func validCaptchaID(id string) bool {
 	if len(id) != b64.EncodedLen(captchaIDBytes) {
 		return false
