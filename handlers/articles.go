@@ -27,8 +27,8 @@ func validArticleKey(k string) bool {
 
 // validSlug tells whether s can be a site's slug: 1 to 63 characters of
 // a-z, 0-9 and -, as moderation.ValidateSite demands of new sites. Anything
-// else names no site and is answered without asking the database, which
-// on PostgreSQL fails on NUL bytes and invalid UTF-8.
+// else names no site and is answered without asking the database. (Text
+// PostgreSQL cannot hold is the store's concern: see schema.ErrInvalidText.)
 func validSlug(s string) bool {
 	if len(s) == 0 || len(s) > 63 || s[0] == '-' {
 		return false

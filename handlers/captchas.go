@@ -54,10 +54,15 @@ func (s *Server) createCaptcha(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) captchaDigits(r *http.Request) (string, []byte, error) {
+	if err := s.limits.captchaMedia.check(limitKey(s.clientIP(r))); err != nil {
+		return "", nil, err
+	}
 	id := mux.Vars(r)["id"]
 	if !validCaptchaID(id) {
 		return "", nil, errNotFound("captcha (unknown, used or expired: ask for a new one)")
 	}
+	// Asked every time, cached media or not: a used or expired captcha
+	// shows nothing.
 	d, err := s.store.CaptchaDigits(r.Context(), id)
 	if errors.Is(err, schema.ErrNotFound) {
 		return "", nil, errNotFound("captcha (unknown, used or expired: ask for a new one)")
@@ -70,13 +75,17 @@ func (s *Server) captchaImage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if _, err := captcha.NewImage(id, d, captchaWidth, captchaHeight).WriteTo(&buf); err != nil {
+	png, err := s.media.get(r.Context(), mediaKey{id, "image", ""}, func() ([]byte, error) {
+		var buf bytes.Buffer
+		_, err := captcha.NewImage(id, d, captchaWidth, captchaHeight).WriteTo(&buf)
+		return buf.Bytes(), err
+	})
+	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write(buf.Bytes())
+	w.Write(png)
 	return nil
 }
 
@@ -92,13 +101,17 @@ func (s *Server) captchaAudio(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if _, err := captcha.NewAudio(id, d, lang).WriteTo(&buf); err != nil {
+	wav, err := s.media.get(r.Context(), mediaKey{id, "audio", lang}, func() ([]byte, error) {
+		var buf bytes.Buffer
+		_, err := captcha.NewAudio(id, d, lang).WriteTo(&buf)
+		return buf.Bytes(), err
+	})
+	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "audio/wav")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write(buf.Bytes())
+	w.Write(wav)
 	return nil
 }
 
@@ -122,8 +135,7 @@ func captchaChecker(solution string) func(digits []byte) bool {
 }
 
 // validCaptchaID tells whether id has the shape of the ids createCaptcha
-// hands out. Others are refused without asking the database, which on
-// PostgreSQL fails on NUL bytes and invalid UTF-8.
+// hands out. Others are refused without asking the database.
 func validCaptchaID(id string) bool {
 	if len(id) != b64.EncodedLen(captchaIDBytes) {
 		return false

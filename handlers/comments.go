@@ -301,12 +301,19 @@ func (s *Server) ownComment(r *http.Request) (*schema.Comment, *schema.Site, err
 	if !ok || tok == "" {
 		return nil, nil, errUnauthorized("send the comment's edit token as Authorization: Bearer <edit_token>")
 	}
+	// A token that does not match and a comment that does not exist get
+	// the same answer: otherwise any junk token would tell which ids are
+	// held comments, which the public API never shows.
+	wrong := errForbidden("this edit token does not belong to the comment")
 	c, err := s.commentByID(r)
+	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return nil, nil, wrong
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if subtle.ConstantTimeCompare([]byte(tokenHash(tok)), []byte(c.EditTokenHash)) != 1 {
-		return nil, nil, errForbidden("this edit token does not belong to the comment")
+		return nil, nil, wrong
 	}
 	if c.Status == schema.StatusDeleted {
 		return nil, nil, errNotFound("comment")

@@ -50,11 +50,10 @@ func (s *Server) commentsFeed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	key := mux.Vars(r)["article"]
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	self := scheme + "://" + r.Host + r.URL.Path
+	// From the configured address, never the Host header: a forged Host
+	// would otherwise put the attacker's site in the feed, and in any
+	// cache in front that keeps the answer.
+	self := s.cfg.PublicURL + "/api/v1/sites/" + site.Slug + "/articles/" + key + "/comments.atom"
 	f := atomFeed{
 		ID:      "urn:parley:" + site.Slug + ":" + key,
 		Title:   "Comments on " + key,

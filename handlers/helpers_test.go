@@ -23,6 +23,7 @@ type env struct {
 	store *schema.Store
 	srv   *httptest.Server
 	site  *schema.Site
+	h     *handlers.Server
 }
 
 const testSecret = "test-secret-0123456789abcdef0123456789abcdef"
@@ -59,7 +60,7 @@ func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, store: store, srv: srv, site: site}
+	return &env{t: t, store: store, srv: srv, site: site, h: h}
 }
 
 // response is a decoded answer.
@@ -131,6 +132,19 @@ func (e *env) do(method, path string, body any, headers ...string) response {
 		e.t.Fatalf("%s %s: server error %d: %s", method, path, resp.StatusCode, b)
 	}
 	return out
+}
+
+// metrics reads the server's metrics as the operator's scraper does,
+// through the handler serve puts on its own listener.
+func (e *env) metrics(headers ...string) (int, string) {
+	e.t.Helper()
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	e.h.MetricsHandler().ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
 }
 
 func (e *env) readerToken() string {

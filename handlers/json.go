@@ -112,6 +112,10 @@ func (s *Server) apiError(r *http.Request, err error) *apiError {
 		ae = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "this link was used or has expired"}
 	case errors.Is(err, schema.ErrNotFound):
 		ae = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
+	case errors.Is(err, schema.ErrInvalidText):
+		// Handlers refuse such text in their own words first; this answers
+		// whatever still reaches the store, alike on both engines.
+		ae = errBadRequest("text must be valid UTF-8 without NUL bytes")
 	case errors.Is(err, schema.ErrConflict):
 		ae = errConflict("the resource changed or exists already")
 	case errors.Is(err, errTooLarge):

@@ -16,6 +16,9 @@ type keys struct {
 	reader []byte
 	ip     []byte
 	email  []byte
+	// audit keys the fingerprints of webhook secrets and URLs in the
+	// audit log.
+	audit []byte
 }
 
 func deriveKeys(secret string) keys {
@@ -24,7 +27,7 @@ func deriveKeys(secret string) keys {
 		m.Write([]byte("parley/" + purpose))
 		return m.Sum(nil)
 	}
-	return keys{reader: derive("reader-token"), ip: derive("ip-hash"), email: derive("email-hash")}
+	return keys{reader: derive("reader-token"), ip: derive("ip-hash"), email: derive("email-hash"), audit: derive("audit-fingerprint")}
 }
 
 func mac(key []byte, msg string) []byte {

@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +22,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	votes    *prometheus.CounterVec
 	comments *prometheus.CounterVec
+	renders  *prometheus.CounterVec
 	children sync.Map // requestLabels → requestCollectors
 }
 
@@ -39,6 +42,9 @@ func newMetrics(store *schema.Store) *metrics {
 		comments: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_comments_total", Help: "New comments by the status moderation gave them.",
 		}, []string{"status"}),
+		renders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_captcha_renders_total", Help: "Captcha images and audio rendered (served from the cache otherwise).",
+		}, []string{"kind"}),
 	}
 	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "parley_write_batches_total", Help: "Transactions committed by the group-commit writer.",
@@ -52,15 +58,31 @@ func newMetrics(store *schema.Store) *metrics {
 	replayed := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "parley_batched_writes_replayed_total", Help: "Writes run again alone because their batch failed as a whole.",
 	}, func() float64 { return float64(store.WriterStats().Replayed) })
-	m.registry.MustRegister(m.requests, m.latency, m.votes, m.comments, batches, writes, dropped, replayed,
+	m.registry.MustRegister(m.requests, m.latency, m.votes, m.comments, m.renders, batches, writes, dropped, replayed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// knownMethods are the methods counted under their own name; any other
+// counts as "other", so that a client inventing methods cannot add a
+// label set per request.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodOptions: true, http.MethodConnect: true, http.MethodTrace: true,
+}
+
+func methodLabel(m string) string {
+	if knownMethods[m] {
+		return m
+	}
+	return "other"
 }
 
 func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	method = methodLabel(method)
 	// The collectors of each label set are looked up once: hashing the
 	// labels on every request showed in the profile of the fastest paths.
 	k := requestLabels{route, method, status}
@@ -86,6 +108,33 @@ type requestCollectors struct {
 	latency prometheus.Observer
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+// MetricsHandler serves GET /metrics, Prometheus' text format, and 404
+// elsewhere. It is not part of the public router: comments counted by
+// status would show a spammer, or a shadow-banned author, the verdicts the
+// API hides from them. serve puts it on a listener of its own (loopback by
+// default) and, when Config.MetricsToken is set, asks for that bearer token.
+func (s *Server) MetricsHandler() http.Handler {
+	prom := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+	want := []byte("Bearer " + s.cfg.MetricsToken)
+	return secureHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			writeJSON(w, http.StatusNotFound, errorBody{errNotFound("route " + r.Method + " " + r.URL.Path)})
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{&apiError{Status: http.StatusMethodNotAllowed,
+				Code: "method_not_allowed", Message: "method " + r.Method + " is not allowed here: use GET"}})
+			return
+		}
+		if s.cfg.MetricsToken != "" {
+			got := []byte(strings.TrimSpace(r.Header.Get("Authorization")))
+			if subtle.ConstantTimeCompare(got, want) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="parley metrics"`)
+				writeJSON(w, http.StatusUnauthorized, errorBody{errUnauthorized("the metrics need Authorization: Bearer <-metrics-token>")})
+				return
+			}
+		}
+		prom.ServeHTTP(w, r)
+	}))
 }

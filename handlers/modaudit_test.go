@@ -85,7 +85,7 @@ func TestAuditLog(t *testing.T) {
 		}
 		st := byAction["site.update"]
 		if !strings.Contains(st["before"].(string), `"mode":"post"`) || !strings.Contains(st["after"].(string), `"mode":"pre"`) ||
-			strings.Contains(st["after"].(string), "never to be logged") || !strings.Contains(st["after"].(string), `"secret":"sha256:`) {
+			strings.Contains(st["after"].(string), "never to be logged") || !strings.Contains(st["after"].(string), `"secret":"hmac:`) {
 			t.Fatalf("settings entry %v", st)
 		}
 		if m := byAction["moderator.disable"]; !strings.Contains(m["after"].(string), "disabled") || m["site"] != nil {

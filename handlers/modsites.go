@@ -1,11 +1,11 @@
 package handlers
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/gorilla/mux"
 	"github.com/parley/parley/moderation"
@@ -77,11 +77,11 @@ func (s *Server) putSite(w http.ResponseWriter, r *http.Request) error {
 		return errValidation(map[string]string{"slug": "a site's slug cannot change: it is in every embed code"})
 	}
 	normalizeSettings(&doc.Settings)
-	if p := moderation.ValidateSite(site.Slug, doc.Settings); len(p) > 0 {
+	if p := s.validateSite(site.Slug, doc.Settings); len(p) > 0 {
 		return errValidation(p)
 	}
 	audit := schema.By(moderator(r), "")
-	audit.Before, audit.After = auditSettings(site.Settings), auditSettings(doc.Settings)
+	audit.Before, audit.After = s.auditSettings(site.Settings), s.auditSettings(doc.Settings)
 	if err := s.store.UpdateSiteSettings(r.Context(), site.ID, doc.Settings, &audit); err != nil {
 		return err
 	}
@@ -96,11 +96,11 @@ func (s *Server) createSite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	normalizeSettings(&doc.Settings)
-	if p := moderation.ValidateSite(doc.Slug, doc.Settings); len(p) > 0 {
+	if p := s.validateSite(doc.Slug, doc.Settings); len(p) > 0 {
 		return errValidation(p)
 	}
 	audit := schema.By(moderator(r), "")
-	audit.After = auditSettings(doc.Settings)
+	audit.After = s.auditSettings(doc.Settings)
 	site, err := s.store.CreateSite(r.Context(), doc.Slug, doc.Settings, &audit)
 	if errors.Is(err, schema.ErrConflict) {
 		return errConflict("site " + quote(doc.Slug) + " exists already: change it with PUT /api/v1/mod/sites/" + doc.Slug)
@@ -121,14 +121,46 @@ func normalizeSettings(st *schema.Settings) {
 	}
 }
 
-// auditSettings is settings as the audit log keeps them: the webhook
-// secret only as a fingerprint, so the log shows a change without
-// revealing the secret.
-func auditSettings(st schema.Settings) string {
-	if st.Webhooks.Secret != "" {
-		sum := sha256.Sum256([]byte(st.Webhooks.Secret))
-		st.Webhooks.Secret = "sha256:" + hex.EncodeToString(sum[:4])
+// validateSite is moderation.ValidateSite, and, unless the server allows
+// private webhooks, the refusal of webhook URLs that name internal hosts.
+func (s *Server) validateSite(slug string, st schema.Settings) map[string]string {
+	p := moderation.ValidateSite(slug, st)
+	if _, bad := p["webhooks.urls"]; bad || s.cfg.AllowPrivateWebhooks {
+		return p
 	}
+	for _, u := range st.Webhooks.URLs {
+		if msg := moderation.WebhookTargetProblem(u); msg != "" {
+			p["webhooks.urls"] = msg + " (the server's -allow-private-webhooks allows them)"
+			break
+		}
+	}
+	return p
+}
+
+// auditSettings is settings as the audit log keeps them. Moderators read
+// the log, and for a chat webhook the URL is the credential: URLs keep
+// their scheme and host, with a fingerprint to show that one changed. The
+// secret's fingerprint, like the URLs', is an HMAC under a key derived from
+// the server secret, so that it cannot confirm guesses of a weak secret.
+func (s *Server) auditSettings(st schema.Settings) string {
+	if st.Webhooks.Secret != "" {
+		st.Webhooks.Secret = "hmac:" + hex.EncodeToString(mac(s.keys.audit, "webhook-secret\x00"+st.Webhooks.Secret)[:6])
+	}
+	urls := make([]string, len(st.Webhooks.URLs))
+	for i, u := range st.Webhooks.URLs {
+		urls[i] = redactURL(u) + " hmac:" + hex.EncodeToString(mac(s.keys.audit, "webhook-url\x00"+u)[:6])
+	}
+	st.Webhooks.URLs = urls
 	b, _ := json.Marshal(st)
 	return string(b)
+}
+
+// redactURL keeps a URL's scheme and host, which identify the receiver,
+// and drops the rest, which for chat webhooks is the credential.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(redacted)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }

@@ -36,6 +36,8 @@ type Limits struct {
 	// a second is answered 503 with Retry-After before any hashing. Zero or
 	// less means DefaultLoginHashers().
 	LoginHashers int
+	// CaptchaMedia counts captcha images and audio served.
+	CaptchaMedia Rate
 }
 
 // DefaultLoginHashers is min(GOMAXPROCS, 4): a hash is single-threaded,
@@ -96,6 +98,9 @@ func DefaultLimits() Limits {
 		Votes:    Rate{PerMinute: 120, Burst: 60},
 		Reports:  Rate{PerMinute: 20, Burst: 10},
 		Logins:   Rate{PerMinute: 10, Burst: 10},
+		// A reader needs an image per captcha, perhaps a redraw or the
+		// audio: twice the captchas' own rate.
+		CaptchaMedia: Rate{PerMinute: 60, Burst: 30},
 	}
 }
 
@@ -103,11 +108,12 @@ func DefaultLimits() Limits {
 // stays bounded: that bound protects memory, not fairness.
 func (Limits) Off() Limits {
 	off := Rate{PerMinute: -1}
-	return Limits{Readers: off, Captchas: off, Comments: off, Votes: off, Reports: off, Logins: off}
+	return Limits{Readers: off, Captchas: off, Comments: off, Votes: off, Reports: off, Logins: off, CaptchaMedia: off}
 }
 
 type limiters struct {
 	readers, captchas, comments, votes, reports, logins *limiter
+	captchaMedia                                        *limiter
 	// accounts counts login attempts per account (successes are given
 	// back); failed remembers which addresses failed on which account.
 	accounts *limiter
@@ -124,11 +130,12 @@ func newLimiters(l Limits) *limiters {
 		readers: newLimiter(l.Readers), captchas: newLimiter(l.Captchas), comments: newLimiter(l.Comments),
 		votes: newLimiter(l.Votes), reports: newLimiter(l.Reports), logins: newLimiter(l.Logins),
 		accounts: newLimiter(l.Logins), failed: newFailureLog(), hashers: newHashGate(n),
+		captchaMedia: newLimiter(l.CaptchaMedia),
 	}
 }
 
 func (l *limiters) sweep() {
-	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.votes, l.reports, l.logins, l.accounts} {
+	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.votes, l.reports, l.logins, l.accounts, l.captchaMedia} {
 		x.sweep()
 	}
 	l.failed.sweep()

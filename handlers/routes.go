@@ -43,7 +43,7 @@ func (s *Server) routes() http.Handler {
 	// Operations.
 	r.Handle("/healthz", s.h(s.healthz)).Methods("GET")
 	r.Handle("/readyz", s.h(s.readyz)).Methods("GET")
-	r.Handle("/metrics", s.metrics.handler()).Methods("GET")
+	// /metrics is not here: see MetricsHandler.
 
 	// Moderator API, never CORS (see below). These subrouters come before
 	// the public ones because gorilla tries subrouters in order.

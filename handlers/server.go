@@ -52,13 +52,24 @@ type Config struct {
 	// WebhookPoll is how often the delivery worker looks for due retries;
 	// new events wake it at once. Default: 1 s.
 	WebhookPoll time.Duration
-	Logger      *slog.Logger
+	// AllowPrivateWebhooks lets webhooks reach loopback, private,
+	// link-local and other internal addresses, for a chat server on the
+	// intranet. Off, such URLs are refused in the site settings and again
+	// when a delivery's address is resolved.
+	AllowPrivateWebhooks bool
+	// MetricsToken, when set, is the bearer token MetricsHandler asks for.
+	MetricsToken string
+	Logger       *slog.Logger
 }
 
 // DefaultWebhookRetries are the waits between webhook delivery attempts.
 func DefaultWebhookRetries() []time.Duration {
 	return []time.Duration{10 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour}
 }
+
+// captchaMediaBytes bounds the memory of rendered captcha media: some
+// thousand images or a few hundred audio clips.
+const captchaMediaBytes = 32 << 20
 
 // DefaultRequestTimeout is the RequestTimeout of a zero Config.
 const DefaultRequestTimeout = 10 * time.Second
@@ -72,6 +83,7 @@ type Server struct {
 	limits  *limiters
 	metrics *metrics
 	pages   *pageCache
+	media   *mediaCache
 	ids     *requestIDs
 	// assessor is the one door into moderation for new and edited comments.
 	assessor *moderation.Assessor
@@ -112,8 +124,9 @@ func New(store *schema.Store, cfg Config) *Server {
 		ids:      newRequestIDs(),
 		assessor: moderation.NewAssessor(store),
 		wake:     make(chan struct{}, 1),
-		hooks:    newWebhookClient(cfg.WebhookTimeout),
+		hooks:    newWebhookClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks),
 	}
+	s.media = newMediaCache(captchaMediaBytes, schema.CaptchaTTL, func(kind string) { s.metrics.renders.WithLabelValues(kind).Inc() })
 	s.notify = moderation.NewNotifier(store, cfg.Logger, func(token string) string {
 		return cfg.PublicURL + "/api/v1/mod/act/" + token
 	}, s.wakeWebhooks)
@@ -147,6 +160,7 @@ func (s *Server) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		s.limits.sweep()
+		s.media.sweep()
 		if n, err := s.store.DeleteExpiredCaptchas(ctx); err != nil {
 			s.log.Warn("delete expired captchas", "err", err)
 		} else if n > 0 {

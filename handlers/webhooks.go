@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/parley/parley/moderation"
@@ -19,13 +23,46 @@ import (
 // claimBatch is how many deliveries the worker claims and sends at once.
 const claimBatch = 8
 
-func newWebhookClient(timeout time.Duration) *http.Client {
+func newWebhookClient(timeout time.Duration, allowPrivate bool) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout}
+	if !allowPrivate {
+		// Checked on the address actually dialled, after DNS: a name that
+		// resolves to 127.0.0.1 or 169.254.169.254, now or after the
+		// settings were saved, is refused like the address itself.
+		dialer.Control = func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return privateTargetError{address}
+			}
+			a, err := netip.ParseAddr(host)
+			if err != nil || moderation.InternalAddr(a) {
+				return privateTargetError{host}
+			}
+			return nil
+		}
+	}
 	return &http.Client{
 		Timeout: timeout,
+		// No Proxy: a proxy would dial for us, past the check above.
+		Transport: &http.Transport{
+			DialContext:         dialer.DialContext,
+			ForceAttemptHTTP2:   true,
+			MaxIdleConns:        32,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: timeout,
+		},
 		// A receiver that redirects is misconfigured: following it would
 		// send the signed payload somewhere nobody configured.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// privateTargetError is a delivery refused because the receiver's address
+// is internal (see moderation.InternalAddr).
+type privateTargetError struct{ addr string }
+
+func (e privateTargetError) Error() string {
+	return "refused to connect to the internal address " + e.addr + " (the server's -allow-private-webhooks allows it)"
 }
 
 // wakeWebhooks tells the delivery worker that events are waiting; it never
@@ -84,6 +121,12 @@ func (s *Server) deliver(ctx context.Context, d schema.Delivery) {
 	if ctx.Err() != nil {
 		return // shutting down: the lease ends and the attempt is repeated
 	}
+	// The client's errors quote the URL, which for chat webhooks is the
+	// credential: the log and the stored error keep only the cause.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	if err == nil {
 		if err := s.store.DeliveryDone(ctx, d.ID); err != nil {
 			s.log.Warn("record webhook delivery", "delivery_id", d.ID, "err", err)
@@ -92,10 +135,11 @@ func (s *Server) deliver(ctx context.Context, d schema.Delivery) {
 	}
 	var retry time.Time
 	var permanent permanentError
-	if d.Attempts <= len(s.cfg.WebhookRetries) && !errors.As(err, &permanent) {
+	var private privateTargetError
+	if d.Attempts <= len(s.cfg.WebhookRetries) && !errors.As(err, &permanent) && !errors.As(err, &private) {
 		retry = s.store.Now().Add(s.cfg.WebhookRetries[d.Attempts-1])
 	}
-	s.log.Info("webhook delivery failed", "delivery_id", d.ID, "event", d.Event, "url", d.URL,
+	s.log.Info("webhook delivery failed", "delivery_id", d.ID, "event", d.Event, "url", redactURL(d.URL),
 		"attempt", d.Attempts, "retry", !retry.IsZero(), "err", err)
 	if err := s.store.DeliveryFailed(ctx, d.ID, err.Error(), retry); err != nil {
 		s.log.Warn("record webhook failure", "delivery_id", d.ID, "err", err)

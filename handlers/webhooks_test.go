@@ -125,6 +125,10 @@ func (rc *receiver) count() int {
 	return len(rc.got)
 }
 
+// allowPrivateHooks lets webhooks reach the test receivers, which listen
+// on 127.0.0.1.
+func allowPrivateHooks(c *handlers.Config) { c.AllowPrivateWebhooks = true }
+
 func (e *env) useWebhooks(urls ...string) {
 	e.settings(func(st *schema.Settings) {
 		st.Webhooks = schema.Webhooks{URLs: urls, Secret: hookSecret}
@@ -136,7 +140,7 @@ func (e *env) useWebhooks(urls ...string) {
 
 func TestWebhookEvents(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, relaxed)
+		e := newEnv(t, d, relaxed, allowPrivateHooks)
 		rc := newReceiver(t)
 		e.useWebhooks(rc.srv.URL + "/hook")
 		m := e.moderator("ed@news.example", schema.RoleModerator)
@@ -185,7 +189,7 @@ func TestWebhookEvents(t *testing.T) {
 func TestWebhookRetries(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
 		waits := []time.Duration{150 * time.Millisecond, 300 * time.Millisecond, 150 * time.Millisecond}
-		e := newEnv(t, d, relaxed, func(c *handlers.Config) {
+		e := newEnv(t, d, relaxed, allowPrivateHooks, func(c *handlers.Config) {
 			c.WebhookRetries = waits
 			c.WebhookTimeout = 300 * time.Millisecond
 		})
@@ -253,7 +257,7 @@ func TestWebhookRetries(t *testing.T) {
 // acts once on POST; its reject twin dies with it.
 func TestActionLinks(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, relaxed)
+		e := newEnv(t, d, relaxed, allowPrivateHooks)
 		e.relaxPosting()
 		rc := newReceiver(t)
 		e.useWebhooks(rc.srv.URL)

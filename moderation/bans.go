@@ -42,8 +42,8 @@ func (q *Queue) Ban(ctx context.Context, actor Actor, r BanRequest) (*schema.Ban
 	}
 	reason := strings.TrimSpace(r.Reason)
 	switch n := utf8.RuneCountInString(reason); {
-	case !utf8.ValidString(reason) || n > MaxReason:
-		f["reason"] = fmt.Sprintf("at most %d characters of text", MaxReason)
+	case !plainText(reason) || n > MaxReason:
+		f["reason"] = fmt.Sprintf("at most %d characters of text, without control characters other than newlines", MaxReason)
 	case n == 0:
 		f["reason"] = "required: say why, for the audit log and the other moderators"
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parley/parley/schema"
@@ -110,10 +111,25 @@ func (r Request) validate() FieldErrors {
 	if r.Expected != "" && !slices.Contains(statuses, r.Expected) {
 		f["expected_status"] = "one of " + strings.Join(statuses, ", ") + ", or leave it out"
 	}
-	if !utf8.ValidString(r.Reason) || utf8.RuneCountInString(r.Reason) > MaxReason {
-		f["reason"] = fmt.Sprintf("at most %d characters of text", MaxReason)
+	if !plainText(r.Reason) || utf8.RuneCountInString(r.Reason) > MaxReason {
+		f["reason"] = fmt.Sprintf("at most %d characters of text, without control characters other than newlines", MaxReason)
 	}
 	return f
+}
+
+// plainText tells whether s is valid UTF-8 without control characters
+// other than newlines and tabs: a reason is text for people, and a NUL
+// byte, which PostgreSQL cannot store, is never part of one.
+func plainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 // FieldErrors are problems with a request's fields, by the API's field

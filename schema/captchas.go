@@ -11,16 +11,23 @@ import (
 // CaptchaTTL is how long a captcha may be solved.
 const CaptchaTTL = 10 * time.Minute
 
-// CreateCaptcha stores a captcha's solution digits (0–9 values).
+// CreateCaptcha stores a captcha's solution digits (0–9 values). It goes
+// through the group-commit writer like the other hot writes: captchas are
+// issued as often as comments are posted, and on SQLite a transaction of
+// its own would queue behind the writer's batches for the one connection.
 func (s *Store) CreateCaptcha(ctx context.Context, id string, digits []byte) (expires time.Time, err error) {
 	exp := s.Now().Add(CaptchaTTL)
-	_, err = s.wdb.ExecContext(ctx, s.q(`INSERT INTO captchas (id, digits, expires_at) VALUES (?, ?, ?)`),
-		id, encodeDigits(digits), exp.UnixMilli())
+	err = s.submit(ctx, func(b *batch) error {
+		_, err := b.exec(sqlInsertCaptcha, id, encodeDigits(digits), exp.UnixMilli())
+		return err
+	})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store captcha: %w", err)
 	}
 	return exp.UTC(), nil
 }
+
+const sqlInsertCaptcha = `INSERT INTO captchas (id, digits, expires_at) VALUES (?, ?, ?)`
 
 // CaptchaDigits returns an unexpired captcha's digits without using it up,
 // to draw its image or speak its audio; ErrNotFound when unknown, used or

@@ -25,3 +25,20 @@ func TestCaptchaStoreAdapter(t *testing.T) {
 		}
 	})
 }
+
+// Issuing a captcha is one more write of the group-commit writer, not a
+// transaction of its own.
+func TestCreateCaptchaThroughWriter(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		before := s.WriterStats().Writes
+		if _, err := s.CreateCaptcha(t.Context(), "writer-captcha-id", []byte{1, 2, 3, 4, 5, 6}); err != nil {
+			t.Fatal(err)
+		}
+		if after := s.WriterStats().Writes; after != before+1 {
+			t.Fatalf("writer carried %d writes for one captcha", after-before)
+		}
+		if d, err := s.CaptchaDigits(t.Context(), "writer-captcha-id"); err != nil || !bytes.Equal(d, []byte{1, 2, 3, 4, 5, 6}) {
+			t.Fatalf("stored digits %v %v", d, err)
+		}
+	})
+}

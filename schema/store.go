@@ -105,10 +105,11 @@ func connect(dsn string) (*Store, error) {
 	s.SetClock(time.Now)
 	switch s.dialect {
 	case Postgres:
-		db, err := sqlx.Open("pgx", withConnectTimeout(dsn))
+		pool, err := openPostgres(withConnectTimeout(dsn))
 		if err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
+			return nil, err
 		}
+		db := sqlx.NewDb(pool, "pgx")
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
 		db.SetConnMaxIdleTime(5 * time.Minute)
@@ -305,8 +306,10 @@ func (h *commitHooks) drop(tx sqlx.ExtContext) {
 // q rebinds a query written with '?' placeholders for the store's engine.
 func (s *Store) q(query string) string { return s.db.Rebind(query) }
 
+// notFound maps a lookup's "no row" to ErrNotFound; text PostgreSQL
+// cannot hold (ErrInvalidText) names no row either, as on SQLite.
 func notFound(what string, err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, ErrInvalidText) {
 		return fmt.Errorf("%s: %w", what, ErrNotFound)
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -55,7 +55,7 @@ func startProcess(t *testing.T, bin, dsn string, args ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "-addr", "127.0.0.1:0", "-db", dsn}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-db", dsn}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PARLEY_") {
 			cmd.Env = append(cmd.Env, kv)

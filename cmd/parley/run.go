@@ -36,6 +36,7 @@ const usage = `parley — comments and reactions for news sites
 Usage:
   parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-public-url URL] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
                    [-rate-comments 6/m:5 …] [-login-hashers N] [-header-timeout 5s] [-request-timeout 10s]
+                   [-metrics-addr 127.0.0.1:9090] [-metrics-token T] [-allow-private-webhooks]
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
   parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
@@ -182,10 +183,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	captchaTest := fs.Bool("captcha-test", false, "put each captcha's solution in its answer: for end-to-end tests only, never in production")
 	demo := fs.Bool("demo", false, "create the demo site and serve /demo/")
 	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure (behind a TLS-terminating proxy)")
-	publicURL := fs.String("public-url", "", "the address moderators reach the server at, for links in webhooks (default http://<listen address>)")
+	publicURL := fs.String("public-url", "", "the server's public address, for links in webhooks and the Atom feed's self link (default http://<listen address>)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for make bench)")
 	noLimits := fs.Bool("no-rate-limits", false, "turn every rate limit off: for load tests on a private machine only")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address to serve /metrics on, apart from the public one since metrics reveal moderation; empty disables")
+	metricsToken := fs.String("metrics-token", "", "bearer token /metrics asks for (Authorization: Bearer …); empty asks for none")
+	allowPrivateHooks := fs.Bool("allow-private-webhooks", false, "let webhook URLs reach loopback, private and link-local addresses (an intranet chat server)")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
 	limits := handlers.DefaultLimits()
@@ -200,6 +204,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		{"rate-votes", &limits.Votes, "reactions and comment votes"},
 		{"rate-reports", &limits.Reports, "comment reports"},
 		{"rate-logins", &limits.Logins, "moderator login attempts"},
+		{"rate-captcha-media", &limits.CaptchaMedia, "captcha images and audio served"},
 	} {
 		fs.Var((*rateFlag)(l.rate), l.name, "per client address: "+l.what+"; a `rate` such as 6/m, 2/s or 100/h with an optional :burst (6/m:5), or off")
 	}
@@ -260,6 +265,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var mln net.Listener
+	if *metricsAddr != "" {
+		if mln, err = net.Listen("tcp", *metricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics (-metrics-addr, empty disables): %w", err)
+		}
+	}
 	base := "http://" + ln.Addr().String()
 	if *publicURL == "" {
 		*publicURL = base
@@ -267,6 +279,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *demo {
 		if err := ensureDemoSite(ctx, store, ln.Addr().(*net.TCPAddr)); err != nil {
 			ln.Close()
+			if mln != nil {
+				mln.Close()
+			}
 			return err
 		}
 	}
@@ -286,7 +301,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srv := handlers.New(store, handlers.Config{
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
 		SecureCookies: *secureCookies, PublicURL: *publicURL, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
+		AllowPrivateWebhooks: *allowPrivateHooks, MetricsToken: *metricsToken,
 	})
+	if *allowPrivateHooks {
+		logger.Warn("webhooks may reach private addresses (-allow-private-webhooks): only the admins' settings stand between them and internal services")
+	}
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: *headerTimeout,
@@ -309,16 +328,36 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		<-bgDone
 	}()
 
+	if mln != nil {
+		// Before the public address: tools that wait for that line have
+		// seen this one by then.
+		logger.Info("serving metrics", "addr", mln.Addr().String(), "token", *metricsToken != "")
+		fmt.Fprintf(stdout, "parley metrics on http://%s/metrics\n", mln.Addr().String())
+	}
 	logger.Info("listening", "addr", ln.Addr().String(), "db", redact(*dsn), "engine", string(store.Dialect()), "demo", *demo)
 	fmt.Fprintf(stdout, "parley listening on %s\n", base)
 	if *demo {
 		fmt.Fprintf(stdout, "demo article: %s/demo/   dashboard: %s/mod/\n", base, base)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	var ms *http.Server
+	if mln != nil {
+		ms = &http.Server{
+			Handler:           srv.MetricsHandler(),
+			ReadHeaderTimeout: *headerTimeout,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    8 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		go func() { errc <- fmt.Errorf("metrics: %w", ms.Serve(mln)) }()
+	}
 	go func() { errc <- hs.Serve(ln) }()
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		serveErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing requests in flight")
@@ -327,8 +366,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("shutdown", "err", err)
 	}
+	if ms != nil {
+		if err := ms.Shutdown(shutdownCtx); err != nil {
+			logger.Warn("shutdown metrics", "err", err)
+		}
+	}
 	logger.Info("stopped")
-	return nil
+	return serveErr
 }
 
 // ensureDemoSite creates the demo site whose origin is the server itself.

@@ -19,12 +19,20 @@ import (
 // base URL once /healthz answers; the server stops when the test ends.
 func startServer(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
+	base, _ := startServerMetrics(t, env, args...)
+	return base
+}
+
+// startServerMetrics is startServer that also returns the URL of /metrics,
+// served on a port 0 of its own unless args say otherwise ("" when off).
+func startServerMetrics(t *testing.T, env map[string]string, args ...string) (base, metrics string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	getenv := func(k string) string { return env[k] }
 	go func() {
-		done <- run(ctx, append([]string{"parley", "serve", "-addr", "127.0.0.1:0"}, args...), getenv, strings.NewReader(""), pw, io.Discard)
+		done <- run(ctx, append([]string{"parley", "serve", "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0"}, args...), getenv, strings.NewReader(""), pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -39,8 +47,10 @@ func startServer(t *testing.T, env map[string]string, args ...string) string {
 		}
 	})
 	lines := bufio.NewScanner(pr)
-	var base string
 	for lines.Scan() {
+		if u, ok := strings.CutPrefix(lines.Text(), "parley metrics on "); ok {
+			metrics = u
+		}
 		if u, ok := strings.CutPrefix(lines.Text(), "parley listening on "); ok {
 			base = u
 			break
@@ -56,7 +66,7 @@ func startServer(t *testing.T, env map[string]string, args ...string) string {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return base
+				return base, metrics
 			}
 		}
 		if time.Now().After(deadline) {
@@ -203,5 +213,42 @@ func TestModeratorEndToEnd(t *testing.T) {
 	log, _, err := s.AuditLog(context.Background(), schema.AuditQuery{})
 	if err != nil || len(log) != 2 || log[0].Action != "moderator.create" || log[0].Actor != schema.ActorCLI || log[1].Action != "site.create" {
 		t.Fatalf("audit log %+v %v", log, err)
+	}
+}
+
+// /metrics is served on its own loopback listener, behind -metrics-token
+// when set, and not on the public address; both listeners stop with the
+// server (startServer's cleanup checks the clean return).
+func TestMetricsListener(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "metrics.db")
+	base, metrics := startServerMetrics(t, map[string]string{"PARLEY_DB": db, "PARLEY_METRICS_TOKEN": "a token for the scraper"})
+	if !strings.HasPrefix(metrics, "http://127.0.0.1:") || strings.HasPrefix(metrics, base) {
+		t.Fatalf("metrics at %q, public at %q", metrics, base)
+	}
+	if status, _ := call(t, "GET", base+"/metrics", ""); status != 404 {
+		t.Fatalf("public /metrics: %d", status)
+	}
+	if status, _ := call(t, "GET", metrics, ""); status != 401 {
+		t.Fatalf("metrics without the token: %d", status)
+	}
+	req, _ := http.NewRequest("GET", metrics, nil)
+	req.Header.Set("Authorization", "Bearer a token for the scraper")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `parley_http_requests_total{method="GET",route="/healthz",status="200"}`) {
+		t.Fatalf("metrics: %d %s", resp.StatusCode, body)
+	}
+	if status, _ := call(t, "GET", strings.TrimSuffix(metrics, "/metrics")+"/api/v1/readers", ""); status != 404 {
+		t.Fatalf("the metrics listener serves the API: %d", status)
+	}
+
+	// Empty disables it.
+	_, metrics = startServerMetrics(t, map[string]string{"PARLEY_DB": filepath.Join(t.TempDir(), "off.db")}, "-metrics-addr", "")
+	if metrics != "" {
+		t.Fatalf("-metrics-addr \"\" still serves metrics at %s", metrics)
 	}
 }
