@@ -43,6 +43,7 @@ type options struct {
 	queueRows   int
 	threadRows  int
 	trials      int
+	trialBudget time.Duration
 	dsn         string
 	only        string
 	keepWorkDir bool
@@ -61,6 +62,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.queueRows, "queue-rows", 1_000_000, "comments in the database for the moderator queue path")
 	flag.IntVar(&o.threadRows, "thread-rows", 10_000, "comments on the big article")
 	flag.IntVar(&o.trials, "trials", 50, "propagation trials per kind (half for bans, a fifth for erasures)")
+	flag.DurationVar(&o.trialBudget, "trial-budget", 30*time.Second, "time after which a propagation kind stops (having run at least 10 trials)")
 	flag.StringVar(&o.only, "only", "", "comma-separated rows to run (default all): "+strings.Join(rowIDs, ", "))
 	flag.BoolVar(&o.keepWorkDir, "keep", false, "keep the work directory (and the PostgreSQL database)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "have the server write a CPU profile of the load to this file")
@@ -140,23 +142,13 @@ func run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	var mediaCaptchas []string
-	if selected(o.only, "media") {
-		caps, err := issueCaptchas(base, 1000)
-		if err != nil {
-			return err
-		}
-		for _, c := range caps {
-			mediaCaptchas = append(mediaCaptchas, c.id)
-		}
-	}
 	modToken, err := moderatorToken(bin, o.dsn, base)
 	if err != nil {
 		step("no moderator token, the queue path and the moderator kinds of propagation are skipped: %v", err)
 	}
 
 	files := map[string][]string{"voters.txt": voters, "readers.txt": readers, "quiet.txt": sd.quietKeys,
-		"cvotes.txt": sd.voteComments, "captchas.txt": mediaCaptchas}
+		"cvotes.txt": sd.voteComments}
 	paths := map[string]string{}
 	for name, items := range files {
 		if paths[name], err = writeLines(work, name, items); err != nil {
@@ -173,7 +165,7 @@ func run(ctx context.Context) error {
 		"vote":         {map[string]string{"TOKENS": paths["voters.txt"]}, reactionVote},
 		"comment-vote": {map[string]string{"TOKENS": paths["voters.txt"], "IDS": paths["cvotes.txt"]}, commentVote},
 		"pairs":        {nil, pairs},
-		"media":        {map[string]string{"CAPTCHAS": paths["captchas.txt"]}, media},
+		"media":        {map[string]string{"CAPTCHAS": filepath.Join(work, "captchas.txt")}, media},
 		"queue":        {map[string]string{"MODTOKEN": modToken}, queue},
 	} {
 		if sc[name], err = luaScript(work, name, o.threads, s.vars, s.body); err != nil {
@@ -192,14 +184,14 @@ func run(ctx context.Context) error {
 		{id: "counts-anon", name: "counts without a token", url: counts},
 		{id: "bulk", name: "bulk counts, 30 articles", url: base + strings.TrimSuffix(bulk, "&")},
 		{id: "vote", name: "reaction vote (every request a change)", url: counts + "/mine", script: sc["vote"]},
-		{id: "comment-vote", name: fmt.Sprintf("comment vote (%d readers over %d comments)", len(voters), len(sd.voteComments)), url: base + "/api/v1/comments/1/vote", script: sc["comment-vote"]},
-		{id: "page", name: fmt.Sprintf("comments, first page (50 of %d)", o.threadRows), url: base + "/api/v1/sites/bench/articles/thread/comments?limit=50"},
-		{id: "deep", name: fmt.Sprintf("comments, deep page (at %d)", o.threadRows*9/10), url: base + "/api/v1/sites/bench/articles/thread/comments?limit=50&cursor=" + sd.deepCursor},
+		{id: "comment-vote", name: fmt.Sprintf("comment vote (%s readers over %s comments)", thousands(float64(len(voters))), thousands(float64(len(sd.voteComments)))), url: base + "/api/v1/comments/1/vote", script: sc["comment-vote"]},
+		{id: "page", name: fmt.Sprintf("comments, first page (50 of %s)", thousands(float64(o.threadRows))), url: base + "/api/v1/sites/bench/articles/thread/comments?limit=50"},
+		{id: "deep", name: fmt.Sprintf("comments, deep page (at %s)", thousands(float64(o.threadRows*9/10))), url: base + "/api/v1/sites/bench/articles/thread/comments?limit=50&cursor=" + sd.deepCursor},
 		{id: "pairs", name: "captcha + post pairs (pairs/s)", url: base + "/api/v1/sites/bench/articles/posts/comments", script: sc["pairs"]},
-		{id: "queue", name: fmt.Sprintf("moderator queue page (%d comments)", o.queueRows), url: base + "/api/v1/mod/queues/pending?limit=50", script: sc["queue"]},
+		{id: "queue", name: fmt.Sprintf("moderator queue page (%s comments)", thousands(float64(o.queueRows))), url: base + "/api/v1/mod/queues/pending?limit=50", script: sc["queue"]},
 	}
 	for _, p := range rows {
-		if p.id == "queue" && modToken == "" || !selected(o.only, p.id) {
+		if p.id == "queue" && modToken == "" || p.id != "ceiling" && !selected(o.only, p.id) {
 			continue
 		}
 		step("loading %s", p.name)
@@ -216,6 +208,18 @@ func run(ctx context.Context) error {
 		}
 	}
 	if selected(o.only, "media") {
+		// Issued now, so that none expires before its images are asked for.
+		caps, err := issueCaptchas(base, 1000)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, c := range caps {
+			ids = append(ids, c.id)
+		}
+		if _, err := writeLines(work, "captchas.txt", ids); err != nil {
+			return err
+		}
 		step("loading captcha media with 64 clients while a reader reads counts")
 		m, err := mediaLoad(o, benchPath{id: "media", name: "captcha media", url: base + "/api/v1/captchas", script: sc["media"]},
 			counts, readers[0])
@@ -252,7 +256,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// selected tells whether a row is among -only's words (all when empty).
+// selected tells whether a row is among -only's words (all when empty);
+// the ceiling always runs, as every share is taken of it.
 func selected(only, id string) bool {
 	return only == "" || contains(strings.Split(only, ","), id)
 }

@@ -62,10 +62,18 @@ func settle(seen func() (bool, error)) error {
 	return nil
 }
 
-func runKind(name string, n int, trial func(i int) (time.Duration, error)) propKind {
-	step("propagation: %s, %d trials", name, n)
-	k := propKind{name: name, trials: n}
-	for i := 0; i < n; i++ {
+// minTrials is how many trials a kind runs even past its time budget.
+const minTrials = 10
+
+// runKind runs up to n trials of a kind, and stops early (after minTrials)
+// once the kind has taken budget: while changes take a second to show,
+// fifty trials of each would take most of the run.
+func runKind(name string, n int, budget time.Duration, trial func(i int) (time.Duration, error)) propKind {
+	step("propagation: %s, up to %d trials", name, n)
+	k := propKind{name: name}
+	start := time.Now()
+	for i := 0; i < n && (i < minTrials || time.Since(start) < budget); i++ {
+		k.trials++
 		d, err := trial(i)
 		switch {
 		case errors.Is(err, errTimeout):
@@ -178,7 +186,7 @@ func propagation(ctx context.Context, o options, bin, dsn, a, b, modToken string
 		return fail(err)
 	}
 	counts := "/api/v1/sites/prop/articles/p-vote/reactions"
-	out = append(out, runKind(kinds[0], o.trials, func(i int) (time.Duration, error) {
+	out = append(out, runKind(kinds[0], o.trials, o.trialBudget, func(i int) (time.Duration, error) {
 		var before, after countsAnswer
 		if err := callJSON("GET", b+counts, "", 200, &before); err != nil {
 			return 0, err
@@ -214,7 +222,7 @@ func propagation(ctx context.Context, o options, bin, dsn, a, b, modToken string
 		}
 		return false, nil
 	}
-	out = append(out, runKind(kinds[1], o.trials, func(i int) (time.Duration, error) {
+	out = append(out, runKind(kinds[1], o.trials, o.trialBudget, func(i int) (time.Duration, error) {
 		id := modComments[(i/2)%len(modComments)]
 		action, want := "reject", false
 		if i%2 == 1 {
@@ -239,7 +247,7 @@ func propagation(ctx context.Context, o options, bin, dsn, a, b, modToken string
 		_, ok := c.Counts["wow"]
 		return ok, err
 	}
-	out = append(out, runKind(kinds[2], o.trials, func(i int) (time.Duration, error) {
+	out = append(out, runKind(kinds[2], o.trials, o.trialBudget, func(i int) (time.Duration, error) {
 		want, list := i%2 == 0, `["like","dislike"]`
 		if want {
 			list = `["like","dislike","wow"]`
@@ -265,7 +273,7 @@ func propagation(ctx context.Context, o options, bin, dsn, a, b, modToken string
 	if err != nil {
 		return fail(err)
 	}
-	out = append(out, runKind(kinds[3], nBans, func(i int) (time.Duration, error) {
+	out = append(out, runKind(kinds[3], nBans, o.trialBudget, func(i int) (time.Duration, error) {
 		author := fmt.Sprintf("Ban trial %d", i)
 		status, id, err := postComment(b, "p-ban", banned[i], author, "", fmt.Sprintf("Ban trial %d, first post: the library should open on Sundays.", i), <-pool)
 		if err != nil {
@@ -302,7 +310,7 @@ func propagation(ctx context.Context, o options, bin, dsn, a, b, modToken string
 		return false, nil
 	}
 	run := time.Now().UnixNano()
-	out = append(out, runKind(kinds[4], max(1, o.trials/5), func(i int) (time.Duration, error) {
+	out = append(out, runKind(kinds[4], max(1, o.trials/5), o.trialBudget, func(i int) (time.Duration, error) {
 		email := fmt.Sprintf("erase-%d-%d@bench.example", run, i)
 		author, body := fmt.Sprintf("Erasable Author %d", i), fmt.Sprintf("Erasure trial %d: this text must disappear.", i)
 		status, _, err := postComment(a, "p-erase", "", author, email, body, <-pool)

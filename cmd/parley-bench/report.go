@@ -108,17 +108,17 @@ func (r *report) print(w io.Writer) {
 		if ceiling > 0 {
 			share = fmt.Sprintf("%.0f %%", 100*res.rate()/ceiling)
 		}
-		rate := fmt.Sprintf("%.0f", res.rps)
+		rate := thousands(res.rps)
 		if res.id == "pairs" {
-			rate = fmt.Sprintf("%.0f pairs/s (%.0f req/s)", res.rate(), res.rps)
+			rate = fmt.Sprintf("%s pairs/s (%s req/s)", thousands(res.rate()), thousands(res.rps))
 		}
 		text, met := r.target(res, ceiling, first)
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", res.name, rate, fmtDur(res.p50), fmtDur(res.p99), res.errors, share, text, met)
 	}
 
 	if m := r.media; m != nil {
-		fmt.Fprintf(w, "\nCaptcha media under load: 64 clients asked for captcha images and audio in turn, %.0f answers/s (%d × 200, %d × 429, %d other); p50 %s, p99 %s.\n\n",
-			m.media.rps, m.media.scriptInfo["ok"], m.media.scriptInfo["limited"], m.media.scriptInfo["other"], fmtDur(m.media.p50), fmtDur(m.media.p99))
+		fmt.Fprintf(w, "\nCaptcha media under load: 64 clients asked for captcha images and audio in turn, %s answers/s (%d × 200, %d × 429, %d other); p50 %s, p99 %s.\n\n",
+			thousands(m.media.rps), m.media.scriptInfo["ok"], m.media.scriptInfo["limited"], m.media.scriptInfo["other"], fmtDur(m.media.p50), fmtDur(m.media.p99))
 		fmt.Fprintln(w, "| another reader's count read (with token, 2 ms apart) | reads | p50 | p99 | max | errors | target |")
 		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | --- |")
 		for _, l := range []struct {
@@ -174,4 +174,13 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%d µs", d.Microseconds())
 	}
 	return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
+}
+
+// thousands writes a whole number with commas between groups of three.
+func thousands(f float64) string {
+	s := fmt.Sprintf("%.0f", f)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
