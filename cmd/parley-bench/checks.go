@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parley/parley/schema"
 )
@@ -22,6 +23,7 @@ type check struct {
 // checkReactions compares the counts the server answers with a recount of
 // the reactions table.
 func checkReactions(ctx context.Context, base, dsn string) *check {
+	settleWrites(base)
 	var c struct {
 		Counts map[string]int64 `json:"counts"`
 	}
@@ -57,6 +59,7 @@ func checkReactions(ctx context.Context, base, dsn string) *check {
 // recount is the bench's own read-only query: the store has no method for
 // a scan that nothing on a request path may run.
 func checkCommentVotes(ctx context.Context, base, dsn string, articleID int64) *check {
+	settleWrites(base)
 	type tally struct{ up, down int64 }
 	shown := map[int64]tally{}
 	cursor := ""
@@ -145,14 +148,31 @@ func peakRSS(pid int) float64 {
 	return 0
 }
 
-// writerStats reads the group-commit writer's counters from /metrics.
-func writerStats(base string) string {
+// settleWrites waits until the server has committed no write for half a
+// second (at most 15 s). When wrk stops, requests it sent may still be
+// between the handler and the commit; a check made before they land would
+// report a difference that is only a race with the check.
+func settleWrites(base string) {
+	var last float64 = -1
+	quiet := 0
+	for end := time.Now().Add(15 * time.Second); quiet < 5 && time.Now().Before(end); {
+		_, writes := writerCounters(base)
+		if writes == last {
+			quiet++
+		} else {
+			quiet, last = 0, writes
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// writerCounters reads the group-commit writer's counters from /metrics.
+func writerCounters(base string) (batches, writes float64) {
 	resp, err := client.Get(base + "/metrics")
 	if err != nil {
-		return "unknown"
+		return -1, -1
 	}
 	defer resp.Body.Close()
-	var batches, writes float64
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -163,7 +183,13 @@ func writerStats(base string) string {
 			writes, _ = strconv.ParseFloat(f[1], 64)
 		}
 	}
-	if batches == 0 {
+	return batches, writes
+}
+
+// writerStats says how many writes each group commit carried.
+func writerStats(base string) string {
+	batches, writes := writerCounters(base)
+	if batches <= 0 {
 		return "no batches"
 	}
 	return fmt.Sprintf("%.0f writes in %.0f transactions, %.1f per transaction", writes, batches, writes/batches)
