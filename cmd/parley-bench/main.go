@@ -62,7 +62,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.queueRows, "queue-rows", 1_000_000, "comments in the database for the moderator queue path")
 	flag.IntVar(&o.threadRows, "thread-rows", 10_000, "comments on the big article")
 	flag.IntVar(&o.trials, "trials", 50, "propagation trials per kind (half for bans, a fifth for erasures)")
-	flag.DurationVar(&o.trialBudget, "trial-budget", 30*time.Second, "time after which a propagation kind stops (having run at least 10 trials)")
+	flag.DurationVar(&o.trialBudget, "trial-budget", 20*time.Second, "time after which a propagation kind stops (having run at least 10 trials)")
 	flag.StringVar(&o.only, "only", "", "comma-separated rows to run (default all): "+strings.Join(rowIDs, ", "))
 	flag.BoolVar(&o.keepWorkDir, "keep", false, "keep the work directory (and the PostgreSQL database)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "have the server write a CPU profile of the load to this file")
@@ -262,8 +262,11 @@ func selected(only, id string) bool {
 	return only == "" || contains(strings.Split(only, ","), id)
 }
 
+// began is when the run started, for the progress lines' times.
+var began = time.Now()
+
 func step(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "• "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "• %4.0fs  "+format+"\n", append([]any{time.Since(began).Seconds()}, args...)...)
 }
 
 // commandLine is how this run was started, for the report; a password in
@@ -358,16 +361,16 @@ func seed(ctx context.Context, o options, bin string, postgres bool) (seeded, er
 	}
 	// Articles nobody reacted to: even keys exist, odd ones were never
 	// created (a new article's widget reads counts before anyone reacts).
-	for i := 0; i < 5000; i++ {
-		if i%2 == 0 {
-			key := fmt.Sprintf("quiet-%d", i)
-			if _, err := s.EnsureArticle(ctx, site.ID, key); err != nil {
-				return sd, err
-			}
-			sd.quietKeys = append(sd.quietKeys, key)
-		} else {
-			sd.quietKeys = append(sd.quietKeys, fmt.Sprintf("never-%d", i))
+	// In parallel, so that the group-commit writer batches them.
+	if sd.quietKeys, err = parallel(5000, func(i int) (string, error) {
+		if i%2 == 1 {
+			return fmt.Sprintf("never-%d", i), nil
 		}
+		key := fmt.Sprintf("quiet-%d", i)
+		_, err := s.EnsureArticle(ctx, site.ID, key)
+		return key, err
+	}); err != nil {
+		return sd, err
 	}
 	thread, err := s.EnsureArticle(ctx, site.ID, "thread")
 	if err != nil {
