@@ -130,7 +130,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	// The widget's readers: one in four has reacted to the article.
-	readers, err := readerTokens(base, 10000)
+	nReaders := 10000
+	if !selected(o.only, "counts-token") && !selected(o.only, "counts-quiet") {
+		nReaders = 4
+	}
+	readers, err := readerTokens(base, nReaders)
 	if err != nil {
 		return err
 	}
