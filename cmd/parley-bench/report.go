@@ -117,8 +117,8 @@ func (r *report) print(w io.Writer) {
 	}
 
 	if m := r.media; m != nil {
-		fmt.Fprintf(w, "\nCaptcha media under load: 64 clients asked for captcha images and audio in turn, %s answers/s (%d × 200, %d × 429, %d other); p50 %s, p99 %s.\n\n",
-			thousands(m.media.rps), m.media.scriptInfo["ok"], m.media.scriptInfo["limited"], m.media.scriptInfo["other"], fmtDur(m.media.p50), fmtDur(m.media.p99))
+		fmt.Fprintf(w, "\nCaptcha media under load: 64 clients asked for captcha images and audio in turn, %s answers/s (%d × 200, %d × 429, %d other; %d wrk errors, 429s and 5 s timeouts included); p50 %s, p99 %s.\n\n",
+			thousands(m.media.rps), m.media.scriptInfo["ok"], m.media.scriptInfo["limited"], m.media.scriptInfo["other"], m.media.errors, fmtDur(m.media.p50), fmtDur(m.media.p99))
 		fmt.Fprintln(w, "| another reader's count read (with token, 2 ms apart) | reads | p50 | p99 | max | errors | target |")
 		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | --- |")
 		for _, l := range []struct {
