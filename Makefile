@@ -10,7 +10,7 @@ ADDR ?= 127.0.0.1:8080
 # More serve flags for make run, such as ARGS=-captcha-test.
 ARGS ?=
 
-.PHONY: run build test test-short bench lint fuzz clean screenshots
+.PHONY: run build test test-short bench bench-postgres lint fuzz clean screenshots
 
 run:
 	$(GO) run ./cmd/parley serve -db $(DB) -addr $(ADDR) -demo $(ARGS)
@@ -26,11 +26,20 @@ test-short:
 	$(GO) test -count=1 ./...
 
 # Starts the real server and a bare net/http ceiling, loads each path with
-# wrk and prints the table; BENCH_DB=postgres://… benchmarks PostgreSQL.
+# wrk and prints the table with its targets. BENCH_DB=postgres://… benchmarks
+# PostgreSQL in a fresh database created through that URL and dropped after;
+# BENCH_ARGS passes flags (BENCH_ARGS='-d 2s -only counts-token,vote').
+BENCH_ARGS ?=
 bench:
 	@command -v wrk >/dev/null || (echo "installing wrk"; apt-get install -y -qq wrk >/dev/null)
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./moderation/
-	$(GO) run ./cmd/parley-bench
+	$(GO) run ./cmd/parley-bench $(BENCH_ARGS)
+
+# make bench on the local PostgreSQL, with the propagation trials between
+# two server processes.
+BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+bench-postgres:
+	BENCH_DB='$(BENCH_POSTGRES)' $(MAKE) bench
 
 # Rewrites docs/demo.png (and docs/dashboard.png, once the moderation API
 # is in) from the browser tests, after seeding a realistic thread.

@@ -1,14 +1,17 @@
 // Command parley-bench is `make bench`: it starts the real parley server on
-// a fresh database (SQLite by default, BENCH_DB=postgres://… for
-// PostgreSQL) and a bare net/http server as the ceiling, seeds the data the
-// paths need, loads each path with wrk (32 connections), and prints a table
-// of requests per second, p50, p99, errors and the share of the ceiling.
+// a fresh database (SQLite by default; with BENCH_DB=postgres://… a fresh
+// PostgreSQL database created through that URL and dropped afterwards) and
+// a bare net/http server as the ceiling, seeds the data the paths need,
+// loads each path with wrk, checks that the counters are exact, measures
+// how fast a change on one instance shows on a second one (PostgreSQL), and
+// prints a table of requests per second, latencies and shares of the
+// ceiling next to their targets.
 package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,11 +19,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,11 +42,17 @@ type options struct {
 	threads     int
 	queueRows   int
 	threadRows  int
+	trials      int
+	trialBudget time.Duration
 	dsn         string
 	only        string
 	keepWorkDir bool
 	profile     string
 }
+
+// The ids -only takes, in the order the rows run.
+var rowIDs = []string{"counts-token", "counts-quiet", "counts-anon", "bulk", "vote", "comment-vote",
+	"page", "deep", "pairs", "queue", "media", "propagation"}
 
 func run(ctx context.Context) error {
 	var o options
@@ -53,11 +61,17 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.threads, "t", 2, "wrk threads")
 	flag.IntVar(&o.queueRows, "queue-rows", 1_000_000, "comments in the database for the moderator queue path")
 	flag.IntVar(&o.threadRows, "thread-rows", 10_000, "comments on the big article")
-	flag.StringVar(&o.only, "only", "", "comma-separated paths to run (default all)")
-	flag.BoolVar(&o.keepWorkDir, "keep", false, "keep the work directory")
+	flag.IntVar(&o.trials, "trials", 50, "propagation trials per kind (half for bans, a fifth for erasures)")
+	flag.DurationVar(&o.trialBudget, "trial-budget", 20*time.Second, "time after which a propagation kind stops (having run at least 10 trials)")
+	flag.StringVar(&o.only, "only", "", "comma-separated rows to run (default all): "+strings.Join(rowIDs, ", "))
+	flag.BoolVar(&o.keepWorkDir, "keep", false, "keep the work directory (and the PostgreSQL database)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "have the server write a CPU profile of the load to this file")
 	flag.Parse()
-	o.dsn = os.Getenv("BENCH_DB")
+	for _, w := range strings.Split(o.only, ",") {
+		if w != "" && !contains(rowIDs, w) {
+			return fmt.Errorf("-only: unknown row %q; the rows are %s", w, strings.Join(rowIDs, ", "))
+		}
+	}
 
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return errors.New("wrk is not installed: apt-get install wrk (make bench does it)")
@@ -69,11 +83,16 @@ func run(ctx context.Context) error {
 	if !o.keepWorkDir {
 		defer os.RemoveAll(work)
 	}
-	engine := "sqlite"
-	if o.dsn == "" {
-		o.dsn = filepath.Join(work, "bench.db")
+	rep := report{o: o, command: commandLine(), started: time.Now().UTC()}
+	if admin := os.Getenv("BENCH_DB"); admin != "" {
+		dsn, version, drop, err := freshPostgres(ctx, admin, o.keepWorkDir)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		o.dsn, rep.engine, rep.postgres = dsn, version, true
 	} else {
-		engine = "postgres"
+		o.dsn, rep.engine = filepath.Join(work, "bench.db"), "SQLite (modernc.org/sqlite)"
 	}
 	bin := filepath.Join(work, "parley")
 	step("building the server")
@@ -81,8 +100,8 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
 
-	step("seeding %s: %d comments on one article, %d in the moderation queue", engine, o.threadRows, o.queueRows)
-	cursorDeep, err := seed(ctx, o, bin)
+	step("seeding %s: %d comments on one article, %d in the moderation queue", rep.engine, o.threadRows, o.queueRows)
+	sd, err := seed(ctx, o, bin, rep.postgres)
 	if err != nil {
 		return err
 	}
@@ -94,158 +113,317 @@ func run(ctx context.Context) error {
 	defer stopCeiling()
 
 	step("starting parley serve")
-	base, proc, err := startServer(bin, o.dsn, filepath.Join(work, "server.log"), o.profile)
+	a, err := startServer(bin, o.dsn, filepath.Join(work, "server.log"), o.profile)
 	if err != nil {
 		return err
 	}
-	defer proc.Process.Kill()
+	defer a.Process.Kill()
+	base := a.base
 
-	step("issuing reader tokens and captchas")
-	nTokens, nCaptchas := 40000, 60000
-	if !selected(o.only, "vote") {
-		nTokens = 10
+	step("issuing reader tokens")
+	nVoters := 10
+	if selected(o.only, "vote") || selected(o.only, "comment-vote") {
+		nVoters = 40000
 	}
-	if !selected(o.only, "post a comment") {
-		nCaptchas = 10
-	}
-	tokens, err := readerTokens(base, nTokens)
+	voters, err := readerTokens(base, nVoters)
 	if err != nil {
 		return err
 	}
-	tokFile := filepath.Join(work, "tokens.txt")
-	os.WriteFile(tokFile, []byte(strings.Join(tokens, "\n")+"\n"), 0o600)
-	captchas, err := issueCaptchas(base, nCaptchas)
+	// The widget's readers: one in four has reacted to the article.
+	nReaders := 10000
+	if !selected(o.only, "counts-token") && !selected(o.only, "counts-quiet") {
+		nReaders = 4
+	}
+	readers, err := readerTokens(base, nReaders)
 	if err != nil {
 		return err
 	}
-	capFile := filepath.Join(work, "captchas.txt")
-	os.WriteFile(capFile, []byte(strings.Join(captchas, "\n")+"\n"), 0o600)
+	if _, err := parallel(len(readers)/4, func(i int) (string, error) {
+		r := []string{"like", "dislike"}[i%2]
+		_, err := call("PUT", base+"/api/v1/sites/bench/articles/hot/reactions/mine", `{"reaction":"`+r+`"}`, 200,
+			"X-Reader-Token", readers[4*i], "Content-Type", "application/json")
+		return "", err
+	}); err != nil {
+		return err
+	}
 	modToken, err := moderatorToken(bin, o.dsn, base)
 	if err != nil {
-		step("no moderator token, the queue path is skipped: %v", err)
-	}
-	// Some votes by other readers, so that counts are not all zero.
-	warm, err := readerTokens(base, 200)
-	if err != nil {
-		return err
-	}
-	for _, t := range warm {
-		put(base+"/api/v1/sites/bench/articles/hot/reactions/mine", t, `{"reaction":"like"}`)
+		step("no moderator token, the queue path and the moderator kinds of propagation are skipped: %v", err)
 	}
 
+	files := map[string][]string{"voters.txt": voters, "readers.txt": readers, "quiet.txt": sd.quietKeys,
+		"cvotes.txt": sd.voteComments}
+	paths := map[string]string{}
+	for name, items := range files {
+		if paths[name], err = writeLines(work, name, items); err != nil {
+			return err
+		}
+	}
+	sc := map[string]string{}
+	for name, s := range map[string]struct {
+		vars map[string]string
+		body string
+	}{
+		"counts-token": {map[string]string{"TOKENS": paths["readers.txt"]}, countsToken},
+		"counts-quiet": {map[string]string{"TOKENS": paths["readers.txt"], "KEYS": paths["quiet.txt"], "PREFIX": "/api/v1/sites/bench/articles/"}, countsQuiet},
+		"vote":         {map[string]string{"TOKENS": paths["voters.txt"]}, reactionVote},
+		"comment-vote": {map[string]string{"TOKENS": paths["voters.txt"], "IDS": paths["cvotes.txt"]}, commentVote},
+		"pairs":        {nil, pairs},
+		"media":        {map[string]string{"CAPTCHAS": filepath.Join(work, "captchas.txt")}, media},
+		"queue":        {map[string]string{"MODTOKEN": modToken}, queue},
+	} {
+		if sc[name], err = luaScript(work, name, o.threads, s.vars, s.body); err != nil {
+			return err
+		}
+	}
 	bulk := "/api/v1/sites/bench/reactions?"
 	for i := 0; i < 30; i++ {
 		bulk += fmt.Sprintf("article=a%d&", i)
 	}
-	scripts, err := writeScripts(work, tokFile, capFile, modToken)
-	if err != nil {
-		return err
+	counts := base + "/api/v1/sites/bench/articles/hot/reactions"
+	rows := []benchPath{
+		{id: "ceiling", name: "ceiling: bare net/http", url: ceiling + "/hello"},
+		{id: "counts-token", name: "counts as the widget reads them (reader token, 10,000 readers)", url: counts, script: sc["counts-token"]},
+		{id: "counts-quiet", name: "counts, articles nobody reacted to (5,000 keys, half never created)", url: base + "/api/v1/sites/bench/articles/quiet-0/reactions", script: sc["counts-quiet"]},
+		{id: "counts-anon", name: "counts without a token", url: counts},
+		{id: "bulk", name: "bulk counts, 30 articles", url: base + strings.TrimSuffix(bulk, "&")},
+		{id: "vote", name: "reaction vote (every request a change)", url: counts + "/mine", script: sc["vote"]},
+		{id: "comment-vote", name: fmt.Sprintf("comment vote (%s readers over %s comments)", thousands(float64(len(voters))), thousands(float64(len(sd.voteComments)))), url: base + "/api/v1/comments/1/vote", script: sc["comment-vote"]},
+		{id: "page", name: fmt.Sprintf("comments, first page (50 of %s)", thousands(float64(o.threadRows))), url: base + "/api/v1/sites/bench/articles/thread/comments?limit=50"},
+		{id: "deep", name: fmt.Sprintf("comments, deep page (at %s)", thousands(float64(o.threadRows*9/10))), url: base + "/api/v1/sites/bench/articles/thread/comments?limit=50&cursor=" + sd.deepCursor},
+		{id: "pairs", name: "captcha + post pairs (pairs/s)", url: base + "/api/v1/sites/bench/articles/posts/comments", script: sc["pairs"]},
+		{id: "queue", name: fmt.Sprintf("moderator queue page (%s comments)", thousands(float64(o.queueRows))), url: base + "/api/v1/mod/queues/pending?limit=50", script: sc["queue"]},
 	}
-	paths := []benchPath{
-		{name: "ceiling: bare net/http", url: ceiling + "/hello"},
-		{name: "read counts", url: base + "/api/v1/sites/bench/articles/hot/reactions"},
-		{name: "bulk counts, 30 articles", url: base + strings.TrimSuffix(bulk, "&")},
-		{name: "vote", url: base + "/api/v1/sites/bench/articles/hot/reactions/mine", script: scripts["vote"]},
-		{name: "comments, first page", url: base + "/api/v1/sites/bench/articles/thread/comments?limit=50"},
-		{name: "comments, deep page", url: base + "/api/v1/sites/bench/articles/thread/comments?limit=50&cursor=" + cursorDeep},
-		{name: "post a comment", url: base + "/api/v1/sites/bench/articles/posts/comments", script: scripts["post"]},
-		{name: "moderator queue page", url: base + "/api/v1/mod/queues/pending?limit=50", script: scripts["queue"]},
-	}
-	var results []result
-	for _, p := range paths {
-		if p.name == "moderator queue page" && modToken == "" {
-			continue
-		}
-		if !selected(o.only, p.name) {
+	for _, p := range rows {
+		if p.id == "queue" && modToken == "" || p.id != "ceiling" && !selected(o.only, p.id) {
 			continue
 		}
 		step("loading %s", p.name)
-		res, err := wrk(o, p)
+		res, err := wrk(o, p, o.conns)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
-		results = append(results, res)
+		rep.rows = append(rep.rows, res)
+		if p.id == "vote" {
+			rep.reactionCheck = checkReactions(ctx, base, o.dsn)
+		}
+		if p.id == "comment-vote" {
+			rep.commentCheck = checkCommentVotes(ctx, base, o.dsn, sd.voteArticle)
+		}
 	}
-	votesOK := checkVotes(ctx, base, o.dsn, results)
-	rss := peakRSS(proc.Process.Pid)
-	writer := writerStats(base)
+	if selected(o.only, "media") {
+		// Issued now, so that none expires before its images are asked for.
+		caps, err := issueCaptchas(base, 1000)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, c := range caps {
+			ids = append(ids, c.id)
+		}
+		if _, err := writeLines(work, "captchas.txt", ids); err != nil {
+			return err
+		}
+		step("loading captcha media with 64 clients while a reader reads counts")
+		m, err := mediaLoad(o, benchPath{id: "media", name: "captcha media", url: base + "/api/v1/captchas", script: sc["media"]},
+			counts, readers[0])
+		if err != nil {
+			return err
+		}
+		rep.media = &m
+	}
+	if selected(o.only, "propagation") && rep.postgres {
+		step("starting a second server on the same database for propagation")
+		b, err := startServer(bin, o.dsn, filepath.Join(work, "server-b.log"), "")
+		if err != nil {
+			return err
+		}
+		rep.propagation = propagation(ctx, o, bin, o.dsn, a.base, b.base, modToken, sd.modComments)
+		b.Process.Signal(os.Interrupt)
+		b.Wait()
+	}
+	rep.rss = peakRSS(a.Process.Pid)
+	rep.writer = writerStats(base)
 	// A graceful stop, so that a CPU profile is written out.
-	proc.Process.Signal(os.Interrupt)
-	proc.Wait()
-	printTable(os.Stdout, engine, o, results, rss, votesOK)
-	fmt.Printf("Group commit over the whole run: %s.\n", writer)
+	a.Process.Signal(os.Interrupt)
+	a.Wait()
+	rep.print(os.Stdout)
 	return nil
 }
 
-// selected tells whether a path is among -only's comma-separated words;
-// the ceiling always runs.
-func selected(only, name string) bool {
-	if only == "" || strings.HasPrefix(name, "ceiling") {
-		return true
-	}
-	for _, w := range strings.Split(only, ",") {
-		if w != "" && strings.Contains(name, w) {
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
 			return true
 		}
 	}
 	return false
 }
 
-func step(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "• "+format+"\n", args...)
+// selected tells whether a row is among -only's words (all when empty);
+// the ceiling always runs, as every share is taken of it.
+func selected(only, id string) bool {
+	return only == "" || contains(strings.Split(only, ","), id)
 }
 
-// seed creates the bench site and articles, the big thread and the
-// moderation backlog, and returns the cursor of a page 90% deep.
-func seed(ctx context.Context, o options, bin string) (string, error) {
-	if out, err := exec.Command(bin, "site", "add", "-slug", "bench", "-origin", "http://127.0.0.1", "-db", o.dsn).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("site add: %v %s", err, out)
+// began is when the run started, for the progress lines' times.
+var began = time.Now()
+
+func step(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "• %4.0fs  "+format+"\n", append([]any{time.Since(began).Seconds()}, args...)...)
+}
+
+// commandLine is how this run was started, for the report; a password in
+// BENCH_DB is not printed.
+func commandLine() string {
+	cmd := "go run ./cmd/parley-bench"
+	if len(os.Args) > 1 {
+		cmd += " " + strings.Join(os.Args[1:], " ")
+	}
+	if v := os.Getenv("BENCH_DB"); v != "" {
+		if u, err := url.Parse(v); err == nil {
+			v = u.Redacted()
+		}
+		cmd = "BENCH_DB=" + v + " " + cmd
+	}
+	return cmd
+}
+
+// freshPostgres creates an empty database through the admin URL and
+// returns its URL and a function that drops it, so that runs never pile
+// data up in the database the URL names.
+func freshPostgres(ctx context.Context, admin string, keep bool) (string, string, func(), error) {
+	u, err := url.Parse(admin)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", "", nil, fmt.Errorf("BENCH_DB %q: want a postgres:// URL", admin)
+	}
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		return "", "", nil, err
+	}
+	var version string
+	if err := db.QueryRowContext(ctx, `SHOW server_version`).Scan(&version); err != nil {
+		db.Close()
+		return "", "", nil, fmt.Errorf("BENCH_DB: %w", err)
+	}
+	name := fmt.Sprintf("parley_bench_%d_%d", time.Now().Unix(), os.Getpid())
+	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		db.Close()
+		return "", "", nil, fmt.Errorf("create the bench database: %w", err)
+	}
+	step("created PostgreSQL database %s", name)
+	u.Path = "/" + name
+	drop := func() {
+		defer db.Close()
+		if keep {
+			step("kept PostgreSQL database %s", name)
+			return
+		}
+		// FORCE: a server killed on an error path may leave sessions behind.
+		if _, err := db.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
+			step("could not drop %s: %v", name, err)
+		}
+	}
+	return u.String(), "PostgreSQL " + strings.Fields(version)[0], drop, nil
+}
+
+type seeded struct {
+	deepCursor   string
+	quietKeys    []string
+	voteArticle  int64
+	voteComments []string
+	modComments  []int64
+}
+
+// seed creates the bench site and articles, the big thread, the comments
+// readers vote on, the moderation backlog and, on PostgreSQL, the site the
+// propagation trials change.
+func seed(ctx context.Context, o options, bin string, postgres bool) (seeded, error) {
+	var sd seeded
+	sites := []string{"bench"}
+	if postgres {
+		sites = append(sites, "prop")
+	}
+	for _, slug := range sites {
+		if out, err := exec.Command(bin, "site", "add", "-slug", slug, "-origin", "http://127.0.0.1", "-db", o.dsn).CombinedOutput(); err != nil {
+			return sd, fmt.Errorf("site add: %v %s", err, out)
+		}
 	}
 	s, err := schema.Open(ctx, o.dsn)
 	if err != nil {
-		return "", err
+		return sd, err
 	}
 	defer s.Close()
 	site, err := s.Site(ctx, "bench")
 	if err != nil {
-		return "", err
+		return sd, err
 	}
 	for i := 0; i < 30; i++ {
 		if _, err := s.EnsureArticle(ctx, site.ID, fmt.Sprintf("a%d", i)); err != nil {
-			return "", err
+			return sd, err
 		}
+	}
+	// Articles nobody reacted to: even keys exist, odd ones were never
+	// created (a new article's widget reads counts before anyone reacts).
+	// In parallel, so that the group-commit writer batches them.
+	if sd.quietKeys, err = parallel(5000, func(i int) (string, error) {
+		if i%2 == 1 {
+			return fmt.Sprintf("never-%d", i), nil
+		}
+		key := fmt.Sprintf("quiet-%d", i)
+		_, err := s.EnsureArticle(ctx, site.ID, key)
+		return key, err
+	}); err != nil {
+		return sd, err
 	}
 	thread, err := s.EnsureArticle(ctx, site.ID, "thread")
 	if err != nil {
-		return "", err
+		return sd, err
 	}
 	if err := s.SeedComments(ctx, site.ID, thread.ID, o.threadRows, schema.StatusApproved, func(i int) string {
 		return fmt.Sprintf("Comment number %d on the big thread, with a few words more to make it look like a real reader's comment.", i)
 	}); err != nil {
-		return "", err
+		return sd, err
+	}
+	votes, err := s.EnsureArticle(ctx, site.ID, "cvotes")
+	if err != nil {
+		return sd, err
+	}
+	sd.voteArticle = votes.ID
+	if err := s.SeedComments(ctx, site.ID, votes.ID, 1000, schema.StatusApproved, func(i int) string {
+		return fmt.Sprintf("Comment %d that readers vote on.", i)
+	}); err != nil {
+		return sd, err
+	}
+	ids, err := threadIDs(ctx, s, votes.ID)
+	if err != nil {
+		return sd, err
+	}
+	for _, id := range ids {
+		sd.voteComments = append(sd.voteComments, fmt.Sprint(id))
 	}
 	backlog, err := s.EnsureArticle(ctx, site.ID, "backlog")
 	if err != nil {
-		return "", err
+		return sd, err
 	}
 	// Most of the million are history; the pending queue holds 20,000.
 	pending := min(20000, o.queueRows)
 	if err := s.SeedComments(ctx, site.ID, backlog.ID, o.queueRows-pending, schema.StatusApproved, func(i int) string {
 		return fmt.Sprintf("Old approved comment %d.", i)
 	}); err != nil {
-		return "", err
+		return sd, err
 	}
 	if err := s.SeedComments(ctx, site.ID, backlog.ID, pending, schema.StatusPending, func(i int) string {
 		return fmt.Sprintf("Held comment %d waiting for a moderator.", i)
 	}); err != nil {
-		return "", err
+		return sd, err
 	}
 	var after *schema.Cursor
 	target := o.threadRows * 9 / 10
 	for seen := 0; seen < target; {
 		rows, next, err := s.Thread(ctx, thread.ID, schema.SortOldest, after, 200)
 		if err != nil {
-			return "", err
+			return sd, err
 		}
 		seen += len(rows)
 		if next == nil {
@@ -254,9 +432,52 @@ func seed(ctx context.Context, o options, bin string) (string, error) {
 		after = next
 	}
 	if after == nil {
-		return "", errors.New("thread too short for a deep page")
+		return sd, errors.New("thread too short for a deep page")
 	}
-	return after.String(), nil
+	sd.deepCursor = after.String()
+	if postgres {
+		prop, err := s.Site(ctx, "prop")
+		if err != nil {
+			return sd, err
+		}
+		for _, key := range []string{"p-vote", "p-settings", "p-ban", "p-erase"} {
+			if _, err := s.EnsureArticle(ctx, prop.ID, key); err != nil {
+				return sd, err
+			}
+		}
+		mod, err := s.EnsureArticle(ctx, prop.ID, "p-mod")
+		if err != nil {
+			return sd, err
+		}
+		if err := s.SeedComments(ctx, prop.ID, mod.ID, max(o.trials/2+1, 1), schema.StatusApproved, func(i int) string {
+			return fmt.Sprintf("Comment %d that moderators reject and restore.", i)
+		}); err != nil {
+			return sd, err
+		}
+		if sd.modComments, err = threadIDs(ctx, s, mod.ID); err != nil {
+			return sd, err
+		}
+	}
+	return sd, nil
+}
+
+// threadIDs lists the ids of an article's public comments.
+func threadIDs(ctx context.Context, s *schema.Store, articleID int64) ([]int64, error) {
+	var ids []int64
+	var after *schema.Cursor
+	for {
+		rows, next, err := s.Thread(ctx, articleID, schema.SortOldest, after, 200)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range rows {
+			ids = append(ids, c.ID)
+		}
+		if next == nil {
+			return ids, nil
+		}
+		after = next
+	}
 }
 
 func startCeiling() (string, func(), error) {
@@ -273,12 +494,24 @@ func startCeiling() (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
-func startServer(bin, dsn, logPath, profile string) (string, *exec.Cmd, error) {
+type server struct {
+	*exec.Cmd
+	base string
+}
+
+// noLimits turns off, one by one, the rate limits that would stop a load
+// from one address. -no-rate-limits is not used: it would also turn off a
+// limit added later (such as one on captcha media), whose effect the
+// bench should show.
+var noLimits = []string{"-rate-readers", "off", "-rate-captchas", "off", "-rate-comments", "off",
+	"-rate-votes", "off", "-rate-reports", "off", "-rate-logins", "off"}
+
+func startServer(bin, dsn, logPath, profile string) (*server, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	args := []string{"serve", "-addr", "127.0.0.1:0", "-db", dsn, "-captcha-test", "-no-rate-limits", "-log-level", "warn"}
+	args := append([]string{"serve", "-addr", "127.0.0.1:0", "-db", dsn, "-captcha-test", "-log-level", "warn"}, noLimits...)
 	if profile != "" {
 		abs, _ := filepath.Abs(profile)
 		args = append(args, "-cpuprofile", abs)
@@ -287,28 +520,33 @@ func startServer(bin, dsn, logPath, profile string) (string, *exec.Cmd, error) {
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		if u, ok := strings.CutPrefix(sc.Text(), "parley listening on "); ok {
 			go io.Copy(io.Discard, out)
-			return u, cmd, nil
+			return &server{Cmd: cmd, base: u}, nil
 		}
 	}
 	cmd.Process.Kill()
+	cmd.Wait()
 	b, _ := os.ReadFile(logPath)
-	return "", nil, fmt.Errorf("server did not start: %s", b)
+	return nil, fmt.Errorf("server did not start: %s", b)
 }
 
 var client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
-func post(url, body string, headers ...string) (map[string]any, error) {
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+// call makes a request and returns the answer's body; an answer other
+// than want is an error.
+func call(method, url, body string, want int, headers ...string) ([]byte, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -317,23 +555,23 @@ func post(url, body string, headers ...string) (map[string]any, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode >= 300 {
-		return nil, fmt.Errorf("POST %s: %d %v", url, resp.StatusCode, out)
+	if resp.StatusCode != want {
+		return b, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, b)
 	}
-	return out, nil
+	return b, nil
 }
 
-func put(url, token, body string) {
-	req, _ := http.NewRequest("PUT", url, strings.NewReader(body))
-	req.Header.Set("X-Reader-Token", token)
-	if resp, err := client.Do(req); err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+// callJSON is call with a JSON answer decoded into out.
+func callJSON(method, url, body string, want int, out any, headers ...string) error {
+	b, err := call(method, url, body, want, append([]string{"Content-Type", "application/json"}, headers...)...)
+	if err != nil {
+		return err
 	}
+	return json.Unmarshal(b, out)
 }
 
 // parallel runs n calls of fn on 16 goroutines.
@@ -354,36 +592,51 @@ func parallel(n int, fn func(i int) (string, error)) ([]string, error) {
 			errc <- nil
 		}(g)
 	}
+	var first error
 	for g := 0; g < 16; g++ {
-		if err := <-errc; err != nil {
-			return nil, err
+		if err := <-errc; err != nil && first == nil {
+			first = err
 		}
 	}
-	return out, nil
+	return out, first
 }
 
 func readerTokens(base string, n int) ([]string, error) {
 	return parallel(n, func(int) (string, error) {
-		r, err := post(base+"/api/v1/readers", "")
-		if err != nil {
-			return "", err
-		}
-		return r["token"].(string), nil
+		var r struct{ Token string }
+		err := callJSON("POST", base+"/api/v1/readers", "", 201, &r)
+		return r.Token, err
 	})
 }
 
-// issueCaptchas returns "id solution" lines.
-func issueCaptchas(base string, n int) ([]string, error) {
-	return parallel(n, func(int) (string, error) {
-		r, err := post(base+"/api/v1/captchas", "")
-		if err != nil {
-			return "", err
-		}
-		return r["id"].(string) + " " + r["test_solution"].(string), nil
-	})
+type captchaAnswer struct{ id, solution string }
+
+func newCaptcha(base string) (captchaAnswer, error) {
+	var r struct {
+		ID           string `json:"id"`
+		TestSolution string `json:"test_solution"`
+	}
+	if err := callJSON("POST", base+"/api/v1/captchas", "", 201, &r); err != nil {
+		return captchaAnswer{}, err
+	}
+	if r.TestSolution == "" {
+		return captchaAnswer{}, errors.New("the server gave no test_solution: is it running with -captcha-test?")
+	}
+	return captchaAnswer{r.ID, r.TestSolution}, nil
 }
 
-// moderatorToken creates an admin and an API token for the queue path.
+func issueCaptchas(base string, n int) ([]captchaAnswer, error) {
+	out := make([]captchaAnswer, n)
+	_, err := parallel(n, func(i int) (string, error) {
+		c, err := newCaptcha(base)
+		out[i] = c
+		return "", err
+	})
+	return out, err
+}
+
+// moderatorToken creates an admin and an API token for the queue path and
+// the moderator actions of the propagation trials.
 func moderatorToken(bin, dsn, base string) (string, error) {
 	cmd := exec.Command(bin, "moderator", "add", "-email", "bench@parley.example", "-role", "admin", "-db", dsn)
 	cmd.Stdin = strings.NewReader("bench-password-123\n")
@@ -406,192 +659,9 @@ func moderatorToken(bin, dsn, base string) (string, error) {
 		cookie = c.Name + "=" + c.Value
 	}
 	csrf, _ := login["csrf_token"].(string)
-	tok, err := post(base+"/api/v1/mod/tokens", `{"name":"bench"}`, "Cookie", cookie, "X-CSRF-Token", csrf)
-	if err != nil {
+	var tok struct{ Token string }
+	if err := callJSON("POST", base+"/api/v1/mod/tokens", `{"name":"bench"}`, 201, &tok, "Cookie", cookie, "X-CSRF-Token", csrf); err != nil {
 		return "", err
 	}
-	return tok["token"].(string), nil
-}
-
-type benchPath struct {
-	name, url, script string
-}
-
-type result struct {
-	name       string
-	rps        float64
-	p50, p99   time.Duration
-	requests   int64
-	errors     int64
-	scriptInfo map[string]int64
-}
-
-func wrk(o options, p benchPath) (result, error) {
-	args := []string{"-t", strconv.Itoa(o.threads), "-c", strconv.Itoa(o.conns), "-d", o.duration.String(), "--latency", "--timeout", "5s"}
-	if p.script != "" {
-		args = append(args, "-s", p.script)
-	}
-	args = append(args, p.url)
-	out, err := exec.Command("wrk", args...).CombinedOutput()
-	if err != nil {
-		return result{}, fmt.Errorf("wrk: %v\n%s", err, out)
-	}
-	return parseWrk(p.name, out)
-}
-
-func parseWrk(name string, out []byte) (result, error) {
-	r := result{name: name, scriptInfo: map[string]int64{}}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		switch {
-		case len(f) == 2 && f[0] == "Requests/sec:":
-			r.rps, _ = strconv.ParseFloat(f[1], 64)
-		case len(f) == 2 && f[0] == "50%":
-			r.p50 = parseDur(f[1])
-		case len(f) == 2 && f[0] == "99%":
-			r.p99 = parseDur(f[1])
-		case len(f) >= 2 && f[1] == "requests" && len(f) > 2 && f[2] == "in":
-			r.requests, _ = strconv.ParseInt(f[0], 10, 64)
-		case len(f) >= 4 && f[0] == "Non-2xx":
-			n, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
-			r.errors += n
-		case len(f) >= 2 && f[0] == "Socket" && f[1] == "errors:":
-			for _, x := range f[2:] {
-				n, err := strconv.ParseInt(strings.TrimSuffix(x, ","), 10, 64)
-				if err == nil {
-					r.errors += n
-				}
-			}
-		case len(f) >= 2 && f[0] == "BENCH":
-			for _, kv := range f[1:] {
-				k, v, _ := strings.Cut(kv, "=")
-				n, _ := strconv.ParseInt(v, 10, 64)
-				r.scriptInfo[k] = n
-			}
-		}
-	}
-	if r.rps == 0 {
-		return r, fmt.Errorf("could not read wrk's output:\n%s", out)
-	}
-	return r, nil
-}
-
-func parseDur(s string) time.Duration {
-	for _, u := range []struct {
-		suffix string
-		unit   time.Duration
-	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}} {
-		if v, ok := strings.CutSuffix(s, u.suffix); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return time.Duration(f * float64(u.unit))
-		}
-	}
-	return 0
-}
-
-// checkVotes compares the counts the server answers with a recount of the
-// reactions table: exact, or not.
-func checkVotes(ctx context.Context, base, dsn string, results []result) string {
-	ran := false
-	for _, r := range results {
-		ran = ran || r.name == "vote"
-	}
-	if !ran {
-		return "not run"
-	}
-	resp, err := client.Get(base + "/api/v1/sites/bench/articles/hot/reactions")
-	if err != nil {
-		return "unknown: " + err.Error()
-	}
-	defer resp.Body.Close()
-	var c struct {
-		Counts map[string]int64 `json:"counts"`
-	}
-	json.NewDecoder(resp.Body).Decode(&c)
-	s, err := schema.Open(ctx, dsn)
-	if err != nil {
-		return "unknown: " + err.Error()
-	}
-	defer s.Close()
-	site, _ := s.Site(ctx, "bench")
-	id, err := s.ArticleID(ctx, site.ID, "hot")
-	if err != nil {
-		return "unknown: " + err.Error()
-	}
-	truth, err := s.RecountReactions(ctx, id)
-	if err != nil {
-		return "unknown: " + err.Error()
-	}
-	if c.Counts["like"] == truth["like"] && c.Counts["dislike"] == truth["dislike"] {
-		return fmt.Sprintf("exact (like %d, dislike %d, equal to a recount of the reactions table)", truth["like"], truth["dislike"])
-	}
-	return fmt.Sprintf("MISMATCH: server like %d dislike %d, recount like %d dislike %d", c.Counts["like"], c.Counts["dislike"], truth["like"], truth["dislike"])
-}
-
-// peakRSS is the server's high-water resident set, from /proc.
-func peakRSS(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return fmt.Sprintf("%.0f MB", float64(kb)/1024)
-		}
-	}
-	return "unknown"
-}
-
-func printTable(w io.Writer, engine string, o options, rs []result, rss, votes string) {
-	host, _ := os.Hostname()
-	fmt.Fprintf(w, "\n## make bench — %s, %s\n\n", engine, time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(w, "Machine: %s, %d cores, %s/%s, %s. Load: wrk, %d connections, %d threads, %s per path, on the same machine.\n\n",
-		host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), o.conns, o.threads, o.duration)
-	fmt.Fprintln(w, "| path | req/s | p50 | p99 | errors | share of ceiling |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: |")
-	var ceiling float64
-	for _, r := range rs {
-		if strings.HasPrefix(r.name, "ceiling") {
-			ceiling = r.rps
-		}
-		share := "—"
-		if ceiling > 0 {
-			share = fmt.Sprintf("%.0f%%", 100*r.rps/ceiling)
-		}
-		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %d | %s |\n", r.name, r.rps, fmtDur(r.p50), fmtDur(r.p99), r.errors, share)
-	}
-	fmt.Fprintf(w, "\nVote counts after the vote path: %s. Peak RSS of the server: %s.\n", votes, rss)
-}
-
-func fmtDur(d time.Duration) string {
-	if d < time.Millisecond {
-		return fmt.Sprintf("%d µs", d.Microseconds())
-	}
-	return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
-}
-
-// writerStats reads the group-commit writer's counters from /metrics.
-func writerStats(base string) string {
-	resp, err := client.Get(base + "/metrics")
-	if err != nil {
-		return "unknown"
-	}
-	defer resp.Body.Close()
-	var batches, writes float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 2 && f[0] == "parley_write_batches_total" {
-			batches, _ = strconv.ParseFloat(f[1], 64)
-		}
-		if len(f) == 2 && f[0] == "parley_batched_writes_total" {
-			writes, _ = strconv.ParseFloat(f[1], 64)
-		}
-	}
-	if batches == 0 {
-		return "no batches"
-	}
-	return fmt.Sprintf("%.0f writes in %.0f transactions, %.1f per transaction", writes, batches, writes/batches)
+	return tok.Token, nil
 }
