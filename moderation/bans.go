@@ -77,13 +77,29 @@ func (q *Queue) Ban(ctx context.Context, actor Actor, r BanRequest) (*schema.Ban
 	}
 	a := actor.audit()
 	a.Detail = reason
-	rejected, err := q.store.CreateBan(ctx, b, r.RejectPending, &a)
+	// The ban's id, the announced reason, is known only inside the
+	// transaction.
+	var announce schema.Announcer
+	if r.RejectPending {
+		site, err := q.store.SiteByID(ctx, c.SiteID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if q.notify.Decided(site, actor, ActReject, "") != nil {
+			announce = func(ctx context.Context, ch schema.Change) ([]schema.Announcement, error) {
+				return q.notify.Decided(site, actor, ActReject, fmt.Sprintf("ban #%d", b.ID))(ctx, ch)
+			}
+		}
+	}
+	rejected, err := q.store.CreateBan(ctx, b, r.RejectPending, &a, announce)
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(rejected) > 0 {
+		q.notify.Wake()
+	}
 	out := make([]*schema.Comment, 0, len(rejected))
 	for _, d := range rejected {
-		q.notify.Decided(ctx, d, actor, ActReject, fmt.Sprintf("ban #%d", b.ID))
 		out = append(out, d.After)
 	}
 	return b, out, nil
