@@ -350,20 +350,22 @@ func (s *Server) ownComment(r *http.Request) (*schema.Comment, *schema.Site, err
 	return c, site, nil
 }
 
-// limitChange applies the posting limits to an edit or a delete: per
-// address group and per reader, as for new comments, so that a comment
-// cannot be rewritten thousands of times a minute.
-func (s *Server) limitChange(c *schema.Comment) error {
+// limitChange applies the edit limits to an edit or deletion its token
+// allows, per address group and per the comment's reader, as for new
+// comments: a comment cannot be rewritten thousands of times a minute.
+// Requests without the token are not counted: they change nothing, and
+// a guess at a 256-bit token does not need a limit to fail.
+func (s *Server) limitChange(r *http.Request, c *schema.Comment) error {
+	if err := s.limits.edits.check("ip:" + limitKey(s.clientIP(r))); err != nil {
+		return err
+	}
 	if c.ReaderID == "" {
 		return nil
 	}
-	return s.limits.comments.check("reader:" + c.ReaderID)
+	return s.limits.edits.check("reader:" + c.ReaderID)
 }
 
 func (s *Server) editComment(w http.ResponseWriter, r *http.Request) error {
-	if err := s.limits.comments.check("ip:" + limitKey(s.clientIP(r))); err != nil {
-		return err
-	}
 	var in struct {
 		Body string `json:"body"`
 	}
@@ -374,7 +376,7 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.limitChange(c); err != nil {
+	if err := s.limitChange(r, c); err != nil {
 		return err
 	}
 	body, msg := checkText(in.Body, 1, maxBody, true)
@@ -403,14 +405,11 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) error {
-	if err := s.limits.comments.check("ip:" + limitKey(s.clientIP(r))); err != nil {
-		return err
-	}
 	c, _, err := s.ownComment(r)
 	if err != nil {
 		return err
 	}
-	if err := s.limitChange(c); err != nil {
+	if err := s.limitChange(r, c); err != nil {
 		return err
 	}
 	if err := s.store.DeleteComment(r.Context(), c.ID); err != nil {

@@ -19,9 +19,13 @@ type Limits struct {
 	Readers  Rate
 	Captchas Rate
 	Comments Rate
-	Votes    Rate
-	Reports  Rate
-	Logins   Rate
+	// Edits limits edits and deletions of comments, per address and per
+	// the comment's reader, in buckets of their own so that fixing a typo
+	// does not use up a reader's posts.
+	Edits   Rate
+	Votes   Rate
+	Reports Rate
+	Logins  Rate
 }
 
 // Rate is a sustained rate per minute and a burst. A PerMinute of zero or
@@ -75,6 +79,7 @@ func DefaultLimits() Limits {
 		Readers:  Rate{PerMinute: 30, Burst: 20},
 		Captchas: Rate{PerMinute: 30, Burst: 20},
 		Comments: Rate{PerMinute: 6, Burst: 5},
+		Edits:    Rate{PerMinute: 6, Burst: 5},
 		Votes:    Rate{PerMinute: 120, Burst: 60},
 		Reports:  Rate{PerMinute: 20, Burst: 10},
 		Logins:   Rate{PerMinute: 10, Burst: 10},
@@ -84,22 +89,23 @@ func DefaultLimits() Limits {
 // Off returns limits that never refuse, for load tests.
 func (Limits) Off() Limits {
 	off := Rate{PerMinute: -1}
-	return Limits{Readers: off, Captchas: off, Comments: off, Votes: off, Reports: off, Logins: off}
+	return Limits{Readers: off, Captchas: off, Comments: off, Edits: off, Votes: off, Reports: off, Logins: off}
 }
 
 type limiters struct {
-	readers, captchas, comments, votes, reports, logins *limiter
+	readers, captchas, comments, edits, votes, reports, logins *limiter
 }
 
 func newLimiters(l Limits) *limiters {
 	return &limiters{
 		readers: newLimiter(l.Readers), captchas: newLimiter(l.Captchas), comments: newLimiter(l.Comments),
+		edits: newLimiter(l.Edits),
 		votes: newLimiter(l.Votes), reports: newLimiter(l.Reports), logins: newLimiter(l.Logins),
 	}
 }
 
 func (l *limiters) sweep() {
-	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.votes, l.reports, l.logins} {
+	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.edits, l.votes, l.reports, l.logins} {
 		x.sweep()
 	}
 }
