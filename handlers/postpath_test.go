@@ -237,6 +237,25 @@ func TestIPv6Grouping(t *testing.T) {
 		if e.status(other) != schema.StatusApproved {
 			t.Fatalf("comment from another /64 is %s, want approved", e.status(other))
 		}
+
+		// A moderator bans an address they were given: its /64, hashed.
+		r := m.must(201, "POST", "/api/v1/mod/bans", map[string]any{"site": "news", "ip": "2001:db8:0:2::5", "reason": "abuse report"})
+		if v := r.JSON["ban"].(map[string]any)["value"]; v == "" || v == "2001:db8:0:2::5" {
+			t.Fatalf("ban by address stored %v", v)
+		}
+		banned, _ := e.posted("a1", "From elsewhere in the banned network", from("2001:db8:0:2::9")...)
+		if e.status(banned) != schema.StatusSpam {
+			t.Fatalf("comment from a /64 banned by address is %s, want spam", e.status(banned))
+		}
+		for _, bad := range []map[string]any{
+			{"site": "news", "ip": "not an address", "reason": "x"},
+			{"site": "elsewhere", "ip": "203.0.113.7", "reason": "x"},
+			{"site": "news", "ip": "203.0.113.7", "kind": "email", "reason": "x"},
+		} {
+			if r := m.do("POST", "/api/v1/mod/bans", bad); r.Status != 422 {
+				t.Fatalf("ban %v: %d %s, want 422", bad, r.Status, r.Body)
+			}
+		}
 	})
 }
 
@@ -262,4 +281,3 @@ func TestLinkActsOnItsVersion(t *testing.T) {
 		}
 	})
 }
-
