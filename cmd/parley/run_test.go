@@ -123,7 +123,7 @@ func TestServeEndToEnd(t *testing.T) {
 
 func TestCommands(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "p.db")
-	if out, err := runCmd(t, "", "migrate", "-db", db); err != nil || !strings.Contains(out, "version 5") {
+	if out, err := runCmd(t, "", "migrate", "-db", db); err != nil || !strings.Contains(out, "version 8") {
 		t.Fatalf("migrate: %v %s", err, out)
 	}
 	if out, err := runCmd(t, "", "site", "add", "-slug", "news", "-origin", "https://news.example", "-db", db); err != nil {
