@@ -80,17 +80,6 @@ func (s *Server) existingArticle(r *http.Request) (*schema.Site, *schema.Article
 	return site, a, err
 }
 
-// article returns the route's site and article, creating the article on
-// first use unless the site is in strict mode.
-func (s *Server) article(r *http.Request) (*schema.Site, *schema.Article, error) {
-	site, a, err := s.existingArticle(r)
-	if err != nil || a != nil {
-		return site, a, err
-	}
-	a, err = s.store.EnsureArticle(r.Context(), site.ID, mux.Vars(r)["article"])
-	return site, a, err
-}
-
 // quote shortens and quotes user input for error messages, without
 // cutting a character in two.
 func quote(s string) string {

@@ -61,13 +61,18 @@ type commentInput struct {
 	CaptchaSolution string `json:"captcha_solution"`
 }
 
+// createComment validates the post before anything touches the database,
+// reads what the policy needs in one call, lets moderation decide, and
+// writes everything in one transaction of the group-commit writer: the
+// article if new, the comment, the captcha claim, the queue counters, and
+// the webhook events and one-time links announcing it.
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	readerID, err := s.reader(r)
 	if err != nil {
 		return err
 	}
-	ip := s.clientIP(r)
-	if err := s.limits.comments.check("ip:" + limitKey(ip)); err != nil {
+	ip := limitKey(s.clientIP(r))
+	if err := s.limits.comments.check("ip:" + ip); err != nil {
 		return err
 	}
 	if readerID != "" {
@@ -75,12 +80,16 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	site, article, err := s.article(r)
+	site, err := s.site(r)
 	if err != nil {
 		return err
 	}
-	if !site.Settings.CommentsOpen || !article.CommentsOpen {
-		return &apiError{Status: http.StatusForbidden, Code: "comments_closed", Message: "comments are closed on this article"}
+	key := mux.Vars(r)["article"]
+	if !validArticleKey(key) {
+		return errArticleKey()
+	}
+	if !site.Settings.CommentsOpen {
+		return errCommentsClosed()
 	}
 	var in commentInput
 	if err := decodeJSON(r, &in); err != nil {
@@ -105,16 +114,10 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(in.CaptchaSolution) == "" {
 		fields["captcha_solution"] = "required"
 	}
-	var parent sql.NullInt64
+	var parentID int64
 	if in.ParentID != nil {
-		p, err := s.store.Comment(r.Context(), *in.ParentID)
-		if err != nil && !errors.Is(err, schema.ErrNotFound) {
-			return err
-		}
-		if err != nil || p.ArticleID != article.ID || p.Status != schema.StatusApproved {
+		if parentID = *in.ParentID; parentID <= 0 {
 			fields["parent_id"] = "no such comment on this article"
-		} else {
-			parent = sql.NullInt64{Int64: p.ID, Valid: true}
 		}
 	}
 	if len(fields) > 0 {
@@ -123,20 +126,43 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	if !validCaptchaID(in.CaptchaID) {
 		return errCaptcha("the captcha expired or was used: solve a new one")
 	}
+	// IP bans and the posting-rate rule group addresses as the rate limits
+	// do: an IPv6 subscriber holds a whole /64.
 	who := schema.Author{EmailHash: s.keys.EmailHash(email), IPHash: s.keys.IPHash(ip), ReaderID: readerID}
-	verdict, err := s.assessor.Assess(r.Context(), moderation.Draft{Site: site, Body: body, Author: author, Who: who})
+	verdict, err := s.assessor.Assess(r.Context(), moderation.Draft{
+		Site: site, ArticleKey: key, ParentID: parentID, Body: body, Author: author, Who: who})
 	if err != nil {
 		return err
 	}
+	article := verdict.Article
+	switch {
+	case article == nil && site.Settings.StrictArticles:
+		return errNotFound("article " + quote(key))
+	case article != nil && !article.CommentsOpen:
+		return errCommentsClosed()
+	}
+	var parent sql.NullInt64
+	if in.ParentID != nil {
+		p := verdict.Parent
+		if p == nil || article == nil || p.ArticleID != article.ID || p.Status != schema.StatusApproved {
+			return errValidation(map[string]string{"parent_id": "no such comment on this article"})
+		}
+		parent = sql.NullInt64{Int64: p.ID, Valid: true}
+	}
 	editToken := randomToken(32)
 	c := &schema.Comment{
-		SiteID: site.ID, ArticleID: article.ID, ParentID: parent, ReaderID: readerID,
+		SiteID: site.ID, ParentID: parent, ReaderID: readerID,
 		Author: author, EmailHash: who.EmailHash, IPHash: who.IPHash, Body: body, BodyKey: verdict.BodyKey,
 		Status: verdict.Status, Reasons: verdict.Reasons, EditTokenHash: tokenHash(editToken), Shadow: verdict.Shadow,
 	}
-	// The captcha is used up, and checked, in the transaction that stores
-	// the comment, before anything else is written.
-	err = s.store.PostComment(r.Context(), c, in.CaptchaID, captchaChecker(in.CaptchaSolution))
+	if article != nil {
+		c.ArticleID = article.ID
+	}
+	err = s.store.PostComment(r.Context(), c, schema.PostOptions{
+		ArticleKey: key, Article: article,
+		CaptchaID: in.CaptchaID, Check: captchaChecker(in.CaptchaSolution),
+		Announce: s.notify.Held(site),
+	})
 	switch {
 	case errors.Is(err, schema.ErrCaptchaUnknown):
 		return errCaptcha("the captcha expired or was used: solve a new one")
@@ -148,9 +174,15 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.metrics.comments.WithLabelValues(c.Status).Inc()
-	s.commentCreated(r.Context(), site, c)
+	if c.Status == schema.StatusPending {
+		s.notify.Wake()
+	}
 	writeJSON(w, http.StatusCreated, map[string]any{"comment": toPublic(c), "edit_token": editToken})
 	return nil
+}
+
+func errCommentsClosed() *apiError {
+	return &apiError{Status: http.StatusForbidden, Code: "comments_closed", Message: "comments are closed on this article"}
 }
 
 type threadResponse struct {
@@ -330,6 +362,21 @@ func (s *Server) ownComment(r *http.Request) (*schema.Comment, *schema.Site, err
 	return c, site, nil
 }
 
+// limitChange applies the edit limits to an edit or deletion its token
+// allows, per address group and per the comment's reader, as for new
+// comments: a comment cannot be rewritten thousands of times a minute.
+// Requests without the token are not counted: they change nothing, and
+// a guess at a 256-bit token does not need a limit to fail.
+func (s *Server) limitChange(r *http.Request, c *schema.Comment) error {
+	if err := s.limits.edits.check("ip:" + limitKey(s.clientIP(r))); err != nil {
+		return err
+	}
+	if c.ReaderID == "" {
+		return nil
+	}
+	return s.limits.edits.check("reader:" + c.ReaderID)
+}
+
 func (s *Server) editComment(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Body string `json:"body"`
@@ -341,29 +388,29 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.limitChange(r, c); err != nil {
+		return err
+	}
 	body, msg := checkText(in.Body, 1, maxBody, true)
 	if msg != "" {
 		return errValidation(map[string]string{"body": msg})
 	}
+	// The edit is assessed as a new comment would be, and its status
+	// never drops below what it was: see moderation.Draft.Edit.
 	who := schema.Author{EmailHash: c.EmailHash, IPHash: c.IPHash, ReaderID: c.ReaderID}
-	verdict, err := s.assessor.Assess(r.Context(), moderation.Draft{Site: site, Body: body, Author: c.Author, Who: who, Edit: true})
+	verdict, err := s.assessor.Assess(r.Context(), moderation.Draft{Site: site, Body: body, Author: c.Author, Who: who, Edit: c})
 	if err != nil {
 		return err
 	}
-	status := verdict.Status
-	if c.Status == schema.StatusRejected || c.Status == schema.StatusSpam {
-		// A moderator's removal stands: editing cannot publish it again.
-		status = c.Status
-	}
-	updated, err := s.store.EditComment(r.Context(), c.ID, c.Version, body, verdict.BodyKey, status, verdict.Reasons)
+	updated, err := s.store.EditComment(r.Context(), c.ID, c.Version, body, verdict.BodyKey, verdict.Status, verdict.Reasons, s.notify.Held(site))
 	if errors.Is(err, schema.ErrConflict) {
 		return errConflict("the comment changed meanwhile: reload it and edit again")
 	}
 	if err != nil {
 		return err
 	}
-	if updated.Status == schema.StatusPending && c.Status != schema.StatusPending {
-		s.commentCreated(r.Context(), site, updated)
+	if updated.Status == schema.StatusPending {
+		s.notify.Wake()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"comment": toPublic(updated)})
 	return nil
@@ -372,6 +419,9 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) error {
 	c, _, err := s.ownComment(r)
 	if err != nil {
+		return err
+	}
+	if err := s.limitChange(r, c); err != nil {
 		return err
 	}
 	if err := s.store.DeleteComment(r.Context(), c.ID); err != nil {
@@ -419,6 +469,9 @@ func (s *Server) voteComment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	score, err := s.store.VoteComment(r.Context(), c.ID, readerID, vote)
+	if errors.Is(err, schema.ErrNotFound) {
+		return errNotFound("comment")
+	}
 	if err != nil {
 		return err
 	}
@@ -463,12 +516,16 @@ func (s *Server) reportComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, reportedNow, err := s.store.ReportComment(r.Context(), c.ID, readerID, in.Reason, note, site.Settings.Moderation.ReportThreshold)
+	_, reportedNow, err := s.store.ReportComment(r.Context(), c.ID, readerID, in.Reason, note,
+		site.Settings.Moderation.ReportThreshold, s.notify.Reported(site))
+	if errors.Is(err, schema.ErrNotFound) {
+		return errNotFound("comment")
+	}
 	if err != nil {
 		return err
 	}
 	if reportedNow {
-		s.commentReported(r.Context(), site, c)
+		s.notify.Wake()
 	}
 	writeJSON(w, http.StatusAccepted, map[string]bool{"accepted": true})
 	return nil

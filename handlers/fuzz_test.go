@@ -236,7 +236,7 @@ func fuzzServer(f *testing.F) (*Server, *schema.Store, int64, string) {
 	}
 	huge := Rate{PerMinute: 1e9, Burst: 1e9}
 	s := New(store, Config{Secret: fuzzSecret, CaptchaTest: true,
-		Limits: Limits{Readers: huge, Captchas: huge, Comments: huge, Votes: huge, Reports: huge, Logins: huge}})
+		Limits: Limits{Readers: huge, Captchas: huge, Comments: huge, Edits: huge, Votes: huge, Reports: huge, Logins: huge}})
 	call := func(method, path, body string) map[string]any {
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))

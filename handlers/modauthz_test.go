@@ -60,7 +60,7 @@ func TestModeratorAuthorization(t *testing.T) {
 		ban := func() int64 {
 			c := e.storeComment("a", fmt.Sprintf("banned %d", unique()), schema.StatusApproved)
 			b := &schema.Ban{SiteID: e.site.ID, Kind: "reader", Value: c.ReaderID, Reason: "test"}
-			if _, err := e.store.CreateBan(ctx, b, false, nil); err != nil {
+			if _, err := e.store.CreateBan(ctx, b, false, nil, nil); err != nil {
 				t.Fatal(err)
 			}
 			return b.ID

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/parley/parley/moderation"
@@ -73,11 +75,32 @@ func (s *Server) createBan(w http.ResponseWriter, r *http.Request) error {
 		Shadow        bool    `json:"shadow"`
 		ExpiresAt     *string `json:"expires_at"`
 		RejectPending bool    `json:"reject_pending"`
+		Site          string  `json:"site"`
+		IP            string  `json:"ip"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	req := moderation.BanRequest{CommentID: in.CommentID, Kind: in.Kind, Reason: in.Reason, Shadow: in.Shadow, RejectPending: in.RejectPending}
+	if in.IP != "" && in.CommentID == 0 {
+		// An address is banned as the rate limits and comments group it:
+		// its IPv6 /64, hashed with the server's key.
+		a, err := netip.ParseAddr(in.IP)
+		if err != nil || a.Zone() != "" {
+			return errValidation(map[string]string{"ip": "an IPv4 or IPv6 address such as 203.0.113.7 or 2001:db8::1"})
+		}
+		if in.Kind == "" {
+			req.Kind = "ip"
+		}
+		if validSlug(in.Site) {
+			if site, err := s.store.Site(r.Context(), in.Site); err == nil {
+				req.SiteID = site.ID
+			} else if !errors.Is(err, schema.ErrNotFound) {
+				return err
+			}
+		}
+		req.IPHash = s.keys.IPHash(limitKey(a.Unmap().String()))
+	}
 	if in.ExpiresAt != nil && *in.ExpiresAt != "" {
 		t, err := time.Parse(time.RFC3339, *in.ExpiresAt)
 		if err != nil {

@@ -24,8 +24,12 @@ type Limits struct {
 	Readers  Rate
 	Captchas Rate
 	Comments Rate
-	Votes    Rate
-	Reports  Rate
+	// Edits limits edits and deletions of comments, per address and per
+	// the comment's reader, in buckets of their own so that fixing a typo
+	// does not use up a reader's posts.
+	Edits   Rate
+	Votes   Rate
+	Reports Rate
 	// Logins limits login attempts per address; successes are given back.
 	// Per account, its burst is a ceiling past which guesses from
 	// addresses that failed on the account are delayed, never refused.
@@ -95,6 +99,7 @@ func DefaultLimits() Limits {
 		Readers:  Rate{PerMinute: 30, Burst: 20},
 		Captchas: Rate{PerMinute: 30, Burst: 20},
 		Comments: Rate{PerMinute: 6, Burst: 5},
+		Edits:    Rate{PerMinute: 6, Burst: 5},
 		Votes:    Rate{PerMinute: 120, Burst: 60},
 		Reports:  Rate{PerMinute: 20, Burst: 10},
 		Logins:   Rate{PerMinute: 10, Burst: 10},
@@ -108,12 +113,12 @@ func DefaultLimits() Limits {
 // stays bounded: that bound protects memory, not fairness.
 func (Limits) Off() Limits {
 	off := Rate{PerMinute: -1}
-	return Limits{Readers: off, Captchas: off, Comments: off, Votes: off, Reports: off, Logins: off, CaptchaMedia: off}
+	return Limits{Readers: off, Captchas: off, Comments: off, Edits: off, Votes: off, Reports: off, Logins: off, CaptchaMedia: off}
 }
 
 type limiters struct {
-	readers, captchas, comments, votes, reports, logins *limiter
-	captchaMedia                                        *limiter
+	readers, captchas, comments, edits, votes, reports, logins *limiter
+	captchaMedia                                               *limiter
 	// accounts counts login attempts per account (successes are given
 	// back); failed remembers which addresses failed on which account.
 	accounts *limiter
@@ -128,6 +133,7 @@ func newLimiters(l Limits) *limiters {
 	}
 	return &limiters{
 		readers: newLimiter(l.Readers), captchas: newLimiter(l.Captchas), comments: newLimiter(l.Comments),
+		edits: newLimiter(l.Edits),
 		votes: newLimiter(l.Votes), reports: newLimiter(l.Reports), logins: newLimiter(l.Logins),
 		accounts: newLimiter(l.Logins), failed: newFailureLog(), hashers: newHashGate(n),
 		captchaMedia: newLimiter(l.CaptchaMedia),
@@ -135,7 +141,7 @@ func newLimiters(l Limits) *limiters {
 }
 
 func (l *limiters) sweep() {
-	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.votes, l.reports, l.logins, l.accounts, l.captchaMedia} {
+	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.edits, l.votes, l.reports, l.logins, l.accounts, l.captchaMedia} {
 		x.sweep()
 	}
 	l.failed.sweep()

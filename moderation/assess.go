@@ -34,23 +34,32 @@ func NewAssessor(store *schema.Store) *Assessor {
 
 // Draft is a comment about to be stored.
 type Draft struct {
-	Site   *schema.Site
-	Body   string
-	Author string
-	Who    schema.Author
-	// Edit is true when an existing comment's body changes: repeated text
-	// then does not count the comment's own earlier version.
-	Edit bool
+	Site *schema.Site
+	// ArticleKey and ParentID, when set, are looked up with the facts and
+	// returned in the Result for the handler to check.
+	ArticleKey string
+	ParentID   int64
+	Body       string
+	Author     string
+	Who        schema.Author
+	// Edit is the comment whose body changes. It is assessed like a new
+	// comment, except that its own earlier text neither repeats the new
+	// one nor counts towards the posting rate; and the verdict never
+	// lowers it: a held comment stays at least as held.
+	Edit *schema.Comment
 }
 
 // Result is a draft's verdict as the status to store, and the reasons as
-// stored JSON.
+// stored JSON, with the article (nil when never used) and parent (nil when
+// none or missing) the draft named.
 type Result struct {
 	Assessment
 	Status  string
 	Reasons string
 	BodyKey string
 	Shadow  bool
+	Article *schema.Article
+	Parent  *schema.Comment
 }
 
 // BodyKey is the fingerprint of a body for the repeated-text rule: the same
@@ -60,7 +69,7 @@ func BodyKey(body string) string {
 	return hex.EncodeToString(h[:16])
 }
 
-// Assess decides a draft.
+// Assess decides a draft from the facts one store call gathers.
 func (a *Assessor) Assess(ctx context.Context, d Draft) (Result, error) {
 	site := d.Site
 	ms := site.Settings.Moderation
@@ -70,41 +79,34 @@ func (a *Assessor) Assess(ctx context.Context, d Draft) (Result, error) {
 	}
 	key := BodyKey(d.Body)
 	now := a.now()
-	f := Facts{Body: d.Body, Author: d.Author}
-	if f.AuthorApproved, err = a.store.AuthorApproved(ctx, site.ID, d.Who); err != nil {
-		return Result{}, err
-	}
-	if !d.Edit {
-		if f.SameBodyRecent, err = a.store.SameBodySince(ctx, site.ID, key, now.Add(-24*time.Hour)); err != nil {
-			return Result{}, err
-		}
-		// Counting stops past the limit: that is all the rule needs.
-		limit := ms.MaxPerMinute
-		if limit <= 0 {
-			limit = DefaultMaxPerMinute
-		}
-		if f.RecentByAuthor, err = a.store.RecentByIP(ctx, d.Who.IPHash, now.Add(-time.Minute), limit+1); err != nil {
-			return Result{}, err
-		}
-	}
-	ban, err := a.store.ActiveBan(ctx, site.ID, d.Who)
-	if err != nil {
-		return Result{}, err
-	}
-	if ban != nil {
-		f.Ban = &BanFact{Kind: ban.Kind, Shadow: ban.Shadow, Reason: ban.Reason}
+	// Counting stops past the limit: that is all the rule needs.
+	limit := ms.MaxPerMinute
+	if limit <= 0 {
+		limit = DefaultMaxPerMinute
 	}
 	features := Features(d.Body)
-	counts, totals, err := a.store.ClassifierCounts(ctx, site.ID, features)
+	q := schema.FactsQuery{
+		SiteID: site.ID, ArticleKey: d.ArticleKey, ParentID: d.ParentID, Who: d.Who, BodyKey: key,
+		SameSince: now.Add(-24 * time.Hour), RecentSince: now.Add(-time.Minute), RecentMax: limit + 1, Features: features,
+	}
+	if d.Edit != nil {
+		q.Exclude = d.Edit.ID
+	}
+	facts, err := a.store.PostFacts(ctx, q)
 	if err != nil {
 		return Result{}, err
 	}
-	mc := make(map[string]TokenCount, len(counts))
-	for k, v := range counts {
+	f := Facts{Body: d.Body, Author: d.Author, AuthorApproved: facts.AuthorApproved,
+		SameBodyRecent: facts.SameBodyRecent, RecentByAuthor: facts.RecentByIP}
+	if ban := facts.Ban; ban != nil {
+		f.Ban = &BanFact{Kind: ban.Kind, Shadow: ban.Shadow, Reason: ban.Reason}
+	}
+	mc := make(map[string]TokenCount, len(facts.Tokens))
+	for k, v := range facts.Tokens {
 		mc[k] = TokenCount{Spam: v.Spam, Ham: v.Ham}
 	}
-	f.SpamProbability = SpamProbability(features, mc, Totals{Spam: totals.Spam, Ham: totals.Ham})
-	f.ClassifierDecisions = int(totals.Spam + totals.Ham)
+	f.SpamProbability = SpamProbability(features, mc, Totals{Spam: facts.Totals.Spam, Ham: facts.Totals.Ham})
+	f.ClassifierDecisions = int(facts.Totals.Spam + facts.Totals.Ham)
 
 	as := Assess(Settings{
 		Mode: Mode(ms.Mode), FirstTimeApproved: ms.FirstTimeApproved,
@@ -120,7 +122,24 @@ func (a *Assessor) Assess(ctx context.Context, d Draft) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Assessment: as, Status: as.Verdict.Status(), Reasons: string(b), BodyKey: key, Shadow: ban != nil && ban.Shadow}, nil
+	status := as.Verdict.Status()
+	if d.Edit != nil {
+		status = editStatus(d.Edit.Status, as.Verdict)
+	}
+	return Result{Assessment: as, Status: status, Reasons: string(b), BodyKey: key,
+		Shadow: facts.Ban != nil && facts.Ban.Shadow, Article: facts.Article, Parent: facts.Parent}, nil
+}
+
+// editStatus is the status of an edited comment: its new verdict, but
+// never less held than it was. A comment held for the posting rate or by a
+// moderator's removal cannot be released by changing a character.
+func editStatus(was string, v Verdict) string {
+	for old := Allow; old <= Reject; old++ {
+		if old.Status() == was && old > v {
+			return was
+		}
+	}
+	return v.Status()
 }
 
 // compiled returns the site's word lists, compiled once per settings change.

@@ -28,6 +28,11 @@ type BanRequest struct {
 	// site at once. They are rejected for who wrote them, not for what they
 	// say, so the classifier learns nothing from them.
 	RejectPending bool
+	// SiteID and IPHash, without a comment, ban an address group the
+	// moderator names (kind "ip"): IPHash is the keyed hash of the group,
+	// as comments store it.
+	SiteID int64
+	IPHash string
 }
 
 var banKinds = []string{"email", "ip", "reader"}
@@ -50,16 +55,32 @@ func (q *Queue) Ban(ctx context.Context, actor Actor, r BanRequest) (*schema.Ban
 	if r.ExpiresAt != nil && !r.ExpiresAt.After(q.store.Now()) {
 		f["expires_at"] = "must be in the future (RFC 3339, e.g. 2030-01-02T15:04:05Z), or left out for a ban without end"
 	}
-	if r.CommentID <= 0 {
-		f["comment_id"] = "required: the id of a comment by the author to ban"
+	byAddress := r.CommentID <= 0 && r.IPHash != ""
+	switch {
+	case byAddress && r.Kind != "ip":
+		f["kind"] = "an address given as ip bans kind ip"
+	case byAddress && (r.SiteID <= 0 || !actor.may(r.SiteID)):
+		f["site"] = "required with ip: a site you moderate"
+	case r.CommentID <= 0 && !byAddress:
+		f["comment_id"] = "required: the id of a comment by the author to ban, or an ip and a site"
 	}
 	if len(f) > 0 {
 		return nil, nil, f
+	}
+	if byAddress {
+		c := &schema.Comment{SiteID: r.SiteID, IPHash: r.IPHash}
+		return q.ban(ctx, actor, r, reason, c)
 	}
 	c, err := q.store.Comment(ctx, r.CommentID)
 	if err != nil || !actor.may(c.SiteID) {
 		return nil, nil, FieldErrors{"comment_id": fmt.Sprintf("no comment %d on a site you moderate", r.CommentID)}
 	}
+	return q.ban(ctx, actor, r, reason, c)
+}
+
+// ban bans the identity of kind of c, a comment or, without an id, just
+// the site and the address group to ban.
+func (q *Queue) ban(ctx context.Context, actor Actor, r BanRequest, reason string, c *schema.Comment) (*schema.Ban, []*schema.Comment, error) {
 	value := map[string]string{"email": c.EmailHash, "ip": c.IPHash, "reader": c.ReaderID}[r.Kind]
 	if value == "" {
 		what := map[string]string{"email": "gave no email", "ip": "has no IP address on record", "reader": "was written without a reader token"}[r.Kind]
@@ -67,7 +88,7 @@ func (q *Queue) Ban(ctx context.Context, actor Actor, r BanRequest) (*schema.Ban
 	}
 	b := &schema.Ban{
 		SiteID: c.SiteID, Kind: r.Kind, Value: value, Reason: reason, Shadow: r.Shadow,
-		CommentID: sql.NullInt64{Int64: c.ID, Valid: true},
+		CommentID: sql.NullInt64{Int64: c.ID, Valid: c.ID > 0},
 	}
 	if r.ExpiresAt != nil {
 		b.ExpiresMS = sql.NullInt64{Int64: r.ExpiresAt.UnixMilli(), Valid: true}
@@ -77,13 +98,29 @@ func (q *Queue) Ban(ctx context.Context, actor Actor, r BanRequest) (*schema.Ban
 	}
 	a := actor.audit()
 	a.Detail = reason
-	rejected, err := q.store.CreateBan(ctx, b, r.RejectPending, &a)
+	// The ban's id, the announced reason, is known only inside the
+	// transaction.
+	var announce schema.Announcer
+	if r.RejectPending {
+		site, err := q.store.SiteByID(ctx, c.SiteID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if q.notify.Decided(site, actor, ActReject, "") != nil {
+			announce = func(ctx context.Context, ch schema.Change) ([]schema.Announcement, error) {
+				return q.notify.Decided(site, actor, ActReject, fmt.Sprintf("ban #%d", b.ID))(ctx, ch)
+			}
+		}
+	}
+	rejected, err := q.store.CreateBan(ctx, b, r.RejectPending, &a, announce)
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(rejected) > 0 {
+		q.notify.Wake()
+	}
 	out := make([]*schema.Comment, 0, len(rejected))
 	for _, d := range rejected {
-		q.notify.Decided(ctx, d, actor, ActReject, fmt.Sprintf("ban #%d", b.ID))
 		out = append(out, d.After)
 	}
 	return b, out, nil

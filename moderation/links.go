@@ -33,34 +33,24 @@ func (q *Queue) LinkInfo(ctx context.Context, token string) (*schema.ActionLink,
 }
 
 // DecideByLink carries out a one-time link's decision: it applies to a
-// comment that is still pending, and spends the link and its pair in the
-// same transaction, so of any number of clicks exactly one acts. The
-// audit log names the actor "webhook link".
+// comment that is still pending, in the very version the link was issued
+// for (a *ConflictError otherwise: an edit since then is not approved
+// unread), and spends the link and its pair in the same transaction, so of
+// any number of clicks exactly one acts. The audit log names the actor
+// "webhook link".
 func (q *Queue) DecideByLink(ctx context.Context, token string) (*schema.Comment, Action, error) {
-	l, _, err := q.LinkInfo(ctx, token)
+	l, c, err := q.LinkInfo(ctx, token)
 	if err != nil {
 		return nil, "", err
 	}
 	action := Action(l.Action)
 	r := Request{Action: action, Expected: schema.StatusPending, Reason: "one-time link from a webhook"}
-	c, err := q.decide(ctx, Actor{}, l.CommentID, r, l.TokenHash)
+	c, err = q.decide(ctx, Actor{}, c, r, l.TokenHash)
 	if errors.Is(err, schema.ErrNotFound) {
 		// Another click spent the pair meanwhile.
 		return nil, action, ErrLinkUsed
 	}
 	return c, action, err
-}
-
-// newLinks makes the approve and reject links of a held comment and
-// returns their tokens; only the hashes are stored.
-func newLinks(ctx context.Context, store *schema.Store, commentID int64) (approve, reject string, expires time.Time, err error) {
-	approve, reject, pair := newToken(), newToken(), newToken()
-	expires = store.Now().Add(LinkTTL)
-	err = store.CreateActionLinks(ctx,
-		schema.ActionLink{TokenHash: hashToken(approve), CommentID: commentID, Action: string(ActApprove), Pair: pair, ExpiresMS: expires.UnixMilli()},
-		schema.ActionLink{TokenHash: hashToken(reject), CommentID: commentID, Action: string(ActReject), Pair: pair, ExpiresMS: expires.UnixMilli()},
-	)
-	return approve, reject, expires, err
 }
 
 // newToken returns 32 random bytes, URL-safe encoded.

@@ -24,7 +24,8 @@ const (
 )
 
 // Notifier announces comments to a site's webhooks. It builds each event's
-// payload — with one-time approve and reject links for held comments — and
+// payload — with one-time approve and reject links for held comments — as
+// an announcer the store runs inside the transaction of the change, which
 // stores one delivery per URL in the outbox; a worker elsewhere sends them,
 // so nothing here waits for a receiver. A nil Notifier announces nothing.
 type Notifier struct {
@@ -111,74 +112,84 @@ type EventDecision struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Held announces a comment that waits in the pending queue, with links to
-// approve or reject it.
-func (n *Notifier) Held(ctx context.Context, site *schema.Site, c *schema.Comment) {
-	if n == nil || len(site.Settings.Webhooks.URLs) == 0 || c.Status != schema.StatusPending {
-		return
+// Held returns the announcer of a new or edited comment on the site: a
+// comment that enters the pending queue is announced, with links to
+// approve or reject it. The event replaces the comment's undelivered
+// comment.held events and the links spend its earlier ones, so however
+// often a comment is held it has one event waiting and one live pair.
+func (n *Notifier) Held(site *schema.Site) schema.Announcer {
+	if n == nil || len(site.Settings.Webhooks.URLs) == 0 {
+		return nil
 	}
-	ev, err := n.event(ctx, EventHeld, site, c)
-	if err != nil {
-		n.log.WarnContext(ctx, "webhook event", "event", EventHeld, "comment_id", c.ID, "err", err)
-		return
+	return func(ctx context.Context, ch schema.Change) ([]schema.Announcement, error) {
+		c := ch.After
+		if c.Status != schema.StatusPending || (ch.Before != nil && ch.Before.Status == schema.StatusPending) {
+			return nil, nil
+		}
+		ev := n.event(EventHeld, site, c, ch.Article)
+		approve, reject, pair := newToken(), newToken(), newToken()
+		expires := n.store.Now().Add(LinkTTL)
+		ev.Links = &EventLinks{Approve: n.linkURL(approve), Reject: n.linkURL(reject), ExpiresAt: expires.UTC()}
+		a, err := announcement(site, c, ev)
+		if err != nil {
+			return nil, err
+		}
+		a.Replace = true
+		for _, l := range []struct {
+			token  string
+			action Action
+		}{{approve, ActApprove}, {reject, ActReject}} {
+			a.Links = append(a.Links, schema.ActionLink{TokenHash: hashToken(l.token), CommentID: c.ID, Action: string(l.action),
+				Pair: pair, CommentVersion: c.Version, ExpiresMS: expires.UnixMilli()})
+		}
+		return []schema.Announcement{a}, nil
 	}
-	approve, reject, expires, err := newLinks(ctx, n.store, c.ID)
-	if err != nil {
-		n.log.WarnContext(ctx, "webhook links", "comment_id", c.ID, "err", err)
-		return
-	}
-	ev.Links = &EventLinks{Approve: n.linkURL(approve), Reject: n.linkURL(reject), ExpiresAt: expires.UTC()}
-	n.enqueue(ctx, site, ev)
 }
 
-// Reported announces a published comment whose reports reached the site's
-// threshold, with the reports.
-func (n *Notifier) Reported(ctx context.Context, site *schema.Site, c *schema.Comment) {
+// Reported returns the announcer of a published comment whose reports
+// reached the site's threshold, with the reports.
+func (n *Notifier) Reported(site *schema.Site) schema.Announcer {
 	if n == nil || len(site.Settings.Webhooks.URLs) == 0 {
-		return
+		return nil
 	}
-	ev, err := n.event(ctx, EventReported, site, c)
-	if err == nil {
-		var reports map[int64][]schema.Report
-		reports, err = n.store.OpenReports(ctx, []int64{c.ID})
-		for _, r := range reports[c.ID] {
+	return func(ctx context.Context, ch schema.Change) ([]schema.Announcement, error) {
+		ev := n.event(EventReported, site, ch.After, ch.Article)
+		for _, r := range ch.Reports {
 			ev.Reports = append(ev.Reports, EventReport{Reason: r.Reason, Note: r.Note, CreatedAt: r.CreatedAt()})
 		}
+		a, err := announcement(site, ch.After, ev)
+		if err != nil {
+			return nil, err
+		}
+		return []schema.Announcement{a}, nil
 	}
-	if err != nil {
-		n.log.WarnContext(ctx, "webhook event", "event", EventReported, "comment_id", c.ID, "err", err)
-		return
-	}
-	n.enqueue(ctx, site, ev)
 }
 
-// Decided announces a decision that changed a comment's status or queue.
-func (n *Notifier) Decided(ctx context.Context, d schema.Decided, actor Actor, action Action, reason string) {
-	if n == nil {
-		return
+// Decided returns the announcer of decisions by actor (that changed a
+// comment's status or queue) on comments of the site.
+func (n *Notifier) Decided(site *schema.Site, actor Actor, action Action, reason string) schema.Announcer {
+	if n == nil || len(site.Settings.Webhooks.URLs) == 0 {
+		return nil
 	}
-	site, err := n.store.SiteByID(ctx, d.After.SiteID)
-	if err != nil {
-		n.log.WarnContext(ctx, "webhook event", "event", EventDecided, "comment_id", d.After.ID, "err", err)
-		return
+	return func(ctx context.Context, ch schema.Change) ([]schema.Announcement, error) {
+		ev := n.event(EventDecided, site, ch.After, ch.Article)
+		ev.Decision = &EventDecision{Action: string(action), Before: ch.Before.Status, After: ch.After.Status, By: actor.Name(), Reason: reason}
+		a, err := announcement(site, ch.After, ev)
+		if err != nil {
+			return nil, err
+		}
+		return []schema.Announcement{a}, nil
 	}
-	if len(site.Settings.Webhooks.URLs) == 0 {
-		return
-	}
-	ev, err := n.event(ctx, EventDecided, site, d.After)
-	if err != nil {
-		n.log.WarnContext(ctx, "webhook event", "event", EventDecided, "comment_id", d.After.ID, "err", err)
-		return
-	}
-	ev.Decision = &EventDecision{Action: string(action), Before: d.Before.Status, After: d.After.Status, By: actor.Name(), Reason: reason}
-	n.enqueue(ctx, site, ev)
 }
 
-func (n *Notifier) event(ctx context.Context, name string, site *schema.Site, c *schema.Comment) (*Event, error) {
-	a, err := n.store.ArticleByID(ctx, c.ArticleID)
-	if err != nil {
-		return nil, err
+// Wake tells the delivery worker that events were stored.
+func (n *Notifier) Wake() {
+	if n != nil && n.wake != nil {
+		n.wake()
 	}
+}
+
+func (n *Notifier) event(name string, site *schema.Site, c *schema.Comment, a *schema.Article) *Event {
 	ev := &Event{
 		Event: name, ID: newToken()[:22], CreatedAt: n.store.Now().UTC(), Site: site.Slug,
 		Comment: EventComment{
@@ -194,19 +205,13 @@ func (n *Notifier) event(ctx context.Context, name string, site *schema.Site, c 
 	if !json.Valid(ev.Comment.Reasons) {
 		ev.Comment.Reasons = json.RawMessage(`[]`)
 	}
-	return ev, nil
+	return ev
 }
 
-func (n *Notifier) enqueue(ctx context.Context, site *schema.Site, ev *Event) {
+func announcement(site *schema.Site, c *schema.Comment, ev *Event) (schema.Announcement, error) {
 	b, err := json.Marshal(ev)
-	if err == nil {
-		err = n.store.EnqueueWebhook(ctx, site.ID, ev.Event, string(b), site.Settings.Webhooks.URLs)
-	}
 	if err != nil {
-		n.log.WarnContext(ctx, "enqueue webhook", "event", ev.Event, "site", site.Slug, "err", err)
-		return
+		return schema.Announcement{}, err
 	}
-	if n.wake != nil {
-		n.wake()
-	}
+	return schema.Announcement{SiteID: site.ID, CommentID: c.ID, Event: ev.Event, Payload: string(b), URLs: site.Settings.Webhooks.URLs}, nil
 }

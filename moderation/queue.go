@@ -15,8 +15,8 @@ import (
 
 // Queue is the moderators' side of moderation: decisions on comments,
 // one at a time, in bulk or through one-time links, and bans. Every change
-// is audited in the same transaction, taught to the site's classifier, and
-// announced to the site's webhooks.
+// is audited, taught to the site's classifier, and announced to the site's
+// webhooks, all in the same transaction.
 type Queue struct {
 	store  *schema.Store
 	notify *Notifier
@@ -181,32 +181,57 @@ func (q *Queue) Decide(ctx context.Context, actor Actor, id int64, r Request) (*
 	if !actor.may(c.SiteID) {
 		return nil, fmt.Errorf("comment %d: %w", id, schema.ErrNotFound)
 	}
-	return q.decide(ctx, actor, c.ID, r, "")
+	return q.decide(ctx, actor, c, r, "")
 }
 
-// decide applies a validated decision; link is the hash of the action link
-// that carries it, if any.
-func (q *Queue) decide(ctx context.Context, actor Actor, id int64, r Request, link string) (*schema.Comment, error) {
+// decide applies a validated decision to c as last read; link is the hash
+// of the action link that carries it, if any.
+func (q *Queue) decide(ctx context.Context, actor Actor, c *schema.Comment, r Request, link string) (*schema.Comment, error) {
+	id := c.ID
+	// The site is read before the transaction: its announcer must not
+	// wait for a second connection while holding one.
+	announce, err := q.decided(ctx, c.SiteID, actor, r.Action, strings.TrimSpace(r.Reason))
+	if err != nil {
+		return nil, err
+	}
 	a := actor.audit()
 	a.Action, a.Detail = "comment."+string(r.Action), strings.TrimSpace(r.Reason)
 	d := schema.Decision{
 		CommentID: id, Expected: r.Expected, Status: r.Action.Status(),
 		Learn: r.Action.label(), Features: Features, Link: link, Audit: a,
+		Announce: announce,
 	}
 	if r.Action == ActRestore {
 		d.From = []string{schema.StatusRejected, schema.StatusSpam}
 	}
 	res, err := q.store.Decide(ctx, d)
 	if errors.Is(err, schema.ErrConflict) && res.Before != nil {
+		if link != "" && res.Before.Status == r.Expected {
+			// The status is as the link expects: what changed is the text.
+			return nil, &ConflictError{Comment: res.Before,
+				msg: fmt.Sprintf("comment %d was edited since this link was sent: review it in the dashboard", id)}
+		}
 		return nil, conflict(res.Before, r)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if res.Changed && (res.Before.Status != res.After.Status || res.Before.Queue != res.After.Queue) {
-		q.notify.Decided(ctx, res, actor, r.Action, a.Detail)
+	if res.Changed {
+		q.notify.Wake()
 	}
 	return res.After, nil
+}
+
+// decided returns the announcer of a decision on a comment of the site.
+func (q *Queue) decided(ctx context.Context, siteID int64, actor Actor, action Action, reason string) (schema.Announcer, error) {
+	if q.notify == nil {
+		return nil, nil
+	}
+	site, err := q.store.SiteByID(ctx, siteID)
+	if err != nil {
+		return nil, err
+	}
+	return q.notify.Decided(site, actor, action, reason), nil
 }
 
 func conflict(now *schema.Comment, r Request) *ConflictError {

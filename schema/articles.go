@@ -43,8 +43,12 @@ func (s *Store) article(ctx context.Context, q sqlx.QueryerContext, siteID int64
 
 // ArticleByID returns an article by id.
 func (s *Store) ArticleByID(ctx context.Context, id int64) (*Article, error) {
+	return s.articleByID(ctx, s.db, id)
+}
+
+func (s *Store) articleByID(ctx context.Context, q sqlx.QueryerContext, id int64) (*Article, error) {
 	var a Article
-	if err := s.db.GetContext(ctx, &a, s.q(`SELECT `+articleColumns+` FROM articles WHERE id = ?`), id); err != nil {
+	if err := sqlx.GetContext(ctx, q, &a, s.q(`SELECT `+articleColumns+` FROM articles WHERE id = ?`), id); err != nil {
 		return nil, notFound(fmt.Sprintf("article %d", id), err)
 	}
 	a.CreatedAt = msTime(a.CreatedMS)

@@ -2,60 +2,113 @@ package schema
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
 
 // Author identifies who wrote a comment, as far as Parley knows: any of
-// the three may be empty.
+// the three may be empty. IPHash is the keyed hash of the address's group
+// (an IPv4 address, or the /64 network of an IPv6 one).
 type Author struct {
 	EmailHash string
 	IPHash    string
 	ReaderID  string
 }
 
-// AuthorApproved counts the author's approved comments on a site, by email
-// or reader: what first-time moderation asks.
-func (s *Store) AuthorApproved(ctx context.Context, siteID int64, a Author) (int, error) {
-	var n int
-	if a.EmailHash == "" && a.ReaderID == "" {
-		return 0, nil
-	}
-	err := s.db.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM (
-		SELECT id FROM comments WHERE site_id = ? AND email_hash = ? AND email_hash <> '' AND status = 'approved'
-		UNION
-		SELECT id FROM comments WHERE site_id = ? AND reader_id = ? AND reader_id <> '' AND status = 'approved'
-	) AS mine`), siteID, a.EmailHash, siteID, a.ReaderID)
-	if err != nil {
-		return 0, fmt.Errorf("count approved: %w", err)
-	}
-	return n, nil
+// FactsQuery says what a new or edited comment is, for PostFacts.
+type FactsQuery struct {
+	SiteID int64
+	// ArticleKey, when set, asks for the article (nil when never used).
+	ArticleKey string
+	// ParentID, when set, asks for the parent comment.
+	ParentID int64
+	Who      Author
+	BodyKey  string
+	// Exclude is the comment being edited: its own earlier text neither
+	// repeats the new one nor counts towards the posting rate.
+	Exclude int64
+	// SameSince and RecentSince start the windows of the repeated-text
+	// and posting-rate rules; counting recent comments stops at RecentMax.
+	SameSince, RecentSince time.Time
+	RecentMax              int
+	// Features are the classifier's features of the body.
+	Features []string
 }
 
-// SameBodySince tells whether a comment with the same normalized body was
-// posted on the site since the given time.
-func (s *Store) SameBodySince(ctx context.Context, siteID int64, bodyKey string, since time.Time) (bool, error) {
-	var n int
-	err := s.db.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE site_id = ? AND body_key = ? AND created_at >= ? LIMIT 1) AS x`),
-		siteID, bodyKey, since.UnixMilli())
-	if err != nil {
-		return false, fmt.Errorf("find repeated text: %w", err)
-	}
-	return n > 0, nil
+// Facts is what the moderation policy needs to know about a comment
+// besides its text, with the article and parent the handler checks.
+type Facts struct {
+	Article *Article // nil: never used
+	Parent  *Comment // nil: none asked, or no such comment
+	// AuthorApproved counts the author's approved comments on the site,
+	// by email or reader.
+	AuthorApproved int
+	// SameBodyRecent: a comment with the same body key was posted on the
+	// site since SameSince.
+	SameBodyRecent bool
+	// RecentByIP counts comments from the author's address group since
+	// RecentSince, up to RecentMax.
+	RecentByIP int
+	// Ban is the author's active ban, nil when none.
+	Ban *Ban
+	// Tokens and Totals are the site classifier's counts.
+	Tokens map[string]TokenCount
+	Totals TokenCount
 }
 
-// RecentByIP counts comments posted from an IP hash since the given time,
-// up to max: the posting-rate rule only asks whether a limit was reached,
-// and a flood must not make every new comment count the whole flood.
-func (s *Store) RecentByIP(ctx context.Context, ipHash string, since time.Time, max int) (int, error) {
-	var n int
-	if ipHash == "" {
-		return 0, nil
+// PostFacts reads in one call everything the policy and the comment
+// handler need: the counts in one statement, the bans from memory, the
+// classifier's counts of the body's features, the article and parent.
+func (s *Store) PostFacts(ctx context.Context, q FactsQuery) (*Facts, error) {
+	f := &Facts{}
+	var row struct {
+		Approved int   `db:"approved"`
+		Same     int   `db:"same_body"`
+		Recent   int   `db:"recent"`
+		Spam     int64 `db:"spam_total"`
+		Ham      int64 `db:"ham_total"`
 	}
-	err := s.db.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE ip_hash = ? AND created_at >= ? LIMIT ?) AS recent`),
-		ipHash, since.UnixMilli(), max)
+	// A flood must not make every new comment count the whole flood: the
+	// posting-rate rule only asks whether the limit was reached.
+	err := s.db.GetContext(ctx, &row, s.q(`SELECT
+		(SELECT COUNT(*) FROM (
+			SELECT id FROM comments WHERE site_id = ? AND email_hash = ? AND email_hash <> '' AND status = 'approved'
+			UNION
+			SELECT id FROM comments WHERE site_id = ? AND reader_id = ? AND reader_id <> '' AND status = 'approved') AS mine) AS approved,
+		(SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE site_id = ? AND body_key = ? AND created_at >= ? AND id <> ? LIMIT 1) AS same) AS same_body,
+		(SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE ip_hash = ? AND ip_hash <> '' AND created_at >= ? AND id <> ? LIMIT ?) AS recent) AS recent,
+		COALESCE((SELECT spam FROM classifier_totals WHERE site_id = ?), 0) AS spam_total,
+		COALESCE((SELECT ham FROM classifier_totals WHERE site_id = ?), 0) AS ham_total`),
+		q.SiteID, q.Who.EmailHash, q.SiteID, q.Who.ReaderID,
+		q.SiteID, q.BodyKey, q.SameSince.UnixMilli(), q.Exclude,
+		q.Who.IPHash, q.RecentSince.UnixMilli(), q.Exclude, q.RecentMax,
+		q.SiteID, q.SiteID)
 	if err != nil {
-		return 0, fmt.Errorf("count recent comments: %w", err)
+		return nil, fmt.Errorf("read author facts: %w", err)
 	}
-	return n, nil
+	f.AuthorApproved, f.SameBodyRecent, f.RecentByIP = row.Approved, row.Same > 0, row.Recent
+	f.Totals = TokenCount{Spam: row.Spam, Ham: row.Ham}
+	if f.Ban, err = s.ActiveBan(ctx, q.SiteID, q.Who); err != nil {
+		return nil, err
+	}
+	f.Tokens = map[string]TokenCount{}
+	if f.Totals != (TokenCount{}) {
+		if f.Tokens, err = s.tokenCounts(ctx, q.SiteID, q.Features); err != nil {
+			return nil, err
+		}
+	}
+	if q.ArticleKey != "" {
+		f.Article, err = s.Article(ctx, q.SiteID, q.ArticleKey)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	if q.ParentID > 0 {
+		f.Parent, err = s.Comment(ctx, q.ParentID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	return f, nil
 }

@@ -35,8 +35,9 @@ const banColumns = `id, site_id, kind, value, reason, shadow, expires_at, commen
 // CreateBan stores a ban and sets its ID, with audit's entry when audit is
 // not nil. When rejectPending is set, the banned identity's pending
 // comments on the site are rejected in the same transaction, each with an
-// audit entry of its own (action comment.reject), and returned.
-func (s *Store) CreateBan(ctx context.Context, b *Ban, rejectPending bool, audit *Audit) ([]Decided, error) {
+// audit entry of its own (action comment.reject), announced by announce
+// (may be nil) in the same transaction, and returned.
+func (s *Store) CreateBan(ctx context.Context, b *Ban, rejectPending bool, audit *Audit, announce Announcer) ([]Decided, error) {
 	col, ok := banColumn[b.Kind]
 	if !ok || b.Value == "" {
 		return nil, fmt.Errorf("ban of kind %q needs a value", b.Kind)
@@ -80,7 +81,13 @@ func (s *Store) CreateBan(ctx context.Context, b *Ban, rejectPending bool, audit
 					return err
 				}
 			}
+			if err := s.spendCommentLinks(ctx, tx, c.ID); err != nil {
+				return err
+			}
 			after := *c
+			if err := s.announce(ctx, tx, announce, Change{Before: &before, After: &after}); err != nil {
+				return err
+			}
 			rejected = append(rejected, Decided{Before: &before, After: &after, Changed: true})
 		}
 		return nil

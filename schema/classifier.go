@@ -28,27 +28,34 @@ func (s *Store) ClassifierCounts(ctx context.Context, siteID int64, features []s
 		}
 		return nil, totals, fmt.Errorf("read classifier totals: %w", err)
 	}
+	out, err = s.tokenCounts(ctx, siteID, features)
+	return out, totals, err
+}
+
+// tokenCounts returns a site's counts for the given features.
+func (s *Store) tokenCounts(ctx context.Context, siteID int64, features []string) (map[string]TokenCount, error) {
+	out := make(map[string]TokenCount, len(features))
 	if len(features) == 0 {
-		return out, totals, nil
+		return out, nil
 	}
 	q, args, err := sqlx.In(`SELECT token, spam, ham FROM classifier_tokens WHERE site_id = ? AND token IN (?)`, siteID, features)
 	if err != nil {
-		return nil, totals, err
+		return nil, err
 	}
 	rows, err := s.db.QueryxContext(ctx, s.q(q), args...)
 	if err != nil {
-		return nil, totals, fmt.Errorf("read classifier counts: %w", err)
+		return nil, fmt.Errorf("read classifier counts: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var tok string
 		var c TokenCount
 		if err := rows.Scan(&tok, &c.Spam, &c.Ham); err != nil {
-			return nil, totals, err
+			return nil, err
 		}
 		out[tok] = c
 	}
-	return out, totals, rows.Err()
+	return out, rows.Err()
 }
 
 // Learn adds one document's features to a site's classifier as spam or

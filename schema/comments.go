@@ -90,14 +90,31 @@ var (
 // CreateComment stores a new comment and sets its ID. The parent, when set,
 // must be a comment of the same article; ErrNotFound otherwise.
 func (s *Store) CreateComment(ctx context.Context, c *Comment) error {
-	return s.PostComment(ctx, c, "", nil)
+	return s.PostComment(ctx, c, PostOptions{})
 }
 
-// PostComment uses up the captcha and, if check accepts its digits, stores
-// the comment, in one transaction of the group-commit writer: the captcha
-// is checked before anything is written, and a wrong answer still uses it
-// up. With captchaID "" there is no captcha to check.
-func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, check func(digits []byte) bool) error {
+// PostOptions is what the transaction of a new comment holds besides the
+// comment row.
+type PostOptions struct {
+	// ArticleKey is the article to create, on first use, when the
+	// comment's ArticleID is 0.
+	ArticleKey string
+	// Article, when known, spares the announcer reading it.
+	Article *Article
+	// CaptchaID is the captcha to use up, checked by Check; "" for none.
+	CaptchaID string
+	Check     func(digits []byte) bool
+	// Announce builds the comment's webhook events (and one-time links).
+	Announce Announcer
+}
+
+// PostComment stores a new comment in one transaction of the group-commit
+// writer: the captcha is used up and checked first (a wrong answer still
+// uses it up, and nothing else is written), then the article is created if
+// new, the comment stored with its counters, and its webhook events and
+// one-time links put in the outbox. Before anything else is written, a
+// parent that is not a comment of the article fails with ErrNotFound.
+func (s *Store) PostComment(ctx context.Context, c *Comment, o PostOptions) error {
 	c.CreatedMS = s.nowMS()
 	c.Version = 1
 	c.Visible = visible(c.Status, false)
@@ -106,17 +123,26 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 	}
 	c.Queue = queueOf(c.Status, false)
 	c.Priority = reasonCount(c.Reasons)
-	err := s.submit(ctx, func(b *batch) error {
-		if captchaID != "" {
-			digits, err := b.consumeCaptcha(captchaID)
+	if c.ArticleID == 0 && o.ArticleKey == "" {
+		return errors.New("new comment: no article")
+	}
+	articleID := c.ArticleID
+	return s.submit(ctx, func(b *batch) error {
+		// A batch replayed after a failure runs the op again from scratch.
+		c.ArticleID = articleID
+		if o.CaptchaID != "" {
+			digits, err := b.consumeCaptcha(o.CaptchaID)
 			if err != nil {
 				return err
 			}
-			if !check(digits) {
+			if !o.Check(digits) {
 				return soft(ErrCaptchaWrong)
 			}
 		}
 		if c.ParentID.Valid {
+			if c.ArticleID == 0 {
+				return soft(fmt.Errorf("parent comment %d: %w", c.ParentID.Int64, ErrNotFound))
+			}
 			res, err := b.exec(sqlMarkParent, c.ParentID.Int64, c.ArticleID)
 			if err != nil {
 				return fmt.Errorf("mark parent: %w", err)
@@ -124,6 +150,15 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 			if n, _ := res.RowsAffected(); n == 0 {
 				return soft(fmt.Errorf("parent comment %d: %w", c.ParentID.Int64, ErrNotFound))
 			}
+		}
+		article := o.Article
+		if c.ArticleID == 0 {
+			a, err := s.ensureArticle(b.ctx, b.tx, c.SiteID, o.ArticleKey)
+			if err != nil {
+				return err
+			}
+			c.ArticleID, article = a.ID, a
+			b.afterCommit(func() { s.state.articles.Set(articleKey{a.SiteID, a.Key}, a.ID) })
 		}
 		err := b.get(&c.ID, sqlInsertComment,
 			c.SiteID, c.ArticleID, c.ParentID, c.ReaderID, c.Author, c.EmailHash, c.IPHash, c.Body, c.BodyKey,
@@ -142,9 +177,11 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, captchaID string, c
 		if c.Shadow && c.ReaderID != "" {
 			s.changed(b.tx, shadowChanged(c.SiteID, c.ReaderID))
 		}
-		return s.moveQueue(b.ctx, b.tx, c.SiteID, "", c.Queue)
+		if err := s.moveQueue(b.ctx, b.tx, c.SiteID, "", c.Queue); err != nil {
+			return err
+		}
+		return s.announce(b.ctx, b.tx, o.Announce, Change{After: c, Article: article})
 	})
-	return err
 }
 
 // The statements of the comment path, prepared once on SQLite.
@@ -288,9 +325,10 @@ func (s *Store) LatestApproved(ctx context.Context, articleID int64, limit int) 
 }
 
 // EditComment replaces a comment's body and gives it the status and reasons
-// of its new assessment. It fails with ErrConflict when the comment changed
-// since version was read, or is no longer the author's to edit.
-func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKey, status, reasons string) (*Comment, error) {
+// of its new assessment; announce's webhook events are stored in the same
+// transaction. It fails with ErrConflict when the comment changed since
+// version was read, or is no longer the author's to edit.
+func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKey, status, reasons string, announce Announcer) (*Comment, error) {
 	var out *Comment
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		c, err := s.lockComment(ctx, tx, id)
@@ -300,6 +338,7 @@ func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKe
 		if c.Version != version || c.Status == StatusDeleted {
 			return fmt.Errorf("comment %d changed: %w", id, ErrConflict)
 		}
+		before := *c
 		if err := s.transition(ctx, tx, c, status); err != nil {
 			return err
 		}
@@ -313,7 +352,10 @@ func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKe
 			return fmt.Errorf("edit comment: %w", err)
 		}
 		out, err = s.comment(ctx, tx, id)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.announce(ctx, tx, announce, Change{Before: &before, After: out})
 	})
 	return out, err
 }

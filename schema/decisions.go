@@ -36,8 +36,13 @@ type Decision struct {
 	Features func(body string) []string
 	// Link, when set, is the hash of the one-time action link that carries
 	// the decision: it is spent, with its pair, in the same transaction,
-	// and Decide fails with ErrNotFound if it was spent or expired.
+	// and Decide fails with ErrNotFound if it was spent or expired, and
+	// with ErrConflict if the comment changed since the link was issued.
 	Link string
+	// Announce, when not nil, builds the webhook events of a decision that
+	// changed the comment's status or queue; they are stored in the same
+	// transaction.
+	Announce Announcer
 	// Audit is who decides and why (Actor, Action, Detail); the store
 	// fills in the object, the site and the states. No Action, no entry.
 	Audit Audit
@@ -60,17 +65,28 @@ type Decided struct {
 func (s *Store) Decide(ctx context.Context, d Decision) (Decided, error) {
 	var out Decided
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
-		if d.Link != "" {
-			if err := s.spendLink(ctx, tx, d.Link, d.CommentID); err != nil {
-				return err
-			}
-		}
+		// The comment first, then its links: every writer takes them in
+		// this order, so a click and a dashboard decision cannot deadlock.
 		c, err := s.lockComment(ctx, tx, d.CommentID)
 		if err != nil {
 			return err
 		}
 		before := *c
 		out.Before = &before
+		if d.Link != "" {
+			version, err := s.spendLink(ctx, tx, d.Link, d.CommentID)
+			if err != nil {
+				return err
+			}
+			// Links issued before versions were recorded carry 0: they
+			// stand for the text as first posted.
+			if version == 0 {
+				version = 1
+			}
+			if version != c.Version {
+				return fmt.Errorf("comment %d changed since the link was issued: %w", c.ID, ErrConflict)
+			}
+		}
 		switch {
 		case c.Status == StatusDeleted:
 			return fmt.Errorf("comment %d was deleted by its author: %w", c.ID, ErrConflict)
@@ -107,9 +123,20 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Decided, error) {
 				return err
 			}
 		}
+		// Whoever decided, the comment's one-time links have nothing
+		// left to do.
+		if err := s.spendCommentLinks(ctx, tx, c.ID); err != nil {
+			return err
+		}
 		out.Changed = true
 		out.After, err = s.comment(ctx, tx, c.ID)
-		return err
+		if err != nil {
+			return err
+		}
+		if before.Status != out.After.Status || before.Queue != out.After.Queue {
+			return s.announce(ctx, tx, d.Announce, Change{Before: &before, After: out.After})
+		}
+		return nil
 	})
 	return out, err
 }

@@ -111,7 +111,7 @@ func TestDecideRelearns(t *testing.T) {
 		// An edit forgets the label of the old text: the next decision is
 		// learned afresh and unlearns nothing.
 		got, _ := s.Comment(ctx, c.ID)
-		if _, err := s.EditComment(ctx, c.ID, got.Version, "a thoughtful remark", "k2", schema.StatusPending, "[]"); err != nil {
+		if _, err := s.EditComment(ctx, c.ID, got.Version, "a thoughtful remark", "k2", schema.StatusPending, "[]", nil); err != nil {
 			t.Fatal(err)
 		}
 		decide(schema.StatusApproved, schema.LabelHam)
@@ -141,11 +141,11 @@ func TestQueueCountersStayExact(t *testing.T) {
 			case 0, 1:
 				_, err = s.Decide(ctx, schema.Decision{CommentID: id, Status: statuses[r.IntN(4)]})
 			case 2:
-				_, _, err = s.ReportComment(ctx, id, fmt.Sprint("reader", r.IntN(6)), "spam", "", 2)
+				_, _, err = s.ReportComment(ctx, id, fmt.Sprint("reader", r.IntN(6)), "spam", "", 2, nil)
 			case 3:
 				var c *schema.Comment
 				if c, err = s.Comment(ctx, id); err == nil {
-					_, err = s.EditComment(ctx, id, c.Version, "edited", "k", statuses[r.IntN(4)], "[]")
+					_, err = s.EditComment(ctx, id, c.Version, "edited", "k", statuses[r.IntN(4)], "[]", nil)
 				}
 			case 4:
 				if r.IntN(10) == 0 {

@@ -25,12 +25,21 @@ func (r Report) CreatedAt() time.Time { return msTime(r.CreatedMS) }
 // ReportComment stores a reader's report; a repeat by the same reader is
 // accepted and not counted (counted is false). When the open reports reach
 // threshold, the comment enters the reported queue (reportedNow is true the
-// moment that happens).
-func (s *Store) ReportComment(ctx context.Context, commentID int64, readerID, reason, note string, threshold int) (counted, reportedNow bool, err error) {
-	err = s.write(ctx, func(tx *sqlx.Tx) error {
+// moment that happens), and announce's webhook events are stored with it.
+// It runs in the group-commit writer: a burst of reports shares commits.
+func (s *Store) ReportComment(ctx context.Context, commentID int64, readerID, reason, note string, threshold int, announce Announcer) (counted, reportedNow bool, err error) {
+	err = s.submit(ctx, func(b *batch) error {
+		counted, reportedNow = false, false
+		var exists int
+		if err := b.get(&exists, `SELECT COUNT(*) FROM comments WHERE id = ?`, commentID); err != nil {
+			return fmt.Errorf("read comment: %w", err)
+		}
+		if exists == 0 {
+			return soft(fmt.Errorf("comment %d: %w", commentID, ErrNotFound))
+		}
 		now := s.nowMS()
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO reports (comment_id, reader_id, reason, note, created_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (comment_id, reader_id) DO NOTHING`), commentID, readerID, reason, note, now)
+		res, err := b.exec(`INSERT INTO reports (comment_id, reader_id, reason, note, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (comment_id, reader_id) DO NOTHING`, commentID, readerID, reason, note, now)
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
@@ -45,10 +54,10 @@ func (s *Store) ReportComment(ctx context.Context, commentID int64, readerID, re
 			Count    int64  `db:"report_count"`
 			Reported *int64 `db:"reported_at"`
 		}
-		// The update locks the row, so concurrent reports count one by one
-		// and only one of them sees the threshold reached.
-		if err := tx.GetContext(ctx, &c, s.q(`UPDATE comments SET report_count = report_count + 1, priority = priority + 1
-			WHERE id = ? RETURNING site_id, status, queue, report_count, reported_at`), commentID); err != nil {
+		// The update locks the row, so concurrent reports on other
+		// instances count one by one and only one sees the threshold.
+		if err := b.get(&c, `UPDATE comments SET report_count = report_count + 1, priority = priority + 1
+			WHERE id = ? RETURNING site_id, status, queue, report_count, reported_at`, commentID); err != nil {
 			return notFound(fmt.Sprintf("comment %d", commentID), err)
 		}
 		if c.Reported != nil || c.Count < int64(threshold) {
@@ -56,10 +65,25 @@ func (s *Store) ReportComment(ctx context.Context, commentID int64, readerID, re
 		}
 		reportedNow = true
 		queue := queueOf(c.Status, true)
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET reported_at = ?, queue = ? WHERE id = ?`), now, queue, commentID); err != nil {
+		if _, err := b.exec(`UPDATE comments SET reported_at = ?, queue = ? WHERE id = ?`, now, queue, commentID); err != nil {
 			return fmt.Errorf("mark reported: %w", err)
 		}
-		return s.moveQueue(ctx, tx, c.SiteID, c.Queue, queue)
+		if err := s.moveQueue(b.ctx, b.tx, c.SiteID, c.Queue, queue); err != nil {
+			return err
+		}
+		if announce == nil {
+			return nil
+		}
+		after, err := s.comment(b.ctx, b.tx, commentID)
+		if err != nil {
+			return err
+		}
+		var reports []Report
+		if err := b.tx.SelectContext(b.ctx, &reports, s.q(`SELECT id, comment_id, reader_id, reason, note, created_at FROM reports
+			WHERE comment_id = ? AND dismissed_at IS NULL ORDER BY id`), commentID); err != nil {
+			return fmt.Errorf("read reports: %w", err)
+		}
+		return s.announce(b.ctx, b.tx, announce, Change{After: after, Reports: reports})
 	})
 	return counted, reportedNow, err
 }

@@ -236,7 +236,8 @@ func (s *Store) tryBatch(ops []*op) ([]func(), error) {
 		s.hooks.drop(tx)
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	return append(b.after, s.hooks.take(tx)...), nil
+	// Invalidations first: values the batch committed then stay cached.
+	return append(s.hooks.take(tx), b.after...), nil
 }
 
 // applyCounts writes the folded counter changes in key order and puts the

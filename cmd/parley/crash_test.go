@@ -178,6 +178,7 @@ type ledger struct {
 	reactions map[string]*fate[string]            // by reader token
 	votes     map[int64]map[string]*fate[float64] // by comment, then reader token
 	comments  []int64                             // acknowledged comment ids
+	held      []int64                             // acknowledged held comment ids
 }
 
 // TestCrashSafety runs the real binary under mixed load, SIGKILLs it, starts
@@ -210,8 +211,10 @@ func TestCrashSafety(t *testing.T) {
 					switch {
 					case g < 10:
 						l.react(c, stop, g)
-					case g < 13:
+					case g < 12:
 						l.post(c, stop, g)
+					case g < 13:
+						l.postHeld(c, stop, g)
 					default:
 						l.voteComments(c, stop, targets, g)
 					}
@@ -228,9 +231,11 @@ func TestCrashSafety(t *testing.T) {
 					inFlight++
 				}
 			}
-			t.Logf("before the crash: %d readers reacted (%d with a request in flight), %d comments acknowledged", len(l.reactions), inFlight, len(l.comments))
-			if len(l.reactions) < 10 || len(l.comments) < 1 {
-				t.Fatalf("too little load before the crash to tell anything: %d readers, %d comments", len(l.reactions), len(l.comments))
+			t.Logf("before the crash: %d readers reacted (%d with a request in flight), %d comments acknowledged, %d of them held",
+				len(l.reactions), inFlight, len(l.comments)+len(l.held), len(l.held))
+			if len(l.reactions) < 10 || len(l.comments) < 1 || len(l.held) < 1 {
+				t.Fatalf("too little load before the crash to tell anything: %d readers, %d comments, %d held",
+					len(l.reactions), len(l.comments), len(l.held))
 			}
 
 			p = startProcess(t, bin, dsn, args...)
@@ -241,7 +246,8 @@ func TestCrashSafety(t *testing.T) {
 
 // prepareSite creates the site the load uses. Every request comes from
 // one address, so the posting-rate rule is off: acknowledged comments are
-// published.
+// published, but for those with the suspect word, which are held and
+// announced to a webhook that never answers.
 func prepareSite(t *testing.T, dsn string) {
 	t.Helper()
 	s, err := schema.Open(context.Background(), dsn)
@@ -251,6 +257,9 @@ func prepareSite(t *testing.T, dsn string) {
 	defer s.Close()
 	st := schema.DefaultSettings()
 	st.Moderation.MaxPerMinute = -1
+	st.Moderation.FirstTimeApproved = 0
+	st.Moderation.SuspectWords = []string{"suspicious"}
+	st.Webhooks = schema.Webhooks{URLs: []string{"http://127.0.0.1:9/hook"}, Secret: "a webhook secret for the crash test"}
 	if _, err := s.CreateSite(context.Background(), "news", st, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -340,6 +349,35 @@ func (l *ledger) post(c *client, stop chan struct{}, g int) {
 		}
 		l.mu.Lock()
 		l.comments = append(l.comments, id)
+		l.mu.Unlock()
+	}
+}
+
+// postHeld writes comments the site holds, recording those acknowledged
+// as held.
+func (l *ledger) postHeld(c *client, stop chan struct{}, g int) {
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		status, cap := c.do("POST", "/api/v1/captchas", nil)
+		if status != 201 {
+			return
+		}
+		status, out := c.do("POST", "/api/v1/sites/news/articles/crash/comments", map[string]any{
+			"author": "Ann", "body": fmt.Sprintf("a suspicious comment %d from writer %d", n, g),
+			"captcha_id": cap["id"], "captcha_solution": cap["test_solution"]})
+		if status != 201 {
+			return
+		}
+		cm := out["comment"].(map[string]any)
+		if cm["status"] != "pending" {
+			panic(fmt.Sprintf("a comment with the suspect word was not held: %v", cm))
+		}
+		l.mu.Lock()
+		l.held = append(l.held, int64(cm["id"].(float64)))
 		l.mu.Unlock()
 	}
 }
@@ -449,6 +487,18 @@ func (l *ledger) check(t *testing.T, c *client, dsn string, targets []int64) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// Held comments: each acknowledged one has its comment.held event in
+	// the outbox, written with the comment.
+	for _, id := range l.held {
+		c, err := s.Comment(context.Background(), id)
+		if err != nil || c.Status != schema.StatusPending {
+			t.Errorf("acknowledged held comment %d: %v, %v", id, c, err)
+			continue
+		}
+		if evs, err := s.Events(context.Background(), id, "comment.held"); err != nil || len(evs) != 1 {
+			t.Errorf("acknowledged held comment %d has %d comment.held events (%v), want 1", id, len(evs), err)
+		}
+	}
 	for _, id := range targets {
 		up, down := 0, 0
 		for tok, f := range l.votes[id] {

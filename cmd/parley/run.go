@@ -201,6 +201,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		{"rate-readers", &limits.Readers, "reader tokens issued"},
 		{"rate-captchas", &limits.Captchas, "captchas issued"},
 		{"rate-comments", &limits.Comments, "comments posted (also per reader token)"},
+		{"rate-edits", &limits.Edits, "comment edits and deletions (also per the comment's reader)"},
 		{"rate-votes", &limits.Votes, "reactions and comment votes"},
 		{"rate-reports", &limits.Reports, "comment reports"},
 		{"rate-logins", &limits.Logins, "moderator login attempts"},
