@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -8,8 +9,9 @@ import (
 // cacheCollector reports every cache of the process, the store's and the
 // page cache, and whether other processes' changes are being followed.
 type cacheCollector struct {
-	store *schema.Store
-	pages *pageCache
+	store    *schema.Store
+	pages    *pageCache
+	assessor *moderation.Assessor
 }
 
 var (
@@ -30,7 +32,7 @@ func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, st := range append(c.store.CacheStats(), c.pages.c.Stats()) {
+	for _, st := range append(c.store.CacheStats(), c.pages.c.Stats(), c.assessor.CacheStats()) {
 		counter := func(d *prometheus.Desc, v int64) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), st.Name)
 		}

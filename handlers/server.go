@@ -131,7 +131,7 @@ func New(store *schema.Store, cfg Config) *Server {
 		return cfg.PublicURL + "/api/v1/mod/act/" + token
 	}, s.wakeWebhooks)
 	s.queue = moderation.NewQueue(store, s.notify)
-	s.metrics.registry.MustRegister(cacheCollector{store: store, pages: s.pages})
+	s.metrics.registry.MustRegister(cacheCollector{store: store, pages: s.pages, assessor: s.assessor})
 	s.handler = s.routes()
 	return s
 }

@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/parley/parley/schema"
+	"github.com/parley/parley/schema/cache"
 )
 
 // Assessor gives new and edited comments their verdict: it gathers the
@@ -17,19 +17,20 @@ import (
 // It is the one call the comment handlers make into moderation.
 type Assessor struct {
 	store *schema.Store
-	mu    sync.Mutex
-	lists map[int64]compiledLists // by site, valid while the site is unchanged
+	// lists are the sites' compiled word lists, keyed by the site as the
+	// store's site cache holds it: a settings change makes a new *Site,
+	// so an entry can never outlive the settings it was compiled from.
+	lists *cache.Cache[*schema.Site, compiledLists]
 	now   func() time.Time
 }
 
 type compiledLists struct {
-	updated         time.Time
 	banned, suspect *WordList
 }
 
 // NewAssessor returns an Assessor on the store.
 func NewAssessor(store *schema.Store) *Assessor {
-	return &Assessor{store: store, lists: map[int64]compiledLists{}, now: time.Now}
+	return &Assessor{store: store, lists: cache.New[*schema.Site, compiledLists]("word_lists", 1_000, nil), now: time.Now}
 }
 
 // Draft is a comment about to be stored.
@@ -144,20 +145,18 @@ func editStatus(was string, v Verdict) string {
 
 // compiled returns the site's word lists, compiled once per settings change.
 func (a *Assessor) compiled(site *schema.Site) (compiledLists, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if c, ok := a.lists[site.ID]; ok && c.updated.Equal(site.UpdatedAt) {
-		return c, nil
-	}
-	banned, err := CompileWords(site.Settings.Moderation.BannedWords)
-	if err != nil {
-		return compiledLists{}, fmt.Errorf("site %s banned words: %w", site.Slug, err)
-	}
-	suspect, err := CompileWords(site.Settings.Moderation.SuspectWords)
-	if err != nil {
-		return compiledLists{}, fmt.Errorf("site %s suspect words: %w", site.Slug, err)
-	}
-	c := compiledLists{updated: site.UpdatedAt, banned: banned, suspect: suspect}
-	a.lists[site.ID] = c
-	return c, nil
+	return a.lists.Load(site, func() (compiledLists, error) {
+		banned, err := CompileWords(site.Settings.Moderation.BannedWords)
+		if err != nil {
+			return compiledLists{}, fmt.Errorf("site %s banned words: %w", site.Slug, err)
+		}
+		suspect, err := CompileWords(site.Settings.Moderation.SuspectWords)
+		if err != nil {
+			return compiledLists{}, fmt.Errorf("site %s suspect words: %w", site.Slug, err)
+		}
+		return compiledLists{banned: banned, suspect: suspect}, nil
+	})
 }
+
+// CacheStats reports the compiled word lists' cache, for metrics.
+func (a *Assessor) CacheStats() cache.Stats { return a.lists.Stats() }

@@ -150,7 +150,7 @@ func TestCachedArticlesSitesBansRace(t *testing.T) {
 		writers.Go(func() {
 			for i := 0; i < 40; i++ {
 				b := &schema.Ban{SiteID: site.ID, Kind: "reader", Value: fmt.Sprintf("banned%d", i)}
-				if _, err := s.CreateBan(ctx, b, false, nil); err != nil {
+				if _, err := s.CreateBan(ctx, b, false, nil, nil); err != nil {
 					t.Error(err)
 					return
 				}

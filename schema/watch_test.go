@@ -86,7 +86,7 @@ func TestInstancesConverge(t *testing.T) {
 	// A ban.
 	who := schema.Author{ReaderID: "troll"}
 	b.ActiveBan(ctx, site.ID, who)
-	if _, err := a.CreateBan(ctx, &schema.Ban{SiteID: site.ID, Kind: "reader", Value: "troll"}, false, nil); err != nil {
+	if _, err := a.CreateBan(ctx, &schema.Ban{SiteID: site.ID, Kind: "reader", Value: "troll"}, false, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	converge("ban", func() bool { ban, _ := b.ActiveBan(ctx, site.ID, who); return ban != nil })
