@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -27,6 +28,10 @@ func (s *Store) VoteComment(ctx context.Context, commentID int64, readerID strin
 	var out CommentScore
 	err := s.submit(ctx, func(b *batch) error {
 		out = CommentScore{}
+		if s.dialect == Postgres {
+			b.commentVotes = append(b.commentVotes, &commentVote{op: b.cur, comment: commentID, reader: readerID, vote: vote, out: &out})
+			return nil
+		}
 		var article int64
 		if err := b.get(&article, `SELECT article_id FROM comments WHERE id = ?`, commentID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -91,6 +96,202 @@ func (s *Store) applyVote(b *batch, commentID int64, old, vote int, out *Comment
 	}
 	out.Mine = vote
 	b.s.changed(b.tx, threadChanged(out.ArticleID))
+	return nil
+}
+
+// commentVote is one reader's new vote on a comment (0 retracts), and
+// where its answer goes.
+type commentVote struct {
+	op      *op
+	comment int64
+	reader  string
+	vote    int
+	out     *CommentScore
+}
+
+type commentReader struct {
+	comment int64
+	reader  string
+}
+
+// writeCommentVotes writes a batch's comment votes on PostgreSQL in a few
+// set-based statements, as writeReactions does for reactions: lock the
+// comments in id order, lock and read the readers' earlier votes, insert,
+// update and delete votes, then move each comment's totals once.
+func (b *batch) writeCommentVotes() error {
+	if len(b.commentVotes) == 0 {
+		return nil
+	}
+	ids := map[int64]bool{}
+	for _, v := range b.commentVotes {
+		ids[v.comment] = true
+	}
+	commentIDs := make([]int64, 0, len(ids))
+	for id := range ids {
+		commentIDs = append(commentIDs, id)
+	}
+	sort.Slice(commentIDs, func(i, j int) bool { return commentIDs[i] < commentIDs[j] })
+	var found []int64
+	if err := b.tx.SelectContext(b.ctx, &found, `SELECT id FROM comments WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, commentIDs); err != nil {
+		return fmt.Errorf("read comments: %w", err)
+	}
+	exists := make(map[int64]bool, len(found))
+	for _, id := range found {
+		exists[id] = true
+	}
+	final := map[commentReader]int{}
+	var votes []*commentVote
+	for _, v := range b.commentVotes {
+		if !exists[v.comment] {
+			v.op.soft = fmt.Errorf("comment %d: %w", v.comment, ErrNotFound)
+			continue
+		}
+		votes = append(votes, v)
+		final[commentReader{v.comment, v.reader}] = v.vote
+	}
+	keys := make([]commentReader, 0, len(final))
+	for k := range final {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].comment != keys[j].comment {
+			return keys[i].comment < keys[j].comment
+		}
+		return keys[i].reader < keys[j].reader
+	})
+	split := func(ks []commentReader) ([]int64, []string, []int64) {
+		c, r, v := make([]int64, len(ks)), make([]string, len(ks)), make([]int64, len(ks))
+		for i, k := range ks {
+			c[i], r[i], v[i] = k.comment, k.reader, int64(final[k])
+		}
+		return c, r, v
+	}
+	old := map[commentReader]int{}
+	readOld := func(ks []commentReader) error {
+		c, r, _ := split(ks)
+		var rows []struct {
+			Comment int64  `db:"comment_id"`
+			Reader  string `db:"reader_id"`
+			Vote    int    `db:"vote"`
+		}
+		if err := b.tx.SelectContext(b.ctx, &rows, `SELECT v.comment_id, v.reader_id, v.vote FROM comment_votes v
+			JOIN unnest($1::bigint[], $2::text[]) AS u(comment_id, reader_id) USING (comment_id, reader_id)
+			ORDER BY v.comment_id, v.reader_id FOR UPDATE OF v`, c, r); err != nil {
+			return fmt.Errorf("read votes: %w", err)
+		}
+		for _, row := range rows {
+			old[commentReader{row.Comment, row.Reader}] = row.Vote
+		}
+		return nil
+	}
+	if len(keys) > 0 {
+		if err := readOld(keys); err != nil {
+			return err
+		}
+	}
+	// A reader's earlier vote, 0 for none; inserted rows need no other write.
+	inserted := map[commentReader]bool{}
+	var insert []commentReader
+	for _, k := range keys {
+		if _, had := old[k]; !had && final[k] != 0 {
+			insert = append(insert, k)
+		}
+	}
+	if len(insert) > 0 {
+		c, r, v := split(insert)
+		var rows []struct {
+			Comment int64  `db:"comment_id"`
+			Reader  string `db:"reader_id"`
+		}
+		if err := b.tx.SelectContext(b.ctx, &rows, `INSERT INTO comment_votes (comment_id, reader_id, vote)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])
+			ON CONFLICT (comment_id, reader_id) DO NOTHING RETURNING comment_id, reader_id`, c, r, v); err != nil {
+			return fmt.Errorf("vote: %w", err)
+		}
+		for _, row := range rows {
+			inserted[commentReader{row.Comment, row.Reader}] = true
+		}
+		// The same readers won a race on another instance: read what they
+		// chose, now locked, and go on from there.
+		var raced []commentReader
+		for _, k := range insert {
+			if !inserted[k] {
+				raced = append(raced, k)
+			}
+		}
+		if len(raced) > 0 {
+			if err := readOld(raced); err != nil {
+				return err
+			}
+		}
+	}
+	type tally struct{ up, down int64 }
+	deltas := map[int64]*tally{}
+	for _, id := range found {
+		deltas[id] = &tally{}
+	}
+	count := func(comment int64, v, by int) {
+		switch v {
+		case 1:
+			deltas[comment].up += int64(by)
+		case -1:
+			deltas[comment].down += int64(by)
+		}
+	}
+	var update, remove []commentReader
+	for _, k := range keys {
+		was := old[k]
+		if was == final[k] {
+			continue
+		}
+		count(k.comment, was, -1)
+		count(k.comment, final[k], 1)
+		switch {
+		case inserted[k]:
+		case final[k] == 0:
+			remove = append(remove, k)
+		default:
+			update = append(update, k)
+		}
+	}
+	if len(update) > 0 {
+		c, r, v := split(update)
+		if _, err := b.tx.ExecContext(b.ctx, `UPDATE comment_votes AS cv SET vote = u.vote
+			FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(comment_id, reader_id, vote)
+			WHERE cv.comment_id = u.comment_id AND cv.reader_id = u.reader_id`, c, r, v); err != nil {
+			return fmt.Errorf("change votes: %w", err)
+		}
+	}
+	if len(remove) > 0 {
+		c, r, _ := split(remove)
+		if _, err := b.tx.ExecContext(b.ctx, `DELETE FROM comment_votes cv USING unnest($1::bigint[], $2::text[]) AS u(comment_id, reader_id)
+			WHERE cv.comment_id = u.comment_id AND cv.reader_id = u.reader_id`, c, r); err != nil {
+			return fmt.Errorf("retract votes: %w", err)
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	ups, downs := make([]int64, len(found)), make([]int64, len(found))
+	for i, id := range found {
+		ups[i], downs[i] = deltas[id].up, deltas[id].down
+	}
+	var totals []CommentScore
+	if err := b.tx.SelectContext(b.ctx, &totals, `UPDATE comments AS c SET upvotes = c.upvotes + u.up, downvotes = c.downvotes + u.down,
+			score = c.score + u.up - u.down
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, up, down) WHERE c.id = u.id
+		RETURNING c.id, c.upvotes, c.downvotes, c.score, c.article_id`, found, ups, downs); err != nil {
+		return fmt.Errorf("count votes: %w", err)
+	}
+	byID := make(map[int64]CommentScore, len(totals))
+	for _, t := range totals {
+		byID[t.ID] = t
+		b.s.changed(b.tx, threadChanged(t.ArticleID))
+	}
+	for _, v := range votes {
+		*v.out = byID[v.comment]
+		v.out.Mine = v.vote
+	}
 	return nil
 }
 

@@ -58,6 +58,10 @@ type batch struct {
 	// reactions are the batch's reaction changes on PostgreSQL, written
 	// together by a few set-based statements when the ops have run.
 	reactions []reactionChange
+	// commentVotes likewise, answered when written; cur is the op running,
+	// for the ops that are answered after it returned.
+	commentVotes []*commentVote
+	cur          *op
 }
 
 type countKey struct {
@@ -206,6 +210,7 @@ func (s *Store) tryBatch(ops []*op) ([]func(), error) {
 	b := &batch{s: s, ctx: ctx, tx: tx, counts: map[countKey]int64{}}
 	for _, o := range ops {
 		o.soft = nil
+		b.cur = o
 		if err := o.fn(b); err != nil {
 			var se softError
 			if errors.As(err, &se) {
@@ -216,6 +221,11 @@ func (s *Store) tryBatch(ops []*op) ([]func(), error) {
 			s.hooks.drop(tx)
 			return nil, err
 		}
+	}
+	if err := b.writeCommentVotes(); err != nil {
+		tx.Rollback()
+		s.hooks.drop(tx)
+		return nil, err
 	}
 	if err := b.writeReactions(); err != nil {
 		tx.Rollback()
