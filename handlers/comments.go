@@ -192,6 +192,9 @@ type threadResponse struct {
 }
 
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limits.reads.check(limitKey(s.clientIP(r))); err != nil {
+		return err
+	}
 	readerID, err := s.reader(r)
 	if err != nil {
 		return err

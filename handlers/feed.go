@@ -45,6 +45,9 @@ type atomText struct {
 
 // commentsFeed is an Atom feed of an article's newest approved comments.
 func (s *Server) commentsFeed(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limits.reads.check(limitKey(s.clientIP(r))); err != nil {
+		return err
+	}
 	site, article, err := s.existingArticle(r)
 	if err != nil {
 		return err

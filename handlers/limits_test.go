@@ -81,6 +81,10 @@ func TestRateLimits(t *testing.T) {
 			func(e *env, tok string, id int64) response {
 				return e.do("PUT", fmt.Sprintf("/api/v1/comments/%d/vote", id), map[string]int{"vote": 1}, "X-Reader-Token", tok)
 			}, 200},
+		{"comment pages", func(l *handlers.Limits, r handlers.Rate) { l.Reads = r },
+			func(e *env, _ string, _ int64) response {
+				return e.do("GET", "/api/v1/sites/news/articles/rl/comments", nil)
+			}, 200},
 		{"reports", func(l *handlers.Limits, r handlers.Rate) { l.Reports = r },
 			func(e *env, tok string, id int64) response {
 				return e.do("POST", fmt.Sprintf("/api/v1/comments/%d/reports", id), map[string]string{"reason": "spam"}, "X-Reader-Token", tok)

@@ -32,7 +32,7 @@ const maxPageCacheBytes = 24 << 20
 
 // pageOverhead is what an entry costs besides its body and cursor: the key
 // and entry structs, the map slot and the list element.
-const pageOverhead = int64(unsafe.Sizeof(pageKey{})+unsafe.Sizeof(pageEntry{})) + 128
+const pageOverhead = int64(unsafe.Sizeof(pageKey{})+unsafe.Sizeof(pageEntry{})) + 208
 
 func newPageCache() *pageCache {
 	return &pageCache{c: cache.New("pages", maxPageCacheBytes, func(k pageKey, e pageEntry) int64 {

@@ -42,6 +42,9 @@ type Limits struct {
 	LoginHashers int
 	// CaptchaMedia counts captcha images and audio served.
 	CaptchaMedia Rate
+	// Reads limits comment pages and feeds read: generous for readers, a
+	// bound for a crawler walking every cursor.
+	Reads Rate
 }
 
 // DefaultLoginHashers is min(GOMAXPROCS, 4): a hash is single-threaded,
@@ -106,6 +109,9 @@ func DefaultLimits() Limits {
 		// A reader needs an image per captcha, perhaps a redraw or the
 		// audio: twice the captchas' own rate.
 		CaptchaMedia: Rate{PerMinute: 60, Burst: 30},
+		// A page view reads one page; a reader scrolling a long thread a
+		// few more.
+		Reads: Rate{PerMinute: 600, Burst: 300},
 	}
 }
 
@@ -113,12 +119,12 @@ func DefaultLimits() Limits {
 // stays bounded: that bound protects memory, not fairness.
 func (Limits) Off() Limits {
 	off := Rate{PerMinute: -1}
-	return Limits{Readers: off, Captchas: off, Comments: off, Edits: off, Votes: off, Reports: off, Logins: off, CaptchaMedia: off}
+	return Limits{Readers: off, Captchas: off, Comments: off, Edits: off, Votes: off, Reports: off, Logins: off, CaptchaMedia: off, Reads: off}
 }
 
 type limiters struct {
 	readers, captchas, comments, edits, votes, reports, logins *limiter
-	captchaMedia                                               *limiter
+	captchaMedia, reads                                        *limiter
 	// accounts counts login attempts per account (successes are given
 	// back); failed remembers which addresses failed on which account.
 	accounts *limiter
@@ -136,12 +142,12 @@ func newLimiters(l Limits) *limiters {
 		edits: newLimiter(l.Edits),
 		votes: newLimiter(l.Votes), reports: newLimiter(l.Reports), logins: newLimiter(l.Logins),
 		accounts: newLimiter(l.Logins), failed: newFailureLog(), hashers: newHashGate(n),
-		captchaMedia: newLimiter(l.CaptchaMedia),
+		captchaMedia: newLimiter(l.CaptchaMedia), reads: newLimiter(l.Reads),
 	}
 }
 
 func (l *limiters) sweep() {
-	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.edits, l.votes, l.reports, l.logins, l.accounts, l.captchaMedia} {
+	for _, x := range []*limiter{l.readers, l.captchas, l.comments, l.edits, l.votes, l.reports, l.logins, l.accounts, l.captchaMedia, l.reads} {
 		x.sweep()
 	}
 	l.failed.sweep()

@@ -504,7 +504,7 @@ type server struct {
 // limit added later (such as one on captcha media), whose effect the
 // bench should show.
 var noLimits = []string{"-rate-readers", "off", "-rate-captchas", "off", "-rate-comments", "off",
-	"-rate-votes", "off", "-rate-reports", "off", "-rate-logins", "off"}
+	"-rate-votes", "off", "-rate-reports", "off", "-rate-logins", "off", "-rate-reads", "off"}
 
 func startServer(bin, dsn, logPath, profile string) (*server, error) {
 	logf, err := os.Create(logPath)

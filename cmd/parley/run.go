@@ -206,6 +206,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		{"rate-reports", &limits.Reports, "comment reports"},
 		{"rate-logins", &limits.Logins, "moderator login attempts"},
 		{"rate-captcha-media", &limits.CaptchaMedia, "captcha images and audio served"},
+		{"rate-reads", &limits.Reads, "comment pages and feeds read"},
 	} {
 		fs.Var((*rateFlag)(l.rate), l.name, "per client address: "+l.what+"; a `rate` such as 6/m, 2/s or 100/h with an optional :burst (6/m:5), or off")
 	}
