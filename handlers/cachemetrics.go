@@ -11,6 +11,7 @@ import (
 type cacheCollector struct {
 	store    *schema.Store
 	pages    *pageCache
+	media    *mediaCache
 	assessor *moderation.Assessor
 }
 
@@ -32,7 +33,7 @@ func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, st := range append(c.store.CacheStats(), c.pages.c.Stats(), c.assessor.CacheStats()) {
+	for _, st := range append(c.store.CacheStats(), c.pages.c.Stats(), c.media.c.Stats(), c.assessor.CacheStats()) {
 		counter := func(d *prometheus.Desc, v int64) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), st.Name)
 		}

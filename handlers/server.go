@@ -131,7 +131,7 @@ func New(store *schema.Store, cfg Config) *Server {
 		return cfg.PublicURL + "/api/v1/mod/act/" + token
 	}, s.wakeWebhooks)
 	s.queue = moderation.NewQueue(store, s.notify)
-	s.metrics.registry.MustRegister(cacheCollector{store: store, pages: s.pages, assessor: s.assessor})
+	s.metrics.registry.MustRegister(cacheCollector{store: store, pages: s.pages, media: s.media, assessor: s.assessor})
 	s.handler = s.routes()
 	return s
 }
@@ -160,7 +160,6 @@ func (s *Server) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		s.limits.sweep()
-		s.media.sweep()
 		if n, err := s.store.DeleteExpiredCaptchas(ctx); err != nil {
 			s.log.Warn("delete expired captchas", "err", err)
 		} else if n > 0 {
