@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -37,6 +36,7 @@ type ImportComment struct {
 	Status         string
 	Version        int64
 	Reasons        string
+	EditTokenHash  string
 	Learned        string
 	Upvotes        int64
 	Downvotes      int64
@@ -51,10 +51,20 @@ type ImportComment struct {
 	// holds it yet: public pages and links then stay the same.
 	WantID  int64
 	Votes   []ImportVote
-	Reports []Report
+	Reports []ImportReport
 	// History is the comment's audit entries; ObjectID and SiteID are set
 	// on import.
 	History []Audit
+}
+
+// ImportReport is one reader's report of a comment.
+type ImportReport struct {
+	CommentID   int64         `db:"comment_id" json:"-"`
+	ReaderID    string        `db:"reader_id" json:"reader_id"`
+	Reason      string        `db:"reason" json:"reason"`
+	Note        string        `db:"note" json:"note"`
+	CreatedMS   int64         `db:"created_at" json:"created_at"`
+	DismissedMS sql.NullInt64 `db:"dismissed_at" json:"-"`
 }
 
 // ImportVote is one reader's vote on a comment.
@@ -321,7 +331,7 @@ func (im *Import) allocate(ctx context.Context, tx *sqlx.Tx, todo []*ImportComme
 
 // multiInsert runs INSERT … VALUES (…), (…) for rows of n columns, a few
 // hundred rows a statement.
-func (s *Store) multiInsert(ctx context.Context, tx *sqlx.Tx, head string, n int, rows [][]any) error {
+func (s *Store) multiInsert(ctx context.Context, tx *sqlx.Tx, head string, n int, rows [][]any, tail ...string) error {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
 	for chunk := range slices.Chunk(rows, importRowsPerInsert) {
 		var b strings.Builder
@@ -334,6 +344,9 @@ func (s *Store) multiInsert(ctx context.Context, tx *sqlx.Tx, head string, n int
 			}
 			b.WriteString(one)
 			args = append(args, r...)
+		}
+		for _, t := range tail {
+			b.WriteString(" " + t)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
 			return err
@@ -353,7 +366,7 @@ func (im *Import) insertComments(ctx context.Context, tx *sqlx.Tx, todo []*Impor
 		version := max(c.Version, 1)
 		queue := queueOf(c.Status, c.ReportedMS.Valid)
 		rows[i] = []any{ids[i], im.siteID, articleIDs[i], c.ReaderID, c.Author, c.EmailHash, c.IPHash, c.Body, c.BodyKey,
-			c.Status, version, reasons, "", c.Upvotes, c.Downvotes, c.Score, c.ReportCount, c.Shadow,
+			c.Status, version, reasons, c.EditTokenHash, c.Upvotes, c.Downvotes, c.Score, c.ReportCount, c.Shadow,
 			visible(c.Status, false), c.ReportedMS, c.CreatedMS, c.EditedMS, c.DecidedMS, queue,
 			reasonCount(reasons) + c.ReportCount, c.Learned}
 		maps[i] = []any{im.siteID, im.source, c.SourceID, ids[i], c.ParentSourceID, c.ParentSourceID == ""}
@@ -376,7 +389,7 @@ func (im *Import) insertExtras(ctx context.Context, tx *sqlx.Tx, todo []*ImportC
 			votes = append(votes, []any{ids[i], v.ReaderID, v.Vote})
 		}
 		for _, r := range c.Reports {
-			reports = append(reports, []any{ids[i], r.ReaderID, r.Reason, r.Note, r.CreatedMS})
+			reports = append(reports, []any{ids[i], r.ReaderID, r.Reason, r.Note, r.CreatedMS, r.DismissedMS})
 		}
 		for _, a := range c.History {
 			a.ObjectType, a.ObjectID, a.SiteID = "comment", ids[i], sql.NullInt64{Int64: im.siteID, Valid: true}
@@ -388,7 +401,7 @@ func (im *Import) insertExtras(ctx context.Context, tx *sqlx.Tx, todo []*ImportC
 	if err := im.s.multiInsert(ctx, tx, `INSERT INTO comment_votes (comment_id, reader_id, vote)`, 3, votes); err != nil {
 		return fmt.Errorf("insert votes: %w", err)
 	}
-	if err := im.s.multiInsert(ctx, tx, `INSERT INTO reports (comment_id, reader_id, reason, note, created_at)`, 5, reports); err != nil {
+	if err := im.s.multiInsert(ctx, tx, `INSERT INTO reports (comment_id, reader_id, reason, note, created_at, dismissed_at)`, 6, reports); err != nil {
 		return fmt.Errorf("insert reports: %w", err)
 	}
 	return nil
@@ -599,5 +612,3 @@ func (s *Store) ImportedIDs(ctx context.Context, siteID int64, source string) (m
 	return out, rows.Err()
 }
 
-// itoa is strconv.FormatInt for ids in messages.
-func itoa(id int64) string { return strconv.FormatInt(id, 10) }

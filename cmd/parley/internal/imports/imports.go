@@ -191,7 +191,10 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 	if !ok {
 		return nil, fmt.Errorf("unknown format %q: use one of %s", opt.Format, strings.Join(Formats, ", "))
 	}
-	im := store.NewImport(site.ID, opt.Format)
+	h := &restorer{store: store, site: site, dryRun: opt.DryRun}
+	// Created at the first batch: a Parley export names its site in its
+	// header, which may create it.
+	var im *schema.Import
 	// Articles by key, with the URLs seen for each, to report merges;
 	// bounded by the number of articles, not comments.
 	urls := map[string]map[string]bool{}
@@ -207,6 +210,9 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 			return nil
 		}
 		if !opt.DryRun {
+			if im == nil {
+				im = store.NewImport(h.site.ID, opt.Format)
+			}
 			res, err := im.Write(ctx, batch)
 			if err != nil {
 				return err
@@ -221,7 +227,6 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 		}
 		return ctx.Err()
 	}
-	h := &restorer{store: store, site: site, dryRun: opt.DryRun}
 	err = read(plain, h, func(c *Comment) error {
 		rep.Read++
 		if c.SourceID == "" {
@@ -275,7 +280,7 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 	sort.Slice(rep.Merged, func(i, j int) bool { return rep.Merged[i].Key < rep.Merged[j].Key })
 	if opt.DryRun {
 		rep.Repaired = dry.check()
-	} else {
+	} else if im != nil {
 		res, err := im.Finish(ctx)
 		if err != nil {
 			return nil, err
@@ -285,9 +290,6 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 		}
 		for _, id := range res.Cycles {
 			rep.Repaired = append(rep.Repaired, Repaired{id, "", "parent chain loops back to this comment: made top level"})
-		}
-		if err := h.finish(ctx); err != nil {
-			return nil, err
 		}
 	}
 	rep.Seconds = now().Sub(start).Seconds()
