@@ -611,4 +611,3 @@ func (s *Store) ImportedIDs(ctx context.Context, siteID int64, source string) (m
 	}
 	return out, rows.Err()
 }
-

@@ -215,12 +215,12 @@ func TestImportFixtures(t *testing.T) {
 
 func TestHTMLText(t *testing.T) {
 	for in, want := range map[string]string{
-		"<p>One &amp; two</p><p>Three<br>four</p>":                    "One & two\n\nThree\nfour",
+		"<p>One &amp; two</p><p>Three<br>four</p>":                        "One & two\n\nThree\nfour",
 		`<p>See <a href="https://example.com/x?a=1&amp;b=2">this</a></p>`: "See this (https://example.com/x?a=1&b=2)",
-		`<a href="https://example.com/">https://example.com/</a>`:        "https://example.com/",
-		"a &lt;script&gt; b &#233; &eacute;":                            "a <script> b é é",
-		"x < y and <b>bold</b>":                                         "x < y and bold",
-		"  lots   of\n\n  space  ":                                      "lots of space",
+		`<a href="https://example.com/">https://example.com/</a>`:         "https://example.com/",
+		"a &lt;script&gt; b &#233; &eacute;":                              "a <script> b é é",
+		"x < y and <b>bold</b>":                                           "x < y and bold",
+		"  lots   of\n\n  space  ":                                        "lots of space",
 	} {
 		if got := htmlText(in, false); got != want {
 			t.Errorf("htmlText(%q) = %q, want %q", in, got, want)

@@ -143,7 +143,7 @@ func Export(ctx context.Context, store *schema.Store, site *schema.Site, out io.
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	h := exportHeader{Format: "parley", Version: ExportVersion, ExportedAt: store.Now().UTC().Truncate(time.Second),
-		Site: exportSite{Slug: site.Slug, Settings: site.Settings, CreatedAt: site.CreatedAt.UnixMilli()},
+		Site:     exportSite{Slug: site.Slug, Settings: site.Settings, CreatedAt: site.CreatedAt.UnixMilli()},
 		Articles: []exportArticle{}, Bans: []exportBan{}, Audit: []exportAudit{}}
 	arts, err := store.SiteArticles(ctx, site.ID)
 	if err != nil {
