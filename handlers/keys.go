@@ -97,3 +97,10 @@ func tokenHash(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
 }
+
+// IPHash is the keyed hash Parley stores for an IP address under the
+// server secret, for tools such as importers that write comments without
+// a request.
+func IPHash(secret, ip string) string {
+	return deriveKeys(secret).IPHash(ip)
+}

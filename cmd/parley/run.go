@@ -42,6 +42,8 @@ Usage:
   parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
   parley reader export -email x@example.org [-db …]   (every comment written with that email, as JSON)
   parley reader forget -email x@example.org [-db …]   (erase them, keeping replies' places)
+  parley import    -site news -format disqus|wordpress|remark42|commento|isso|parley [-dry-run] [-rewrite old=new …] [-db …] FILE|-
+  parley export    -site news [-o FILE] [-db …]   (every comment with its history, as newline-delimited JSON)
 
 Every flag can also be set as PARLEY_<FLAG> (PARLEY_DB, PARLEY_ADDR, …);
 the command line wins. -db is a file path for SQLite or a postgres:// URL.
@@ -76,6 +78,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return errUsage
 		}
 		return readerCommand(ctx, rest[0], rest[1:], getenv, stdout, stderr)
+	case "import":
+		return importCommand(ctx, rest, getenv, stdin, stdout, stderr)
+	case "export":
+		return exportCommand(ctx, rest, getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
