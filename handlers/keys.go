@@ -101,6 +101,8 @@ func tokenHash(token string) string {
 // IPHash is the keyed hash Parley stores for an IP address under the
 // server secret, for tools such as importers that write comments without
 // a request.
+// Like a posted comment's, it covers the address's group: an IPv4
+// address, or an IPv6 address's /64.
 func IPHash(secret, ip string) string {
-	return deriveKeys(secret).IPHash(ip)
+	return deriveKeys(secret).IPHash(limitKey(ip))
 }

@@ -124,7 +124,7 @@ func TestExportRoundTrip(t *testing.T) {
 			}
 		}
 		for _, r := range []string{"x", "y", "z"} {
-			if _, _, err := src.ReportComment(ctx, rep.ID, r, "spam", "note "+r, 2); err != nil {
+			if _, _, err := src.ReportComment(ctx, rep.ID, r, "spam", "note "+r, 2, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -145,7 +145,7 @@ func TestExportRoundTrip(t *testing.T) {
 			}
 		}
 		audit := schema.By(nil, "mod@news.example")
-		if _, err := src.CreateBan(ctx, &schema.Ban{SiteID: site.ID, Kind: "email", Value: "e-Eve", Reason: "spam"}, false, &audit); err != nil {
+		if _, err := src.CreateBan(ctx, &schema.Ban{SiteID: site.ID, Kind: "email", Value: "e-Eve", Reason: "spam"}, false, &audit, nil); err != nil {
 			t.Fatal(err)
 		}
 		want := takeSnapshot(t, src, "news")
