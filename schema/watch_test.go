@@ -179,3 +179,42 @@ func TestCommandLineChangesReachServer(t *testing.T) {
 	eventually(t, "new site", within, func() bool { _, err := server.Site(ctx, "later"); return err == nil })
 
 }
+
+// TestListenerReconnects: when the listening connection dies, caches fall
+// back on their one-second expiry, and once it is back they are cleared and
+// trusted again.
+func TestListenerReconnects(t *testing.T) {
+	dsn := schematest.DSN(t, schema.Postgres)
+	ctx := context.Background()
+	a, b := open(t, dsn), open(t, dsn)
+	watch(t, a)
+	watch(t, b)
+	site := newSite(t, a, "news")
+	art, _ := a.EnsureArticle(ctx, site.ID, "story")
+	b.ReactionCounts(ctx, art.ID)
+
+	admin := open(t, dsn)
+	var killed int
+	err := admin.KillListeners(ctx, &killed)
+	if err != nil || killed != 2 {
+		t.Fatalf("terminated %d listeners: %v", killed, err)
+	}
+	eventually(t, "listener down", 5*time.Second, func() bool { return !b.WatchStatus().Up })
+	if b.CacheTTL() == 0 {
+		t.Fatal("caches trusted forever while the listener is down")
+	}
+	// A change made while b is deaf still shows, by the expiry.
+	if _, err := a.SetReaction(ctx, art.ID, "r1", "like"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "vote while deaf", 10*time.Second, func() bool { c, _ := b.ReactionCounts(ctx, art.ID); return c["like"] == 1 })
+	eventually(t, "listener back", 10*time.Second, func() bool { return b.WatchStatus().Up })
+	if b.CacheTTL() != 0 {
+		t.Fatalf("caches still expire after %v once the listener is back", b.CacheTTL())
+	}
+	b.ReactionCounts(ctx, art.ID)
+	if _, err := a.SetReaction(ctx, art.ID, "r2", "like"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "vote after reconnecting", 5*time.Second, func() bool { c, _ := b.ReactionCounts(ctx, art.ID); return c["like"] == 2 })
+}

@@ -1,0 +1,10 @@
+package schema
+
+import "context"
+
+// KillListeners ends the LISTEN connections of every store on this
+// store's schema, as a database restart would, and counts them.
+func (s *Store) KillListeners(ctx context.Context, n *int) error {
+	return s.db.GetContext(ctx, n, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query = $1 AND pid <> pg_backend_pid()`, `LISTEN "`+s.watch.channel+`"`)
+}
