@@ -22,8 +22,8 @@ type check struct {
 
 // checkReactions compares the counts the server answers with a recount of
 // the reactions table.
-func checkReactions(ctx context.Context, base, dsn string) *check {
-	settleWrites(base)
+func checkReactions(ctx context.Context, base, metrics, dsn string) *check {
+	settleWrites(metrics)
 	var c struct {
 		Counts map[string]int64 `json:"counts"`
 	}
@@ -58,8 +58,8 @@ func checkReactions(ctx context.Context, base, dsn string) *check {
 // public pages show them with a recount of the comment_votes table. The
 // recount is the bench's own read-only query: the store has no method for
 // a scan that nothing on a request path may run.
-func checkCommentVotes(ctx context.Context, base, dsn string, articleID int64) *check {
-	settleWrites(base)
+func checkCommentVotes(ctx context.Context, base, metrics, dsn string, articleID int64) *check {
+	settleWrites(metrics)
 	type tally struct{ up, down int64 }
 	shown := map[int64]tally{}
 	cursor := ""
@@ -152,11 +152,11 @@ func peakRSS(pid int) float64 {
 // second (at most 15 s). When wrk stops, requests it sent may still be
 // between the handler and the commit; a check made before they land would
 // report a difference that is only a race with the check.
-func settleWrites(base string) {
+func settleWrites(metrics string) {
 	var last float64 = -1
 	quiet := 0
 	for end := time.Now().Add(15 * time.Second); quiet < 5 && time.Now().Before(end); {
-		_, writes := writerCounters(base)
+		_, writes := writerCounters(metrics)
 		if writes == last {
 			quiet++
 		} else {
@@ -166,9 +166,10 @@ func settleWrites(base string) {
 	}
 }
 
-// writerCounters reads the group-commit writer's counters from /metrics.
-func writerCounters(base string) (batches, writes float64) {
-	resp, err := client.Get(base + "/metrics")
+// writerCounters reads the group-commit writer's counters from the
+// server's metrics listener.
+func writerCounters(metrics string) (batches, writes float64) {
+	resp, err := client.Get(metrics + "/metrics")
 	if err != nil {
 		return -1, -1
 	}
@@ -187,8 +188,8 @@ func writerCounters(base string) (batches, writes float64) {
 }
 
 // writerStats says how many writes each group commit carried.
-func writerStats(base string) string {
-	batches, writes := writerCounters(base)
+func writerStats(metrics string) string {
+	batches, writes := writerCounters(metrics)
 	if batches <= 0 {
 		return "no batches"
 	}

@@ -205,10 +205,10 @@ func run(ctx context.Context) error {
 		}
 		rep.rows = append(rep.rows, res)
 		if p.id == "vote" {
-			rep.reactionCheck = checkReactions(ctx, base, o.dsn)
+			rep.reactionCheck = checkReactions(ctx, base, a.metrics, o.dsn)
 		}
 		if p.id == "comment-vote" {
-			rep.commentCheck = checkCommentVotes(ctx, base, o.dsn, sd.voteArticle)
+			rep.commentCheck = checkCommentVotes(ctx, base, a.metrics, o.dsn, sd.voteArticle)
 		}
 	}
 	if selected(o.only, "media") {
@@ -243,7 +243,7 @@ func run(ctx context.Context) error {
 		b.Wait()
 	}
 	rep.rss = peakRSS(a.Process.Pid)
-	rep.writer = writerStats(base)
+	rep.writer = writerStats(a.metrics)
 	// A graceful stop, so that a CPU profile is written out.
 	a.Process.Signal(os.Interrupt)
 	a.Wait()
@@ -496,7 +496,8 @@ func startCeiling() (string, func(), error) {
 
 type server struct {
 	*exec.Cmd
-	base string
+	base    string
+	metrics string // the metrics listener, apart from the public address
 }
 
 // noLimits turns off, one by one, the rate limits that would stop a load
@@ -511,7 +512,7 @@ func startServer(bin, dsn, logPath, profile string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"serve", "-addr", "127.0.0.1:0", "-db", dsn, "-captcha-test", "-log-level", "warn"}, noLimits...)
+	args := append([]string{"serve", "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-db", dsn, "-captcha-test", "-log-level", "warn"}, noLimits...)
 	if profile != "" {
 		abs, _ := filepath.Abs(profile)
 		args = append(args, "-cpuprofile", abs)
@@ -526,10 +527,14 @@ func startServer(bin, dsn, logPath, profile string) (*server, error) {
 		return nil, err
 	}
 	sc := bufio.NewScanner(out)
+	metrics := ""
 	for sc.Scan() {
+		if u, ok := strings.CutPrefix(sc.Text(), "parley metrics on "); ok {
+			metrics = strings.TrimSuffix(u, "/metrics")
+		}
 		if u, ok := strings.CutPrefix(sc.Text(), "parley listening on "); ok {
 			go io.Copy(io.Discard, out)
-			return &server{Cmd: cmd, base: u}, nil
+			return &server{Cmd: cmd, base: u, metrics: metrics}, nil
 		}
 	}
 	cmd.Process.Kill()
