@@ -54,13 +54,44 @@ func scanCounts(rows *sqlx.Rows) (Counts, error) {
 // ReaderReaction returns the reader's reaction to an article, or "". The
 // widget asks on every page view, so answers are cached, "" too.
 func (s *Store) ReaderReaction(ctx context.Context, articleID int64, readerID string) (string, error) {
-	return s.state.mine.Load(readerArticle{articleID, readerID}, func() (string, error) {
-		var r string
-		err := s.db.GetContext(ctx, &r, s.q(`SELECT reaction FROM reactions WHERE article_id = ? AND reader_id = ?`), articleID, readerID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", nil
+	if !s.state.reactors.mayHave(readerID) {
+		return "", nil
+	}
+	mine, err := s.state.readers.Load(readerID, func() (map[int64]string, error) {
+		rows, err := s.db.QueryxContext(ctx, s.q(`SELECT article_id, reaction FROM reactions WHERE reader_id = ?`), readerID)
+		if err != nil {
+			return nil, fmt.Errorf("read reactions: %w", err)
 		}
-		return r, err
+		defer rows.Close()
+		m := map[int64]string{}
+		for rows.Next() {
+			var id int64
+			var r string
+			if err := rows.Scan(&id, &r); err != nil {
+				return nil, err
+			}
+			m[id] = r
+		}
+		return m, rows.Err()
+	})
+	return mine[articleID], err
+}
+
+// readerReacted records a reader's committed reaction in their cached
+// reactions, if they are cached; "" removes it.
+func (s *Store) readerReacted(reader string, article int64, reaction string) {
+	s.state.reactors.add(reader)
+	s.state.readers.Update(reader, func(old map[int64]string) map[int64]string {
+		next := make(map[int64]string, len(old)+1)
+		for k, v := range old {
+			next[k] = v
+		}
+		if reaction == "" {
+			delete(next, article)
+		} else {
+			next[article] = reaction
+		}
+		return next
 	})
 }
 
@@ -157,8 +188,8 @@ const (
 )
 
 func (s *Store) setReaction(b *batch, articleID int64, readerID, reaction string) error {
-	s.published(b.tx, mineChanged(articleID, readerID))
-	b.afterCommit(func() { s.state.mine.Set(readerArticle{articleID, readerID}, reaction) })
+	s.published(b.tx, mineChanged(readerID))
+	b.afterCommit(func() { s.readerReacted(readerID, articleID, reaction) })
 	read := sqlReadReaction + s.forUpdate()
 	var old string
 	err := b.get(&old, read, articleID, readerID)
@@ -321,8 +352,8 @@ func (b *batch) writeReactions() error {
 		}
 	}
 	for _, k := range keys {
-		b.s.published(b.tx, mineChanged(k.article, k.reader))
-		b.afterCommit(func() { b.s.state.mine.Set(k, final[k]) })
+		b.s.published(b.tx, mineChanged(k.reader))
+		b.afterCommit(func() { b.s.readerReacted(k.reader, k.article, final[k]) })
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"context"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -19,7 +21,11 @@ type state struct {
 	origins  *cache.Cache[struct{}, Origins] // the union of every site's origins
 	articles *cache.Cache[articleKey, int64] // article ids by key; 0: never used
 	counts   *cache.Cache[int64, Counts]     // reaction counts by article; empty: none yet
-	mine     *cache.Cache[readerArticle, string]
+	// readers holds each reader's reactions by article: the widget asks for
+	// a reader's own reaction on every page view, mostly of articles they
+	// never reacted to, and one query per reader answers all of those.
+	readers  *cache.Cache[string, map[int64]string]
+	reactors reactors // who may have reacted at all
 	threads  *cache.Cache[int64, uint64] // thread versions by article
 	shadows  *cache.Cache[shadowKey, bool]
 	bans     *cache.Cache[int64, map[banKey][]*Ban] // unexpired bans by site
@@ -45,7 +51,10 @@ func newState() state {
 		origins:  cache.New[struct{}, Origins]("origins", 1, nil),
 		articles: cache.New[articleKey, int64]("article_ids", 200_000, nil),
 		counts:   cache.New[int64, Counts]("counts", 200_000, nil),
-		mine:     cache.New[readerArticle, string]("reader_reactions", 200_000, nil),
+		readers: cache.New("reader_reactions", 500_000, func(_ string, m map[int64]string) int64 {
+			return 1 + int64(len(m))
+		}),
+		reactors: reactors{seed: maphash.MakeSeed()},
 		threads:  cache.New[int64, uint64]("thread_versions", 200_000, nil),
 		shadows:  cache.New[shadowKey, bool]("shadow_readers", 100_000, nil),
 		bans:     cache.New[int64, map[banKey][]*Ban]("bans", 1_000, nil),
@@ -53,7 +62,7 @@ func newState() state {
 }
 
 func (st *state) all() []cache.Statser {
-	return []cache.Statser{st.sites, st.siteList, st.origins, st.articles, st.counts, st.mine, st.threads, st.shadows, st.bans}
+	return []cache.Statser{st.sites, st.siteList, st.origins, st.articles, st.counts, st.readers, st.threads, st.shadows, st.bans}
 }
 
 // CacheStats reports every cache of the store, for metrics.
@@ -88,7 +97,7 @@ const (
 	changeSite    = 's' // key: slug
 	changeArticle = 'a' // key: site id "/" article key
 	changeCounts  = 'c' // key: article id
-	changeMine    = 'm' // key: article id "/" reader id
+	changeMine    = 'm' // key: reader id
 	changeThread  = 't' // key: article id
 	changeShadow  = 'h' // key: site id "/" reader id
 	changeBans    = 'b' // key: site id
@@ -102,9 +111,7 @@ func articleCreated(site int64, key string) change {
 func countsChanged(article int64) change {
 	return change{changeCounts, strconv.FormatInt(article, 10)}
 }
-func mineChanged(article int64, reader string) change {
-	return change{changeMine, strconv.FormatInt(article, 10) + "/" + reader}
-}
+func mineChanged(reader string) change { return change{changeMine, reader} }
 func threadChanged(article int64) change {
 	return change{changeThread, strconv.FormatInt(article, 10)}
 }
@@ -136,9 +143,8 @@ func (s *Store) apply(ch change) {
 			st.counts.Invalidate(id)
 		}
 	case changeMine:
-		if article, reader, ok := idAnd(); ok {
-			st.mine.Invalidate(readerArticle{article, reader})
-		}
+		st.readers.Invalidate(ch.key)
+		st.reactors.add(ch.key)
 	case changeThread:
 		if err == nil {
 			st.threads.Invalidate(id)
@@ -154,6 +160,9 @@ func (s *Store) apply(ch change) {
 	case changeAll:
 		for _, c := range st.all() {
 			c.Clear()
+		}
+		if s.watch.serving.Load() {
+			go s.rebuildReactors(context.Background())
 		}
 	}
 }

@@ -226,6 +226,9 @@ func (s *Store) listen(ctx context.Context) {
 		}
 		s.watch.up.Store(false)
 		s.setTTL(unwatchedTTL)
+		// Deaf, the filter of readers who reacted would miss other
+		// instances' first reactions: ask the database until it is rebuilt.
+		s.state.reactors.ready.Store(false)
 		if conn != nil {
 			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 			conn.Close(closeCtx)

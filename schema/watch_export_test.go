@@ -8,3 +8,9 @@ func (s *Store) KillListeners(ctx context.Context, n *int) error {
 	return s.db.GetContext(ctx, n, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE query = $1 AND pid <> pg_backend_pid()`, `LISTEN "`+s.watch.channel+`"`)
 }
+
+// ReactorsReady tells whether the filter of readers who reacted is built.
+func (s *Store) ReactorsReady() bool { return s.state.reactors.ready.Load() }
+
+// ReaderLookups counts the per-reader reaction lookups that missed memory.
+func (s *Store) ReaderLookups() int64 { return s.state.readers.Stats().Misses }
