@@ -28,7 +28,18 @@ const articleColumns = `id, site_id, key, title, url, comments_open, approved_co
 
 // Article returns the article key of a site; ErrNotFound if it was never used.
 func (s *Store) Article(ctx context.Context, siteID int64, key string) (*Article, error) {
-	return s.article(ctx, s.db, siteID, key)
+	// Every post reads its article: prepared once.
+	st, err := s.readStmt(ctx, `SELECT `+articleColumns+` FROM articles WHERE site_id = ? AND key = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("article %s: %w", key, err)
+	}
+	var a Article
+	err = st.QueryRowContext(ctx, siteID, key).Scan(&a.ID, &a.SiteID, &a.Key, &a.Title, &a.URL, &a.CommentsOpen, &a.ApprovedCount, &a.CreatedMS)
+	if err != nil {
+		return nil, notFound("article "+key, err)
+	}
+	a.CreatedAt = msTime(a.CreatedMS)
+	return &a, nil
 }
 
 func (s *Store) article(ctx context.Context, q sqlx.QueryerContext, siteID int64, key string) (*Article, error) {

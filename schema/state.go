@@ -25,7 +25,7 @@ type state struct {
 	// a reader's own reaction on every page view, mostly of articles they
 	// never reacted to, and one query per reader answers all of those.
 	readers  *cache.Cache[string, map[int64]string]
-	reactors reactors // who may have reacted at all
+	reactors reactors                    // who may have reacted at all
 	threads  *cache.Cache[int64, uint64] // thread versions by article
 	shadows  *cache.Cache[shadowKey, bool]
 	bans     *cache.Cache[int64, map[banKey][]*Ban] // unexpired bans by site

@@ -32,16 +32,16 @@ func (s *Store) VoteComment(ctx context.Context, commentID int64, readerID strin
 			b.commentVotes = append(b.commentVotes, &commentVote{op: b.cur, comment: commentID, reader: readerID, vote: vote, out: &out})
 			return nil
 		}
+		// SQLite from here: its writer is alone, so nothing is locked.
 		var article int64
-		if err := b.get(&article, `SELECT article_id FROM comments WHERE id = ?`, commentID); err != nil {
+		if err := b.get(&article, sqlVoteArticle, commentID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return soft(fmt.Errorf("comment %d: %w", commentID, ErrNotFound))
 			}
 			return fmt.Errorf("read comment: %w", err)
 		}
 		if vote != 0 {
-			res, err := b.exec(`INSERT INTO comment_votes (comment_id, reader_id, vote) VALUES (?, ?, ?)
-				ON CONFLICT (comment_id, reader_id) DO NOTHING`, commentID, readerID, vote)
+			res, err := b.exec(sqlInsertVote, commentID, readerID, vote)
 			if err != nil {
 				return fmt.Errorf("vote: %w", err)
 			}
@@ -49,10 +49,8 @@ func (s *Store) VoteComment(ctx context.Context, commentID int64, readerID strin
 				return s.applyVote(b, commentID, 0, vote, &out)
 			}
 		}
-		// The row lock makes a vote of the same reader on another instance
-		// wait, so that each change is counted against the vote it replaced.
 		var old int
-		err := b.get(&old, `SELECT vote FROM comment_votes WHERE comment_id = ? AND reader_id = ?`+s.forUpdate(), commentID, readerID)
+		err := b.get(&old, sqlReadVote, commentID, readerID)
 		if errors.Is(err, sql.ErrNoRows) {
 			old = 0
 		} else if err != nil {
@@ -60,9 +58,9 @@ func (s *Store) VoteComment(ctx context.Context, commentID int64, readerID strin
 		}
 		if old != vote {
 			if vote == 0 {
-				_, err = b.exec(`DELETE FROM comment_votes WHERE comment_id = ? AND reader_id = ?`, commentID, readerID)
+				_, err = b.exec(sqlDeleteVote, commentID, readerID)
 			} else {
-				_, err = b.exec(`UPDATE comment_votes SET vote = ? WHERE comment_id = ? AND reader_id = ?`, vote, commentID, readerID)
+				_, err = b.exec(sqlUpdateVote, vote, commentID, readerID)
 			}
 			if err != nil {
 				return fmt.Errorf("change vote: %w", err)
@@ -72,6 +70,16 @@ func (s *Store) VoteComment(ctx context.Context, commentID int64, readerID strin
 	})
 	return out, err
 }
+
+// The statements of a comment vote on SQLite, prepared once.
+const (
+	sqlVoteArticle = `SELECT article_id FROM comments WHERE id = ?`
+	sqlInsertVote  = `INSERT INTO comment_votes (comment_id, reader_id, vote) VALUES (?, ?, ?) ON CONFLICT (comment_id, reader_id) DO NOTHING`
+	sqlReadVote    = `SELECT vote FROM comment_votes WHERE comment_id = ? AND reader_id = ?`
+	sqlDeleteVote  = `DELETE FROM comment_votes WHERE comment_id = ? AND reader_id = ?`
+	sqlUpdateVote  = `UPDATE comment_votes SET vote = ? WHERE comment_id = ? AND reader_id = ?`
+	sqlCountVote   = `UPDATE comments SET upvotes = upvotes + ?, downvotes = downvotes + ?, score = score + ? WHERE id = ? RETURNING id, upvotes, downvotes, score, article_id`
+)
 
 func (s *Store) applyVote(b *batch, commentID int64, old, vote int, out *CommentScore) error {
 	tally := func(v int) (up, down int64) {
@@ -86,8 +94,7 @@ func (s *Store) applyVote(b *batch, commentID int64, old, vote int, out *Comment
 	oldUp, oldDown := tally(old)
 	newUp, newDown := tally(vote)
 	up, down := newUp-oldUp, newDown-oldDown
-	err := b.get(out, `UPDATE comments SET upvotes = upvotes + ?, downvotes = downvotes + ?, score = score + ?
-		WHERE id = ? RETURNING id, upvotes, downvotes, score, article_id`, up, down, up-down, commentID)
+	err := b.get(out, sqlCountVote, up, down, up-down, commentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("comment %d: %w", commentID, ErrNotFound)
 	}

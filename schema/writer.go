@@ -26,7 +26,8 @@ const maxBatch = 256
 // hotWrites are the statements batches run most, prepared once on SQLite.
 func hotWrites() []string {
 	return []string{sqlReadReaction, sqlInsertReaction, sqlUpdateReaction, sqlDeleteReaction, sqlAddCount,
-		sqlMarkParent, sqlInsertComment, sqlBumpApproved, sqlConsumeCaptcha}
+		sqlMarkParent, sqlInsertComment, sqlBumpApproved, sqlConsumeCaptcha, sqlInsertCaptcha,
+		sqlVoteArticle, sqlInsertVote, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote}
 }
 
 type writer struct {
