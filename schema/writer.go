@@ -209,36 +209,7 @@ func (s *Store) tryBatch(ops []*op) ([]func(), error) {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	b := &batch{s: s, ctx: ctx, tx: tx, counts: map[countKey]int64{}}
-	for _, o := range ops {
-		o.soft = nil
-		b.cur = o
-		if err := o.fn(b); err != nil {
-			var se softError
-			if errors.As(err, &se) {
-				o.soft = se.err
-				continue
-			}
-			tx.Rollback()
-			s.hooks.drop(tx)
-			return nil, err
-		}
-	}
-	if err := b.writeCommentVotes(); err != nil {
-		tx.Rollback()
-		s.hooks.drop(tx)
-		return nil, err
-	}
-	if err := b.writeReactions(); err != nil {
-		tx.Rollback()
-		s.hooks.drop(tx)
-		return nil, err
-	}
-	if err := b.applyCounts(); err != nil {
-		tx.Rollback()
-		s.hooks.drop(tx)
-		return nil, err
-	}
-	if err := s.sendChanges(ctx, tx); err != nil {
+	if err := b.run(ops); err != nil {
 		tx.Rollback()
 		s.hooks.drop(tx)
 		return nil, err
@@ -249,6 +220,29 @@ func (s *Store) tryBatch(ops []*op) ([]func(), error) {
 	}
 	// Invalidations first: values the batch committed then stay cached.
 	return append(s.hooks.take(tx), b.after...), nil
+}
+
+// run runs the ops, then what they left for set-based statements and the
+// folded counters, then publishes the batch's changes: all before the
+// commit. An op's soft error is its own answer; any other fails the batch.
+func (b *batch) run(ops []*op) error {
+	for _, o := range ops {
+		o.soft = nil
+		b.cur = o
+		if err := o.fn(b); err != nil {
+			var se softError
+			if !errors.As(err, &se) {
+				return err
+			}
+			o.soft = se.err
+		}
+	}
+	for _, step := range []func() error{b.writeCommentVotes, b.writeReactions, b.applyCounts} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return b.s.sendChanges(b.ctx, b.tx)
 }
 
 // applyCounts writes the folded counter changes in key order and puts the
