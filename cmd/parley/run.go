@@ -287,6 +287,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
 		SecureCookies: *secureCookies, PublicURL: *publicURL, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
 	})
+	srv.PrepareAssets()
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: *headerTimeout,

@@ -150,6 +150,9 @@
   var PENDING_PREFIX = 'parley:pending:';
   var KEEP_MS = 7 * 24 * 3600 * 1000;
 
+  // Replaced by the server with {"fr": {"url", "integrity"}, …}.
+  var LANGS = '__PARLEY_LANGS__';
+
   var TEXT = {
     'question': 'Do you like this article?',
     'like': 'Like',
