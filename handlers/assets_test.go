@@ -50,3 +50,19 @@ func TestAcceptEncoding(t *testing.T) {
 		}
 	}
 }
+
+func TestCaptchaLangFor(t *testing.T) {
+	for accept, want := range map[string]string{
+		"":                            "en",
+		"fr-FR,fr;q=0.9":              "en",
+		"ar,pt-BR;q=0.8,en;q=0.5":     "pt",
+		"ja-JP":                       "ja",
+		"de;q=0.9, ru;q=0.95, en;q=0": "ru",
+		"zh-Hant-TW":                  "zh",
+		"\x00garbage":                 "en",
+	} {
+		if got := captchaLangFor(accept); got != want {
+			t.Errorf("Accept-Language %q: %s, want %s", accept, got, want)
+		}
+	}
+}
