@@ -339,10 +339,9 @@ func ensureDemoSite(ctx context.Context, store *schema.Store, addr *net.TCPAddr)
 	origins := []string{fmt.Sprintf("http://%s", addr.String()),
 		fmt.Sprintf("http://localhost:%d", addr.Port), fmt.Sprintf("http://127.0.0.1:%d", addr.Port)}
 	emoji := func(st *schema.Settings) {
-		st.Reactions = []string{"love", "funny", "wow", "sad", "angry"}
+		st.Reactions = []string{"love", "funny", "wow"}
 		st.ReactionStyles = map[string]schema.ReactionStyle{
 			"love": {Label: "Love", Icon: "❤️"}, "funny": {Label: "Funny", Icon: "😂"}, "wow": {Label: "Wow", Icon: "😮"},
-			"sad": {Label: "Sad", Icon: "😢"}, "angry": {Label: "Angry", Icon: "😠"},
 		}
 	}
 	for slug, setup := range map[string]func(*schema.Settings){"demo": func(*schema.Settings) {}, "demo-emoji": emoji} {
