@@ -203,7 +203,7 @@ func TestBrowserDashboardFrench(t *testing.T) {
 	tb.typeInto(`document.querySelector('#login-password')`, password)
 	tb.click(`document.querySelector('#login-submit')`)
 	tb.wait("the French queue with the first card focused", fmt.Sprintf(`document.querySelector('.queue-tab[data-queue=pending]').firstChild.textContent.trim() === 'En attente' && `+
-		`document.querySelector('.card[data-id="%d"] [data-action=approve]').firstChild.textContent === 'Approuver' && `+
+		`document.querySelector('.card[data-id="%d"] [data-action=approve]')?.firstChild?.textContent === 'Approuver' && `+
 		`document.activeElement === document.querySelector('.card[data-id="%d"]') && document.activeElement.classList.contains('selected')`, first, first))
 	// A comment that reads like a text of the dashboard stays as written.
 	if got := evalJS[string](tb, fmt.Sprintf(`document.querySelector('.card[data-id="%d"] .card-body').textContent`, second)); got != "Approve" {
