@@ -32,10 +32,11 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./moderation/
 	$(GO) run ./cmd/parley-bench
 
-# Rewrites docs/demo.png (and docs/dashboard.png, once the moderation API
-# is in) from the browser tests, after seeding a realistic thread.
+# Rewrites docs/demo.png, docs/dashboard.png, docs/dashboard-fr.png,
+# docs/widget-fr.png and docs/widget-ar.png from the browser tests, after
+# seeding a realistic thread.
 screenshots:
-	PARLEY_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestBrowser$$' ./cmd/parley/
+	PARLEY_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestBrowser(|Widget|DashboardFrench)$$' ./cmd/parley/
 
 # fuzz runs each fuzz target for FUZZTIME (plain `go test` runs only their
 # seeds, from f.Add and testdata/fuzz).
