@@ -628,6 +628,7 @@
     '.parley-reactions { display: flex; flex-wrap: wrap; align-items: center; gap: 10px 18px; padding: 14px 0 16px; margin: 0 0 28px;',
     '  border-top: 3px solid var(--p-strong-line); border-bottom: 1px solid var(--p-line); }',
     '.parley-question { font-size: 17px; font-weight: 700; line-height: 1.3; }',
+    '.parley-root[data-mode="reactions"] .parley-reactions { margin: 0; }',
     '.parley-reaction-buttons { display: flex; flex-wrap: wrap; gap: 8px; min-height: 38px; }',
     '.parley-emoji { font-size: 18px; line-height: 1; }',
 

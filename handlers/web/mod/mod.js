@@ -76,6 +76,8 @@
       if (!d) return;
       dict = d;
       document.documentElement.lang = lang;
+      absFmt = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
+      if (relFmt) relFmt = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
       translateTree(document.body);
       document.title = tr(document.title);
       new MutationObserver(function (records) {
@@ -409,7 +411,7 @@
     var n = Number(state.counts[state.queue]) || 0;
     var shown = state.entries.length;
     if (!state.cursor && n > shown) info.textContent = (n - shown) + ' new — press g to refresh';
-    else info.textContent = n ? n + ' in queue' : '';
+    else info.textContent = n ? n + ' ' + tr('in queue') : '';
   }
 
   function startPolling() {
