@@ -138,7 +138,7 @@ func TestBrowserWidget(t *testing.T) {
 		tb.wait("the captcha", `Q('.parley-captcha-img').complete && Q('.parley-captcha-img').naturalWidth > 0 && !Q('.parley-captcha-img').hidden`)
 		var layout struct {
 			PageWidth, RootWidth, RootScroll, QuestionRight, RootRight, FormRight float64
-			Overflowing                                                       []string
+			Overflowing                                                           []string
 		}
 		// The action links reach 6 px past the edge on purpose (their text
 		// lines up with the comment's), in both directions: 8 px of slack.
