@@ -59,6 +59,19 @@ func TestBrowserWidget(t *testing.T) {
 		}
 	})
 
+	t.Run("CaptchaPlaceholder", func(t *testing.T) {
+		// Far from the form the captcha is not fetched yet: its box holds
+		// the place, the size of the image, with no broken image in it.
+		base, _ := startDemo(t)
+		tb := newTab(t, bctx)
+		tb.open(base + "/demo/")
+		tb.wait("the placeholder", `(() => { const b = Q('.parley-captcha-box'); if (!b) return false; const r = b.getBoundingClientRect();
+			return Math.round(r.width) === 240 && Math.round(r.height) === 80 && Q('.parley-captcha-img').hidden && !Q('.parley-captcha-img').getAttribute('src'); })()`)
+		tb.eval(nil, `(Q('.parley-form').scrollIntoView({block: 'center'}), true)`)
+		tb.wait("the image in the same box", `(() => { const i = Q('.parley-captcha-img'); const r = i.getBoundingClientRect();
+			return !i.hidden && i.complete && i.naturalWidth > 0 && Math.round(r.width) === 238 && Math.round(r.height) === 78; })()`)
+	})
+
 	t.Run("EmojiReactions", func(t *testing.T) {
 		base, _ := startDemo(t)
 		tb := newTab(t, bctx)
