@@ -41,10 +41,11 @@ BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 bench-postgres:
 	BENCH_DB='$(BENCH_POSTGRES)' $(MAKE) bench
 
-# Rewrites docs/demo.png (and docs/dashboard.png, once the moderation API
-# is in) from the browser tests, after seeding a realistic thread.
+# Rewrites docs/demo.png, docs/dashboard.png, docs/dashboard-fr.png,
+# docs/widget-fr.png and docs/widget-ar.png from the browser tests, after
+# seeding a realistic thread.
 screenshots:
-	PARLEY_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestBrowser$$' ./cmd/parley/
+	PARLEY_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestBrowser(|Widget|DashboardFrench)$$' ./cmd/parley/
 
 # fuzz runs each fuzz target for FUZZTIME (plain `go test` runs only their
 # seeds, from f.Add and testdata/fuzz).

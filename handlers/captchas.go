@@ -92,7 +92,7 @@ func (s *Server) captchaImage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) captchaAudio(w http.ResponseWriter, r *http.Request) error {
 	lang := r.URL.Query().Get("lang")
 	if lang == "" {
-		lang = "en"
+		lang = captchaLangFor(r.Header.Get("Accept-Language"))
 	}
 	if !captchaLangs[lang] {
 		return errBadRequest("lang must be one of en, ja, pt, ru, zh")

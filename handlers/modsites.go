@@ -62,16 +62,26 @@ func (s *Server) getSite(w http.ResponseWriter, r *http.Request) error {
 }
 
 // putSite changes the fields the body names and keeps the others: the body
-// is decoded onto the current settings (nested objects merge, lists are
-// replaced), then the whole is validated.
+// is decoded onto the current settings (nested objects merge, lists and
+// reaction_styles are replaced), then the whole is validated.
 func (s *Server) putSite(w http.ResponseWriter, r *http.Request) error {
 	site, err := s.freshSite(r)
 	if err != nil {
 		return err
 	}
 	doc := siteDoc{Slug: site.Slug, Settings: site.Settings}
+	doc.Settings.ReactionStyles = nil
 	if err := decodeJSON(r, &doc); err != nil {
 		return err
+	}
+	if doc.Settings.ReactionStyles == nil {
+		// Kept, but not for reactions the body took away.
+		doc.Settings.ReactionStyles = map[string]schema.ReactionStyle{}
+		for name, st := range site.Settings.ReactionStyles {
+			if doc.Settings.HasReaction(name) {
+				doc.Settings.ReactionStyles[name] = st
+			}
+		}
 	}
 	if doc.Slug != site.Slug {
 		return errValidation(map[string]string{"slug": "a site's slug cannot change: it is in every embed code"})
@@ -118,6 +128,9 @@ func normalizeSettings(st *schema.Settings) {
 		if *l == nil {
 			*l = []string{}
 		}
+	}
+	if st.ReactionStyles == nil {
+		st.ReactionStyles = map[string]schema.ReactionStyle{}
 	}
 }
 

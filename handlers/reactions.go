@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
 
@@ -13,6 +14,30 @@ type reactionsResponse struct {
 	Counts  map[string]int64 `json:"counts"`
 	Total   int64            `json:"total"`
 	Mine    *string          `json:"mine"`
+	// Reactions are the site's, in its order, as the widget draws them.
+	Reactions []reactionInfo `json:"reactions"`
+}
+
+// reactionInfo is one reaction of a site: its label ("" for the widget's
+// own text) and icon (an emoji, a built-in icon's name, or "" for none).
+type reactionInfo struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+	Icon  string `json:"icon"`
+}
+
+// reactionSet lists the site's reactions with their labels and icons; a
+// reaction named like a built-in icon gets that icon unless it has another.
+func reactionSet(site *schema.Site) []reactionInfo {
+	out := make([]reactionInfo, 0, len(site.Settings.Reactions))
+	for _, name := range site.Settings.Reactions {
+		st := site.Settings.ReactionStyles[name]
+		if st.Icon == "" && moderation.BuiltinIcon(name) {
+			st.Icon = name
+		}
+		out = append(out, reactionInfo{Name: name, Label: st.Label, Icon: st.Icon})
+	}
+	return out
 }
 
 type countsResponse struct {
@@ -33,7 +58,7 @@ func shape(site *schema.Site, c schema.Counts) countsResponse {
 
 func (s *Server) writeReactions(w http.ResponseWriter, site *schema.Site, key string, c schema.Counts, mine string) {
 	cr := shape(site, c)
-	resp := reactionsResponse{Site: site.Slug, Article: key, Counts: cr.Counts, Total: cr.Total}
+	resp := reactionsResponse{Site: site.Slug, Article: key, Counts: cr.Counts, Total: cr.Total, Reactions: reactionSet(site)}
 	if mine != "" {
 		resp.Mine = &mine
 	}
@@ -147,7 +172,7 @@ func (s *Server) bulkReactions(w http.ResponseWriter, r *http.Request) error {
 	for _, k := range keys {
 		out[k] = shape(site, counts[k])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"articles": out})
+	writeJSON(w, http.StatusOK, map[string]any{"articles": out, "reactions": reactionSet(site)})
 	return nil
 }
 

@@ -94,6 +94,9 @@ type Server struct {
 	wake    chan struct{}
 	hooks   *http.Client
 	handler http.Handler
+	// assets are the web files, minified and compressed on first use.
+	assetsOnce sync.Once
+	assets     *assets
 }
 
 // New builds the server and its routes.
@@ -135,6 +138,10 @@ func New(store *schema.Store, cfg Config) *Server {
 	s.handler = s.routes()
 	return s
 }
+
+// PrepareAssets minifies and compresses the web files now rather than at
+// the first request for one: the serve command calls it at start-up.
+func (s *Server) PrepareAssets() { s.webAssets() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -2,17 +2,49 @@ package moderation
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parley/parley/schema"
 )
 
 var (
 	slugPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-	reactionPattern = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+	reactionPattern = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 )
+
+// MaxReactions is how many reactions a site may offer.
+const MaxReactions = 8
+
+// builtinIcons are the icons the widget draws itself, as SVG.
+var builtinIcons = map[string]bool{"like": true, "dislike": true, "heart": true, "star": true,
+	"laugh": true, "wow": true, "sad": true, "angry": true}
+
+// BuiltinIcon tells whether the widget has an icon of this name.
+func BuiltinIcon(name string) bool { return builtinIcons[name] }
+
+// validReactionIcon accepts a built-in icon's name, or an emoji: at most 8
+// code points, none of them a letter, digit, space or control character
+// (the joiner and variation selectors of emoji sequences are allowed).
+func validReactionIcon(icon string) bool {
+	if builtinIcons[icon] {
+		return true
+	}
+	if icon == "" || !utf8.ValidString(icon) || utf8.RuneCountInString(icon) > 8 {
+		return false
+	}
+	for _, r := range icon {
+		if r < 0x80 || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateSite checks a site's slug and settings and returns a problem per
 // field, named as in the settings JSON; none means valid.
@@ -31,13 +63,13 @@ func ValidateSite(slug string, st schema.Settings) map[string]string {
 			break
 		}
 	}
-	if len(st.Reactions) == 0 || len(st.Reactions) > 10 {
-		p["reactions"] = "name 1 to 10 reactions"
+	if len(st.Reactions) == 0 || len(st.Reactions) > MaxReactions {
+		p["reactions"] = fmt.Sprintf("name 1 to %d reactions", MaxReactions)
 	}
 	seen := map[string]bool{}
 	for _, r := range st.Reactions {
 		if !reactionPattern.MatchString(r) {
-			p["reactions"] = fmt.Sprintf("%q: a reaction is 1 to 32 characters of a-z, 0-9 and _", r)
+			p["reactions"] = fmt.Sprintf("%q: a reaction is 1 to 32 characters of a-z, 0-9, _ and -", r)
 			break
 		}
 		if seen[r] {
@@ -45,6 +77,18 @@ func ValidateSite(slug string, st schema.Settings) map[string]string {
 			break
 		}
 		seen[r] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(st.ReactionStyles)) {
+		style := st.ReactionStyles[name]
+		label := strings.TrimSpace(style.Label)
+		switch {
+		case !seen[name]:
+			p["reaction_styles"] = fmt.Sprintf("%q is not one of the reactions", name)
+		case label != style.Label || utf8.RuneCountInString(label) > 40 || strings.IndexFunc(label, unicode.IsControl) >= 0 || !utf8.ValidString(label):
+			p["reaction_styles"] = fmt.Sprintf("%q: a label is at most 40 characters, without control characters or surrounding spaces", name)
+		case style.Icon != "" && !validReactionIcon(style.Icon):
+			p["reaction_styles"] = fmt.Sprintf("%q: an icon is an emoji or one of like, dislike, heart, star, laugh, wow, sad, angry", name)
+		}
 	}
 	if st.EditWindowSeconds < 0 || st.EditWindowSeconds > 7*24*3600 {
 		p["edit_window_seconds"] = "between 0 and 604800 (a week)"

@@ -24,14 +24,24 @@ type Site struct {
 // Settings are a site's configuration, stored as one JSON document so that
 // new settings need no migration. The JSON names are the API's.
 type Settings struct {
-	Origins           []string   `json:"origins"`
-	Reactions         []string   `json:"reactions"`
-	CommentsOpen      bool       `json:"comments_open"`
-	StrictArticles    bool       `json:"strict_articles"`
-	EditWindowSeconds int        `json:"edit_window_seconds"`
-	IPRetentionDays   int        `json:"ip_retention_days"`
-	Moderation        Moderation `json:"moderation"`
-	Webhooks          Webhooks   `json:"webhooks"`
+	Origins   []string `json:"origins"`
+	Reactions []string `json:"reactions"`
+	// ReactionStyles are optional labels and icons of reactions, by name;
+	// a reaction without one is drawn with the widget's own text and icon.
+	ReactionStyles    map[string]ReactionStyle `json:"reaction_styles"`
+	CommentsOpen      bool                     `json:"comments_open"`
+	StrictArticles    bool                     `json:"strict_articles"`
+	EditWindowSeconds int                      `json:"edit_window_seconds"`
+	IPRetentionDays   int                      `json:"ip_retention_days"`
+	Moderation        Moderation               `json:"moderation"`
+	Webhooks          Webhooks                 `json:"webhooks"`
+}
+
+// ReactionStyle is how the widget draws a reaction: its label, and its icon
+// (an emoji, or the name of one of the widget's built-in icons).
+type ReactionStyle struct {
+	Label string `json:"label,omitempty"`
+	Icon  string `json:"icon,omitempty"`
 }
 
 // Moderation holds a site's moderation settings.
@@ -60,6 +70,7 @@ func DefaultSettings() Settings {
 	return Settings{
 		Origins:           []string{},
 		Reactions:         []string{"like", "dislike"},
+		ReactionStyles:    map[string]ReactionStyle{},
 		CommentsOpen:      true,
 		EditWindowSeconds: 900,
 		IPRetentionDays:   90,

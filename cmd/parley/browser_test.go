@@ -54,17 +54,17 @@ func TestBrowser(t *testing.T) {
 
 		tb := newTab(t, bctx)
 		tb.open(base + "/demo/")
-		tb.wait("the server's like count", `text(Q('.parley-like-count')) === '1' && Q('.parley-like').getAttribute('aria-pressed') === 'false'`)
-		tb.click(`Q('.parley-like')`)
-		tb.wait("the like counted and pressed", `text(Q('.parley-like-count')) === '2' && Q('.parley-like').getAttribute('aria-pressed') === 'true'`)
+		tb.wait("the server's like count", `text(Q('[data-reaction=like] .parley-num')) === '1' && Q('[data-reaction=like]').getAttribute('aria-pressed') === 'false'`)
+		tb.click(`Q('[data-reaction=like]')`)
+		tb.wait("the like counted and pressed", `text(Q('[data-reaction=like] .parley-num')) === '2' && Q('[data-reaction=like]').getAttribute('aria-pressed') === 'true'`)
 		eventually(t, "the server to count the like", func() bool {
 			_, body := call(t, "GET", base+"/api/v1/sites/demo/articles/"+article+"/reactions", "")
 			return num(body, "counts", "like") == 2
 		})
 
 		tb.do(chromedp.Reload())
-		tb.wait("the like after a reload", `text(Q('.parley-like-count')) === '2' && Q('.parley-like').getAttribute('aria-pressed') === 'true'`)
-		tb.wait("the count badge in the story list", countBadge(article, "parley-like-count")+` === '2'`)
+		tb.wait("the like after a reload", `text(Q('[data-reaction=like] .parley-num')) === '2' && Q('[data-reaction=like]').getAttribute('aria-pressed') === 'true'`)
+		tb.wait("the count badge in the story list", countBadge(article, "[data-reaction=like] .parley-n")+` === '2'`)
 	})
 
 	t.Run("ForgedReaderToken", func(t *testing.T) {
@@ -77,14 +77,14 @@ func TestBrowser(t *testing.T) {
 		tb.open(base + "/demo/")
 		tb.eval(nil, `localStorage.setItem('parley:reader', 'forged.token'), true`)
 		tb.do(chromedp.Reload())
-		tb.wait("the counts despite the forged token", `text(Q('.parley-dislike-count')) === '1' && text(Q('.parley-message')) === 'No comments yet. Be the first to comment.'`)
-		tb.click(`Q('.parley-like')`)
+		tb.wait("the counts despite the forged token", `text(Q('[data-reaction=dislike] .parley-num')) === '1' && text(Q('.parley-message')) === 'No comments yet. Be the first to comment.'`)
+		tb.click(`Q('[data-reaction=like]')`)
 		eventually(t, "the server to count the like", func() bool {
 			_, body := call(t, "GET", base+"/api/v1/sites/demo/articles/"+article+"/reactions", "")
 			return num(body, "counts", "like") == 1
 		})
 		tb.wait("a new token", `localStorage.getItem('parley:reader') !== 'forged.token' && !!localStorage.getItem('parley:reader')`)
-		if n := evalJS[string](tb, `text(Q('.parley-like-count'))`); n != "1" {
+		if n := evalJS[string](tb, `text(Q('[data-reaction=like] .parley-num'))`); n != "1" {
 			t.Fatalf("like count %s", n)
 		}
 	})
@@ -237,8 +237,8 @@ func TestBrowser(t *testing.T) {
 		for _, path := range []string{"/demo/", "/demo/hostile.html"} {
 			tb := newTab(t, bctx)
 			tb.open(base + path)
-			tb.wait("the widget on "+path, `QA('.parley-comment').length === 1 && text(Q('.parley-like-count')) === '0' && `+
-				countBadge(article, "parley-comment-count")+` === '1'`)
+			tb.wait("the widget on "+path, `QA('.parley-comment').length === 1 && text(Q('[data-reaction=like] .parley-num')) === '0' && `+
+				countBadge(article, ".parley-comment-count")+` === '1'`)
 			got := map[string]map[string]string{}
 			tb.eval(&got, styleProbe)
 			for name, props := range got {
@@ -277,22 +277,22 @@ func TestBrowser(t *testing.T) {
 		tb.wait("the thread", `text(Q('.parley-count')) === '5 comments' && QA('.parley-comments > .parley-comment').length === 3 && `+
 			fmt.Sprintf(`QA('.parley-comment[data-id="%d"] > .parley-replies > .parley-comment').map(li => li.dataset.id).join() === '%d,%d' && `, ids[0], ids[1], ids[2])+
 			fmt.Sprintf(`text(Q('.parley-comment[data-id="%d"] .parley-score')) === '4' && `, ids[0])+
-			`text(Q('.parley-like-count')) === '14' && text(Q('.parley-dislike-count')) === '3' && `+
-			countBadge(article, "parley-comment-count")+` === '5' && `+countBadge("harbour-bridge-repairs", "parley-like-count")+` === '9'`)
+			`text(Q('[data-reaction=like] .parley-num')) === '14' && text(Q('[data-reaction=dislike] .parley-num')) === '3' && `+
+			countBadge(article, ".parley-comment-count")+` === '5' && `+countBadge("harbour-bridge-repairs", "[data-reaction=like] .parley-n")+` === '9'`)
 		if os.Getenv("PARLEY_SCREENSHOTS") == "" {
 			return
 		}
 		// The reader has liked the article too (and reloaded, so that the
 		// story list counts it); the form shows its captcha.
-		tb.click(`Q('.parley-like')`)
+		tb.click(`Q('[data-reaction=like]')`)
 		eventually(t, "the server to count the like", func() bool {
 			_, body := call(t, "GET", base+"/api/v1/sites/demo/articles/"+article+"/reactions", "")
 			return num(body, "counts", "like") == 15
 		})
 		tb.do(chromedp.Reload())
-		tb.wait("the thread after a reload", `QA('.parley-comment').length === 5 && text(Q('.parley-like-count')) === '15' && `+
-			`Q('.parley-like').getAttribute('aria-pressed') === 'true' && `+countBadge(article, "parley-like-count")+` === '15' && `+
-			countBadge("tool-library-opens", "parley-like-count")+` === '4'`)
+		tb.wait("the thread after a reload", `QA('.parley-comment').length === 5 && text(Q('[data-reaction=like] .parley-num')) === '15' && `+
+			`Q('[data-reaction=like]').getAttribute('aria-pressed') === 'true' && `+countBadge(article, "[data-reaction=like] .parley-n")+` === '15' && `+
+			countBadge("tool-library-opens", "[data-reaction=like] .parley-n")+` === '4'`)
 		tb.eval(nil, `Q('.parley-form').scrollIntoView({block: 'center'}), true`)
 		tb.wait("the captcha image", `Q('.parley-captcha-img').complete && Q('.parley-captcha-img').naturalWidth > 0`)
 		tb.eval(nil, `window.scrollTo(0, 0), document.activeElement && document.activeElement.blur(), true`)
@@ -355,9 +355,9 @@ var styleTargets = map[string]struct {
 	"host":          {"", "display opacity font-size color text-align line-height"},
 	"root":          {".parley-root", "font-family font-size color line-height letter-spacing background-color"},
 	"question":      {".parley-question", "display color font-size font-weight letter-spacing text-decoration-line"},
-	"like":          {".parley-like", "display background-color color font-family font-size font-weight text-transform border-top-style border-top-width border-top-left-radius line-height padding-left"},
-	"like-icon":     {".parley-like .parley-icon", "display width height"},
-	"like-count":    {".parley-like-count", "display font-weight"},
+	"like":          {"[data-reaction=like]", "display background-color color font-family font-size font-weight text-transform border-top-style border-top-width border-top-left-radius line-height padding-left"},
+	"like-icon":     {"[data-reaction=like] .parley-icon", "display width height"},
+	"like-count":    {"[data-reaction=like] .parley-num", "display font-weight"},
 	"heading":       {".parley-count", "display font-size text-decoration-line"},
 	"form":          {".parley-form", "display background-color padding-top outline-style"},
 	"author":        {"input[name=author]", "display background-color color font-family font-size border-top-style border-top-color text-transform"},
@@ -397,7 +397,7 @@ var styleProbe = func() string {
 
 // jsPrelude gives page scripts short names for the full widget on the page:
 // host, W (its shadow root), Q and QA (queries inside it) and text.
-const jsPrelude = `const host = document.querySelector('[data-parley-site]:not([data-parley-mode="count"])');
+const jsPrelude = `const host = document.querySelector('[data-parley-site]:not([data-parley-mode])');
 const W = host ? host.shadowRoot : null;
 const Q = sel => W ? W.querySelector(sel) : null;
 const QA = sel => W ? Array.from(W.querySelectorAll(sel)) : [];
@@ -408,11 +408,11 @@ func withPrelude(expr string) string {
 	return "(() => {\n" + jsPrelude + "return (" + expr + ");\n})()"
 }
 
-// countBadge is a script expression for the text of one part of an
-// article's count badge.
-func countBadge(key, class string) string {
+// countBadge is a script expression for the text of one part (a
+// selector) of an article's count badge.
+func countBadge(key, sel string) string {
 	return `(() => { const h = document.querySelector('[data-parley-mode="count"][data-parley-article="` + key + `"]'); ` +
-		`const el = h && h.shadowRoot && h.shadowRoot.querySelector('.` + class + `'); return el ? el.textContent : null; })()`
+		`const el = h && h.shadowRoot && h.shadowRoot.querySelector('` + sel + `'); return el ? el.textContent : null; })()`
 }
 
 func jsStr(s string) string {

@@ -314,6 +314,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *allowPrivateHooks {
 		logger.Warn("webhooks may reach private addresses (-allow-private-webhooks): only the admins' settings stand between them and internal services")
 	}
+	srv.PrepareAssets()
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: *headerTimeout,
@@ -383,24 +384,40 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return serveErr
 }
 
-// ensureDemoSite creates the demo site whose origin is the server itself.
+// ensureDemoSite creates the demo sites whose origin is the server itself:
+// "demo" with the default reactions, and "demo-emoji" with a set of emoji
+// reactions of its own.
 func ensureDemoSite(ctx context.Context, store *schema.Store, addr *net.TCPAddr) error {
 	origins := []string{fmt.Sprintf("http://%s", addr.String()),
 		fmt.Sprintf("http://localhost:%d", addr.Port), fmt.Sprintf("http://127.0.0.1:%d", addr.Port)}
-	site, err := store.Site(ctx, "demo")
-	if errors.Is(err, schema.ErrNotFound) {
-		st := schema.DefaultSettings()
+	emoji := func(st *schema.Settings) {
+		st.Reactions = []string{"love", "funny", "wow"}
+		st.ReactionStyles = map[string]schema.ReactionStyle{
+			"love": {Label: "Love", Icon: "❤️"}, "funny": {Label: "Funny", Icon: "😂"}, "wow": {Label: "Wow", Icon: "😮"},
+		}
+	}
+	for slug, setup := range map[string]func(*schema.Settings){"demo": func(*schema.Settings) {}, "demo-emoji": emoji} {
+		site, err := store.Site(ctx, slug)
+		if errors.Is(err, schema.ErrNotFound) {
+			st := schema.DefaultSettings()
+			st.Origins = origins
+			setup(&st)
+			if _, err = store.CreateSite(ctx, slug, st, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		// The port may differ from the last run: keep the origins current.
+		st := site.Settings
 		st.Origins = origins
-		_, err = store.CreateSite(ctx, "demo", st, nil)
-		return err
+		if err := store.UpdateSiteSettings(ctx, site.ID, st, nil); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	// The port may differ from the last run: keep the origins current.
-	st := site.Settings
-	st.Origins = origins
-	return store.UpdateSiteSettings(ctx, site.ID, st, nil)
+	return nil
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -1,4 +1,4 @@
-/*!
+/*
  * Parley embed widget: article reactions and reader comments.
  *
  * Usage on an article page:
@@ -14,13 +14,18 @@
  * Attributes on the element:
  *   data-parley-site          site slug (required)
  *   data-parley-article       article key, [A-Za-z0-9._~-], 1-200 chars (required)
- *   data-parley-mode          "full" (default) or "count": one inline line
- *                             "[like] 12 · [dislike] 3 · [comments] 5" (inline SVG
- *                             icons, no emoji fonts needed); all count elements on a page
- *                             share one reactions request per site (<= 100 articles)
+ *   data-parley-mode          "full" (default): reactions and comments; "reactions": the
+ *                             question and the reaction buttons only; "comments": the
+ *                             discussion only; "count": one inline line
+ *                             "[like] 12 · [dislike] 3 · [comments] 5"; all count elements
+ *                             on a page share one reactions request per site (<= 100
+ *                             articles). Placements of one article stay in step.
  *   data-parley-api           API base URL; default: the origin of this script's src
- *   data-parley-lang          locale for dates, numbers and plurals;
- *                             default: <html lang>, then the browser's language
+ *   data-parley-lang          language of the texts, dates, numbers and plurals;
+ *                             default: <html lang>, then the browser's language. Bundled:
+ *                             en, fr, de, es, it, pt, nl, ar (right to left), ja; the
+ *                             texts of another language than English are fetched once
+ *                             (README.md lists the keys)
  *   data-parley-captcha-lang  audio captcha language: en, ja, pt, ru or zh (the
  *                             languages the server speaks digits in);
  *                             default: the locale's language when supported, else en
@@ -35,83 +40,9 @@
  * else does): --parley-accent, --parley-focus, --parley-font, --parley-bg,
  * --parley-count-size, --parley-count-color.
  *
- * Text keys and their English defaults. {n}, {max}, {author}, {likes},
- * {dislikes}, {comments} are placeholders. Counted texts take CLDR plural
- * suffixes: comments-one / comments-other (and -zero, -two, -few, -many where
- * the language has them); a missing category falls back to -other.
- *
- *   question            Do you like this article?
- *   like                Like
- *   dislike             Dislike
- *   reaction-error      Your reaction could not be saved. Please try again.
- *   comments-one        {n} comment
- *   comments-other      {n} comments
- *   form-title          Join the discussion
- *   reply-title         Reply to {author}
- *   name                Name
- *   email               Email
- *   email-hint          (optional, never shown)
- *   body                Your comment
- *   counter             {n} / {max}
- *   captcha-img         Security check: digits to type
- *   captcha-label       Type the digits shown
- *   captcha-audio       Play audio
- *   captcha-new         New captcha
- *   captcha-loading     Loading security check…
- *   captcha-error       The security check could not be loaded.
- *   captcha-audio-error The audio could not be played.
- *   captcha-invalid     The digits did not match. Please try this new one.
- *   submit              Post comment
- *   submit-reply        Post reply
- *   submitting          Posting…
- *   required            This field is required.
- *   too-long            Please use at most {max} characters.
- *   email-invalid       Please enter a valid email address.
- *   awaiting            Your comment is awaiting moderation.
- *   published           Your comment was published.
- *   rate-limited        Too many comments, try again in {n} s
- *   rate-limited-later  Too many comments, please try again later.
- *   slow-down           Too many requests, please wait a moment.
- *   closed              Comments are closed for this article.
- *   sort                Sort by
- *   sort-oldest         Oldest first
- *   sort-newest         Newest first
- *   sort-top            Top rated
- *   loading             Loading comments…
- *   load-error          Comments could not be loaded.
- *   retry               Try again
- *   empty               No comments yet. Be the first to comment.
- *   load-more           Load more comments
- *   in-reply-to         In reply to an earlier comment
- *   edited              edited
- *   score               Score
- *   vote-up             Vote up
- *   vote-down           Vote down
- *   vote-error          Your vote could not be saved.
- *   reply               Reply
- *   report              Report
- *   report-title        Why are you reporting this comment?
- *   report-reason       Reason
- *   reason-spam         Spam
- *   reason-abuse        Abusive or hateful
- *   reason-off_topic    Off topic
- *   reason-other        Something else
- *   report-note         Note (optional)
- *   report-send         Send report
- *   reported            Reported, thank you.
- *   cancel              Cancel
- *   edit                Edit
- *   edit-label          Edit your comment
- *   save                Save
- *   delete              Delete
- *   delete-confirm      Delete this comment?
- *   delete-yes          Yes, delete
- *   deleted             This comment was deleted.
- *   edit-window-closed  The time for editing this comment has passed.
- *   not-yours           This comment can no longer be changed from this browser.
- *   error               Something went wrong. Please try again.
- *   network-error       Network problem. Please check your connection and try again.
- *   count-label         {likes} likes, {dislikes} dislikes, {comments} comments
+ * Text keys are those of TEXT below ({n}, {max}, {author} are placeholders;
+ * counted texts take CLDR plural suffixes such as comments-one, comments-other).
+ * A reaction's label is data-parley-text-<name>, else the site's label.
  *
  * Browser storage (localStorage of the publisher's page):
  *   parley:reader                 reader token (X-Reader-Token)
@@ -149,6 +80,9 @@
   var EDIT_PREFIX = 'parley:edit:';
   var PENDING_PREFIX = 'parley:pending:';
   var KEEP_MS = 7 * 24 * 3600 * 1000;
+
+  // Replaced by the server with {"fr": {"url", "integrity"}, …}.
+  var LANGS = '__PARLEY_LANGS__';
 
   var TEXT = {
     'question': 'Do you like this article?',
@@ -221,9 +155,9 @@
     'edit-window-closed': 'The time for editing this comment has passed.',
     'not-yours': 'This comment can no longer be changed from this browser.',
     'error': 'Something went wrong. Please try again.',
-    'network-error': 'Network problem. Please check your connection and try again.',
-    'count-label': '{likes} likes, {dislikes} dislikes, {comments} comments'
+    'network-error': 'Network problem. Please check your connection and try again.'
   };
+  var RTL = ['ar', 'he', 'fa', 'ur'];
 
   /* ------------------------------------------------------------------ */
   /* Where the API lives                                                 */
@@ -233,7 +167,7 @@
   if (!SCRIPT) {
     var candidates = document.querySelectorAll('script[src]');
     for (var i = candidates.length - 1; i >= 0; i--) {
-      if (/\/embed\.js(?:[?#]|$)/.test(candidates[i].src)) { SCRIPT = candidates[i]; break; }
+      if (/\/embed(?:\.[0-9a-f]+)?\.js(?:[?#]|$)/.test(candidates[i].src)) { SCRIPT = candidates[i]; break; }
     }
   }
 
@@ -256,6 +190,24 @@
     }
     return window.location.origin;
   })();
+
+  var SCRIPT_ORIGIN = (function () {
+    try { return new URL(SCRIPT.src, window.location.href).origin; } catch (e) { return window.location.origin; }
+  })();
+
+  // loadTexts fetches a language's texts once per page, checked against the
+  // integrity the server wrote into this script; null means English.
+  var textLoads = {};
+  function loadTexts(lang) {
+    var f = typeof LANGS === 'object' && Object.prototype.hasOwnProperty.call(LANGS, lang) ? LANGS[lang] : null;
+    if (!f) return null;
+    if (!textLoads[lang]) {
+      textLoads[lang] = fetch(new URL(f.url, SCRIPT_ORIGIN).href, { integrity: f.integrity, mode: 'cors', credentials: 'omit' })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .catch(function () { return null; });
+    }
+    return textLoads[lang];
+  }
 
   /* ------------------------------------------------------------------ */
   /* Storage that survives a browser without localStorage                */
@@ -382,6 +334,12 @@
     like: ['M7 10.5v10H3.5v-10z', 'M7 10.5l3.6-7.2c1.6.1 2.9 1.4 2.9 3.1v3.1h5.2a2 2 0 0 1 2 2.3l-1.2 7.3a2 2 0 0 1-2 1.4H7'],
     dislike: ['M17 13.5v-10h3.5v10z', 'M17 13.5l-3.6 7.2c-1.6-.1-2.9-1.4-2.9-3.1v-3.1H5.3a2 2 0 0 1-2-2.3l1.2-7.3a2 2 0 0 1 2-1.4H17'],
     comments: ['M4.5 4h15A1.5 1.5 0 0 1 21 5.5v10a1.5 1.5 0 0 1-1.5 1.5H10l-5 4v-4h-.5A1.5 1.5 0 0 1 3 15.5v-10A1.5 1.5 0 0 1 4.5 4z'],
+    heart: ['M12 20.5s-8-4.7-8-10.6A4.4 4.4 0 0 1 12 7.3a4.4 4.4 0 0 1 8 2.6c0 5.9-8 10.6-8 10.6z'],
+    star: ['M12 3.5l2.6 5.3 5.9.9-4.3 4.1 1 5.8-5.2-2.7-5.2 2.7 1-5.8-4.3-4.1 5.9-.9z'],
+    laugh: ['M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z', 'M9 9.5h.01M15 9.5h.01', 'M7.5 13.5h9a4.5 4.5 0 0 1-9 0z'],
+    wow: ['M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z', 'M9 9.5h.01M15 9.5h.01', 'M12 18a2 2 0 1 0 0-4 2 2 0 0 0 0 4z'],
+    sad: ['M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z', 'M9 9.5h.01M15 9.5h.01', 'M8.5 16.5a4 4 0 0 1 7 0'],
+    angry: ['M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z', 'M8 8.5l2.5 1.5M16 8.5L13.5 10', 'M8.5 16.5a4 4 0 0 1 7 0'],
     audio: ['M3.5 9.5h3.5l5-4v13l-5-4H3.5z', 'M15.5 9a4.5 4.5 0 0 1 0 6', 'M18.3 6.2a8.5 8.5 0 0 1 0 11.6'],
     'new': ['M20 4.5v5h-5', 'M19.4 9.5A8 8 0 1 0 20 14']
   };
@@ -397,6 +355,13 @@
       svg.appendChild(p);
     });
     return svg;
+  }
+
+  // reactionIcon draws a reaction's icon: a built-in one as SVG, an emoji
+  // as text.
+  function reactionIcon(name) {
+    if (Object.prototype.hasOwnProperty.call(ICONS, name)) return icon(name);
+    return name ? h('span', { class: 'parley-emoji', 'aria-hidden': 'true' }, name) : null;
   }
 
   function enc(s) { return encodeURIComponent(s); }
@@ -542,12 +507,16 @@
     var windowSec = parseInt(el.getAttribute('data-parley-edit-window') || '', 10);
     var theme = el.getAttribute('data-parley-theme');
     var sort = store.get(SORT_KEY) || el.getAttribute('data-parley-sort');
+    var lang = locale.split('-')[0].toLowerCase();
+    if (!Object.prototype.hasOwnProperty.call(LANGS, lang)) lang = 'en';
+    var texts = TEXT;
     var plural;
     try { plural = new Intl.PluralRules(locale); } catch (e) { plural = new Intl.PluralRules('en'); }
+    var mode = (el.getAttribute('data-parley-mode') || 'full').toLowerCase();
 
     function t(key, vars) {
       var s = el.getAttribute('data-parley-text-' + key);
-      if (s === null) s = TEXT[key];
+      if (s === null) s = texts[key];
       if (s === undefined || s === null) s = key;
       if (vars) {
         s = s.replace(/\{(\w+)\}/g, function (m, k) {
@@ -560,7 +529,7 @@
     function tn(key, n, vars) {
       var cat = plural.select(n);
       var full = key + '-' + cat;
-      if (el.getAttribute('data-parley-text-' + full) === null && !TEXT[full]) full = key + '-other';
+      if (el.getAttribute('data-parley-text-' + full) === null && !texts[full]) full = key + '-other';
       var v = vars || {};
       if (v.n === undefined) v.n = num(n);
       return t(full, v);
@@ -574,9 +543,20 @@
       article: article,
       base: base,
       client: clientFor(base),
-      mode: (el.getAttribute('data-parley-mode') || 'full').toLowerCase() === 'count' ? 'count' : 'full',
+      mode: ['count', 'reactions', 'comments'].indexOf(mode) >= 0 ? mode : 'full',
       locale: locale,
-      langAttr: el.getAttribute('data-parley-lang') || null,
+      lang: lang,
+      dir: RTL.indexOf(lang) >= 0 ? 'rtl' : 'ltr',
+      // setTexts puts a translation under the English texts, which fill
+      // any key it lacks.
+      setTexts: function (tr) {
+        if (tr && typeof tr === 'object') texts = Object.assign({}, TEXT, tr);
+      },
+      // label is a reaction's text: the page's, the site's, ours, its name.
+      label: function (r) {
+        var s = el.getAttribute('data-parley-text-' + r.name);
+        return s !== null ? s : r.label || (r.name === 'like' || r.name === 'dislike' ? texts[r.name] : r.name);
+      },
       captchaLang: capLang,
       editWindow: windowSec > 0 ? windowSec : 900,
       theme: theme === 'dark' || theme === 'auto' ? theme : 'light',
@@ -626,7 +606,7 @@
     '  --p-accent: var(--parley-accent, #0b5cad); --p-on-accent: #ffffff; --p-focus: var(--parley-focus, #0b5cad);',
     '  --p-danger: #b3261e; --p-ok: #1d6b35; --p-note-bg: #fff4d6; --p-note-fg: #5c4300; --p-up: #0b5cad; --p-down: #a1331b;',
     '  background: var(--p-bg); color: var(--p-fg); font-family: ' + FONT + ';',
-    '  font-size: 16px; line-height: 1.5; font-weight: 400; text-align: left; letter-spacing: normal; word-spacing: normal;',
+    '  font-size: 16px; line-height: 1.5; font-weight: 400; text-align: start; letter-spacing: normal; word-spacing: normal;',
     '  text-transform: none; text-indent: 0; text-shadow: none; -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }',
     '.parley-root[data-theme="dark"] { --p-fg: #ececec; --p-muted: #ababab; --p-line: #3b3b3b; --p-strong-line: #ececec; --p-soft: #262626;',
     '  --p-bg: var(--parley-bg, #161616); --p-field: #1f1f1f; --p-field-line: #6b6b6b; --p-accent: var(--parley-accent, #6ea8fe); --p-on-accent: #0b0b0b;',
@@ -648,7 +628,9 @@
     '.parley-reactions { display: flex; flex-wrap: wrap; align-items: center; gap: 10px 18px; padding: 14px 0 16px; margin: 0 0 28px;',
     '  border-top: 3px solid var(--p-strong-line); border-bottom: 1px solid var(--p-line); }',
     '.parley-question { font-size: 17px; font-weight: 700; line-height: 1.3; }',
-    '.parley-reaction-buttons { display: flex; flex-wrap: wrap; gap: 8px; }',
+    '.parley-root[data-mode="reactions"] .parley-reactions { margin: 0; }',
+    '.parley-reaction-buttons { display: flex; flex-wrap: wrap; gap: 8px; min-height: 38px; }',
+    '.parley-emoji { font-size: 18px; line-height: 1; }',
 
     /* buttons */
     '.parley-btn { -webkit-appearance: none; appearance: none; display: inline-flex; align-items: center; justify-content: center; gap: 7px;',
@@ -687,7 +669,7 @@
 
     /* form */
     '.parley-form { display: block; padding: 16px; margin: 0; background: var(--p-soft); border-radius: 6px; }',
-    '.parley-form--reply { margin: 10px 0 4px; border-left: 3px solid var(--p-accent); }',
+    '.parley-form--reply { margin: 10px 0 4px; border-inline-start: 3px solid var(--p-accent); }',
     '.parley-form-title { font-size: 16px; font-weight: 700; margin: 0 0 12px; }',
     '.parley-row { display: flex; flex-wrap: wrap; gap: 0 14px; }',
     '.parley-row > .parley-field { flex: 1 1 220px; min-width: 0; }',
@@ -699,13 +681,14 @@
     '  font-family: inherit; font-size: 16px; line-height: 1.4; height: auto; min-height: 40px; text-transform: none; letter-spacing: normal; }',
     'textarea.parley-input { min-height: 120px; resize: vertical; line-height: 1.5; white-space: pre-wrap; }',
     '.parley-input[aria-invalid="true"] { border-color: var(--p-danger); box-shadow: inset 0 0 0 1px var(--p-danger); }',
-    '.parley-counter { margin: 4px 0 0; font-size: 13px; color: var(--p-muted); text-align: right; font-variant-numeric: tabular-nums; }',
+    '.parley-counter { margin: 4px 0 0; font-size: 13px; color: var(--p-muted); text-align: end; font-variant-numeric: tabular-nums; }',
     '.parley-counter--over { color: var(--p-danger); font-weight: 700; }',
     '.parley-error { display: block; margin: 5px 0 0; font-size: 14px; font-weight: 600; color: var(--p-danger); }',
     '.parley-captcha { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 10px 14px; margin: 0 0 12px; }',
     '.parley-captcha-figure { display: flex; flex-direction: column; gap: 6px; margin: 0; }',
-    '.parley-captcha-img { display: block; width: 240px; max-width: 100%; height: auto; aspect-ratio: 3 / 1; background: #ffffff;',
-    '  border: 1px solid var(--p-field-line); border-radius: 4px; }',
+    '.parley-captcha-box { display: block; width: 240px; max-width: 100%; aspect-ratio: 3 / 1; background: #ffffff;',
+    '  border: 1px solid var(--p-field-line); border-radius: 4px; overflow: hidden; }',
+    '.parley-captcha-img { display: block; width: 100%; height: 100%; }',
     '.parley-captcha-tools { display: flex; flex-wrap: wrap; gap: 6px; }',
     '.parley-captcha-answer { flex: 1 1 160px; min-width: 0; max-width: 260px; margin: 0; }',
     '.parley-captcha-state { font-size: 13px; color: var(--p-muted); min-height: 1em; }',
@@ -718,10 +701,10 @@
     '.parley-comment { display: block; list-style: none; margin: 0; padding: 16px 0 0; border-top: 1px solid var(--p-line); }',
     '.parley-comments > .parley-comment:first-child { border-top: 0; }',
     '.parley-comment-main { display: block; padding: 0 0 12px; }',
-    '.parley-replies { margin: 0 0 0 18px; padding: 0 0 0 14px; border-left: 2px solid var(--p-line); }',
+    '.parley-replies { margin: 0; margin-inline-start: 18px; padding: 0; padding-inline-start: 14px; border-inline-start: 2px solid var(--p-line); }',
     '.parley-replies > .parley-comment { border-top: 0; padding-top: 8px; }',
-    '.parley-replies .parley-replies .parley-replies .parley-replies { margin-left: 0; padding-left: 10px; }',
-    '@container (max-width: 520px) { .parley-replies { margin-left: 6px; padding-left: 10px; } .parley-reactions { gap: 10px; } }',
+    '.parley-replies .parley-replies .parley-replies .parley-replies { margin-inline-start: 0; padding-inline-start: 10px; }',
+    '@container (max-width: 520px) { .parley-replies { margin-inline-start: 6px; padding-inline-start: 10px; } .parley-reactions { gap: 10px; } }',
     '.parley-comment-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 8px; font-size: 14px; line-height: 1.4; }',
     '.parley-author { font-weight: 700; font-size: 15px; color: var(--p-fg); overflow-wrap: anywhere; }',
     '.parley-time, .parley-edited, .parley-hint-reply { color: var(--p-muted); font-size: 13px; }',
@@ -731,7 +714,7 @@
     '  font-size: 16px; line-height: 1.55; color: var(--p-fg); }',
     '.parley-deleted { font-style: italic; color: var(--p-muted); }',
     '.parley-comment--pending > .parley-comment-main > .parley-comment-body { color: var(--p-muted); }',
-    '.parley-actions { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 4px; margin: 0 0 0 -6px; }',
+    '.parley-actions { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 4px; margin: 0; margin-inline-start: -6px; }',
     '.parley-votes { display: inline-flex; align-items: center; gap: 0; margin: 0 6px 0 0; }',
     '.parley-vote { -webkit-appearance: none; appearance: none; display: inline-flex; align-items: center; justify-content: center; width: 32px; height: 32px;',
     '  margin: 0; padding: 0; border: 0; border-radius: 50%; background: transparent; color: var(--p-muted); font-family: inherit; font-size: 13px;',
@@ -763,6 +746,7 @@
     '.parley-count-line .parley-icon { display: inline-block; width: 1.05em; height: 1.05em; vertical-align: -0.18em; margin: 0 .2em 0 0; overflow: visible; }',
     '.parley-count-line .parley-item { display: inline; margin: 0 .7em 0 0; }',
     '.parley-count-line .parley-item:last-of-type { margin: 0; }',
+    '.parley-count-line .parley-emoji { margin: 0 .2em 0 0; }',
     '.parley-count-line .parley-sr { position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }'
   ].join('\n');
 
@@ -778,6 +762,102 @@
     if (r.error.code === 'comments_closed') return cfg.t('closed');
     return r.error.message || cfg.t(fallbackKey || 'error');
   }
+
+  /* ------------------------------------------------------------------ */
+  /* One article's reactions, shared by its placements on the page        */
+  /* ------------------------------------------------------------------ */
+
+  var reactionStates = new Map();
+  function reactionsOf(cfg) {
+    var k = cfg.base + '\n' + cfg.site + '\n' + cfg.article;
+    if (!reactionStates.has(k)) reactionStates.set(k, new Reactions(cfg));
+    return reactionStates.get(k);
+  }
+
+  function Reactions(cfg) {
+    this.cfg = cfg;
+    this.set = null;     // [{name, label, icon}] in the site's order
+    this.counts = {};
+    this.mine = null;
+    this.seq = 0;
+    this.views = [];
+    this.badges = []; // count badges of the article, kept in step too
+    this.loading = false;
+  }
+
+  Reactions.prototype.path = function () {
+    return '/api/v1/sites/' + enc(this.cfg.site) + '/articles/' + enc(this.cfg.article) + '/reactions';
+  };
+
+  Reactions.prototype.watch = function (view) {
+    this.views.push(view);
+    if (this.set) view.renderReactions();
+    else this.load();
+  };
+
+  Reactions.prototype.load = function () {
+    var self = this;
+    if (this.loading) return;
+    this.loading = true;
+    var seq = this.seq;
+    this.cfg.client.send('GET', this.path(), { reader: 'optional' }).then(function (r) {
+      self.loading = false;
+      if (seq !== self.seq) return; // the reader clicked meanwhile; that answer wins
+      if (r.ok && r.data) self.apply(r.data);
+    });
+  };
+
+  Reactions.prototype.apply = function (data) {
+    var counts = data.counts || {};
+    if (Array.isArray(data.reactions)) {
+      this.set = data.reactions.filter(function (r) { return r && typeof r.name === 'string'; });
+    } else if (!this.set) {
+      this.set = Object.keys(counts).map(function (n) { return { name: n, label: '', icon: n }; });
+    }
+    this.counts = {};
+    for (var k in counts) this.counts[k] = Number(counts[k]) || 0;
+    this.mine = typeof data.mine === 'string' ? data.mine : null;
+    this.render();
+  };
+
+  Reactions.prototype.render = function () {
+    this.views = this.views.filter(function (v) { return v.host.isConnected; });
+    this.views.forEach(function (v) { v.renderReactions(); });
+    var self = this;
+    this.badges.forEach(function (b) { b.setReactions(self.set, self.counts); });
+  };
+
+  // react shows the reader's choice in every placement at once, then what
+  // the server answers; on failure the previous state comes back.
+  Reactions.prototype.react = function (name, view) {
+    var self = this;
+    var prev = { counts: Object.assign({}, this.counts), mine: this.mine };
+    if (this.mine) this.counts[this.mine] = Math.max(0, (this.counts[this.mine] || 0) - 1);
+    if (this.mine === name) {
+      this.mine = null;
+    } else {
+      this.counts[name] = (this.counts[name] || 0) + 1;
+      this.mine = name;
+    }
+    this.render();
+    var seq = ++this.seq;
+    var client = this.cfg.client;
+    var req = this.mine
+      ? client.send('PUT', this.path() + '/mine', { reader: 'required', json: { reaction: name } })
+      : client.send('DELETE', this.path() + '/mine', { reader: 'required' });
+    req.then(function (r) {
+      if (seq !== self.seq) return; // a later click is in flight; its answer decides
+      if (r.ok && r.data) {
+        self.apply(r.data);
+        return;
+      }
+      self.counts = prev.counts;
+      self.mine = prev.mine;
+      self.render();
+      view.announce(r.status === 429 ? view.t('slow-down') : view.t('reaction-error'));
+      self.load();
+    });
+  };
 
   /* ------------------------------------------------------------------ */
   /* The full widget                                                      */
@@ -796,14 +876,15 @@
     this.total = 0;
     this.loadSeq = 0;
     this.loadingMore = false;
-    this.react = { like: 0, dislike: 0, mine: null };
-    this.reactSeq = 0;
+    this.reactions = cfg.mode === 'comments' ? null : reactionsOf(cfg);
+    this.drawnSet = '';
     this.closed = false;
     this.replyForm = null;
     this.pendingKey = PENDING_PREFIX + cfg.site + '/' + cfg.article;
     this.root = host.attachShadow({ mode: 'open' });
     this.build();
-    this.loadReactions();
+    if (this.reactions) this.reactions.watch(this);
+    if (cfg.mode === 'reactions') return;
     this.loadComments(true);
     var self = this;
     this.timer = setInterval(function () { self.tick(); }, 60000);
@@ -820,15 +901,9 @@
     style.textContent = FULL_CSS;
 
     var qid = uid('question');
-    this.likeCount = h('span', { class: 'parley-num parley-like-count' }, '0');
-    this.dislikeCount = h('span', { class: 'parley-num parley-dislike-count' }, '0');
-    this.likeBtn = h('button', { type: 'button', class: 'parley-btn parley-like', 'aria-pressed': 'false', onclick: function () { self.onReact('like'); } },
-      icon('like'), h('span', { class: 'parley-btn-label' }, t('like')), this.likeCount);
-    this.dislikeBtn = h('button', { type: 'button', class: 'parley-btn parley-dislike', 'aria-pressed': 'false', onclick: function () { self.onReact('dislike'); } },
-      icon('dislike'), h('span', { class: 'parley-btn-label' }, t('dislike')), this.dislikeCount);
-    var reactions = h('section', { class: 'parley-reactions', 'aria-labelledby': qid },
-      h('p', { class: 'parley-question', id: qid }, t('question')),
-      h('div', { class: 'parley-reaction-buttons', role: 'group', 'aria-labelledby': qid }, this.likeBtn, this.dislikeBtn));
+    this.reactionButtons = h('div', { class: 'parley-reaction-buttons', role: 'group', 'aria-labelledby': qid });
+    var reactions = this.reactions && h('section', { class: 'parley-reactions', 'aria-labelledby': qid },
+      h('p', { class: 'parley-question', id: qid }, t('question')), this.reactionButtons);
 
     var countId = uid('count');
     this.countEl = h('h2', { class: 'parley-count', id: countId }, this.cfg.tn('comments', 0));
@@ -847,10 +922,10 @@
     this.list = h('ul', { class: 'parley-comments', 'aria-labelledby': countId });
     this.loadMoreBtn = h('button', { type: 'button', class: 'parley-btn parley-btn--quiet parley-load-more', hidden: true, onclick: function () { self.loadComments(false); } }, t('load-more'));
 
-    var comments = h('section', { class: 'parley-discussion', 'aria-labelledby': countId },
+    var comments = this.cfg.mode !== 'reactions' && h('section', { class: 'parley-discussion', 'aria-labelledby': countId },
       h('div', { class: 'parley-head' }, this.countEl), this.formSlot, toolbar, this.listMsg, this.list, this.loadMoreBtn);
 
-    this.wrap = h('div', { class: 'parley-root', 'data-theme': this.cfg.theme, lang: this.cfg.langAttr }, reactions, comments, this.status);
+    this.wrap = h('div', { class: 'parley-root', 'data-theme': this.cfg.theme, 'data-mode': this.cfg.mode, lang: this.cfg.locale, dir: this.cfg.dir }, reactions, comments, this.status);
     this.root.appendChild(style);
     this.root.appendChild(this.wrap);
   };
@@ -872,60 +947,29 @@
 
   /* ---- reactions ---- */
 
-  Widget.prototype.loadReactions = function () {
-    var self = this;
-    var seq = this.reactSeq;
-    this.client.send('GET', this.path('/reactions'), { reader: 'optional' }).then(function (r) {
-      if (seq !== self.reactSeq) return; // the reader clicked meanwhile; that answer wins
-      if (r.ok && r.data) self.setReactions(r.data);
-    });
-  };
-
-  Widget.prototype.setReactions = function (data) {
-    var counts = data && data.counts || {};
-    this.react = {
-      like: Number(counts.like) || 0,
-      dislike: Number(counts.dislike) || 0,
-      mine: data && (data.mine === 'like' || data.mine === 'dislike') ? data.mine : null
-    };
-    this.renderReactions();
-  };
-
+  // renderReactions draws the shared state of this article's reactions;
+  // the buttons are made again only when the site's set changes.
   Widget.prototype.renderReactions = function () {
-    var r = this.react;
-    this.likeCount.textContent = this.cfg.num(r.like);
-    this.dislikeCount.textContent = this.cfg.num(r.dislike);
-    this.likeBtn.setAttribute('aria-pressed', String(r.mine === 'like'));
-    this.dislikeBtn.setAttribute('aria-pressed', String(r.mine === 'dislike'));
-  };
-
-  Widget.prototype.onReact = function (kind) {
     var self = this;
-    var prev = this.react;
-    var next = { like: prev.like, dislike: prev.dislike, mine: prev.mine };
-    if (prev.mine) next[prev.mine] = Math.max(0, next[prev.mine] - 1);
-    if (prev.mine === kind) {
-      next.mine = null;
-    } else {
-      next[kind] += 1;
-      next.mine = kind;
+    var st = this.reactions;
+    if (!st.set) return;
+    var sig = JSON.stringify(st.set);
+    if (sig !== this.drawnSet) {
+      this.drawnSet = sig;
+      clear(this.reactionButtons);
+      this.reactButtons = st.set.map(function (r) {
+        var n = h('span', { class: 'parley-num' }, '0');
+        var b = h('button', { type: 'button', class: 'parley-btn parley-react', 'data-reaction': r.name, 'aria-pressed': 'false', onclick: function () { st.react(r.name, self); } },
+          reactionIcon(r.icon), h('span', { class: 'parley-btn-label' }, self.cfg.label(r)), n);
+        b.num = n;
+        self.reactionButtons.appendChild(b);
+        return b;
+      });
     }
-    this.react = next;
-    this.renderReactions();
-    var seq = ++this.reactSeq;
-    var req = next.mine
-      ? this.client.send('PUT', this.path('/reactions/mine'), { reader: 'required', json: { reaction: kind } })
-      : this.client.send('DELETE', this.path('/reactions/mine'), { reader: 'required' });
-    req.then(function (r) {
-      if (seq !== self.reactSeq) return; // a later click is in flight; its answer decides
-      if (r.ok && r.data) {
-        self.setReactions(r.data);
-        return;
-      }
-      self.react = prev;
-      self.renderReactions();
-      self.announce(r.status === 429 ? self.t('slow-down') : self.t('reaction-error'));
-      self.loadReactions();
+    this.reactButtons.forEach(function (b) {
+      var name = b.getAttribute('data-reaction');
+      b.num.textContent = self.cfg.num(st.counts[name] || 0);
+      b.setAttribute('aria-pressed', String(st.mine === name));
     });
   };
 
@@ -1555,8 +1599,11 @@
     this.body.setAttribute('aria-describedby', counterId);
     this.body.addEventListener('input', function () { self.updateCounter(); });
 
-    this.img = h('img', { class: 'parley-captcha-img', alt: t('captcha-loading'), width: '240', height: '80', decoding: 'async' });
+    // The image shows once loaded; until then its box, of the same size,
+    // holds the place (a broken-image icon and alt text otherwise).
+    this.img = h('img', { class: 'parley-captcha-img', alt: t('captcha-loading'), width: '240', height: '80', decoding: 'async', hidden: true });
     this.img.addEventListener('error', function () { self.onImageError(); });
+    this.img.addEventListener('load', function () { self.img.hidden = false; });
     this.capState = h('span', { class: 'parley-captcha-state', 'aria-live': 'polite' });
     this.audioBtn = h('button', { type: 'button', class: 'parley-btn parley-btn--small parley-captcha-audio', disabled: true, onclick: function () { self.playAudio(); } },
       icon('audio'), t('captcha-audio'));
@@ -1578,7 +1625,7 @@
         field('email', [t('email') + ' ', h('span', { class: 'parley-hint' }, t('email-hint'))], this.email)),
       field('body', t('body'), this.body, this.counter),
       h('div', { class: 'parley-captcha' },
-        h('div', { class: 'parley-captcha-figure' }, this.img, h('div', { class: 'parley-captcha-tools' }, this.audioBtn, this.newBtn), this.capState),
+        h('div', { class: 'parley-captcha-figure' }, h('div', { class: 'parley-captcha-box' }, this.img), h('div', { class: 'parley-captcha-tools' }, this.audioBtn, this.newBtn), this.capState),
         captchaAnswer),
       this.general,
       h('div', { class: 'parley-form-actions' }, this.submitBtn,
@@ -1686,6 +1733,7 @@
     this.newBtn.disabled = true;
     this.img.removeAttribute('data-captcha-id');
     this.img.removeAttribute('data-test-solution');
+    this.img.hidden = true;
     this.img.alt = w.t('captcha-loading');
     this.capState.textContent = w.t('captcha-loading');
     return w.client.send('POST', '/api/v1/captchas').then(function (r) {
@@ -1855,19 +1903,16 @@
     this.root = host.attachShadow({ mode: 'open' });
     var style = document.createElement('style');
     style.textContent = COUNT_CSS;
-    this.like = h('span', { class: 'parley-like-count' }, '–');
-    this.dislike = h('span', { class: 'parley-dislike-count' }, '–');
     this.comments = h('span', { class: 'parley-comment-count' }, '–');
     this.sr = h('span', { class: 'parley-sr' });
-    this.values = { likes: null, dislikes: null, comments: null };
-    var line = h('span', { class: 'parley-count-line', lang: cfg.langAttr },
-      h('span', { 'aria-hidden': 'true' },
-        h('span', { class: 'parley-item' }, icon('like'), this.like), ' ',
-        h('span', { class: 'parley-item' }, icon('dislike'), this.dislike), ' ',
-        h('span', { class: 'parley-item' }, icon('comments'), this.comments)),
-      this.sr);
+    this.counts = null;
+    this.set = [{ name: 'like', icon: 'like' }, { name: 'dislike', icon: 'dislike' }];
+    this.nComments = null;
+    this.items = h('span', { 'aria-hidden': 'true' });
     this.root.appendChild(style);
-    this.root.appendChild(line);
+    this.root.appendChild(h('span', { class: 'parley-count-line', lang: cfg.locale, dir: cfg.dir }, this.items, this.sr));
+    this.draw();
+    reactionsOf(cfg).badges.push(this);
     countQueue.push(this);
     if (!countScheduled) {
       countScheduled = true;
@@ -1875,14 +1920,33 @@
     }
   }
 
-  CountBadge.prototype.set = function (what, n) {
-    this.values[what] = n;
-    var el = what === 'likes' ? this.like : what === 'dislikes' ? this.dislike : this.comments;
-    el.textContent = n === null ? '–' : this.cfg.num(n);
-    var v = this.values;
+  // draw shows "[icon] n" per reaction of the site, then the comments.
+  CountBadge.prototype.draw = function () {
+    var self = this;
     var cfg = this.cfg;
-    function s(x) { return x === null ? '–' : cfg.num(x); }
-    this.sr.textContent = cfg.t('count-label', { likes: s(v.likes), dislikes: s(v.dislikes), comments: s(v.comments) });
+    function s(x) { return x === null || x === undefined ? '–' : cfg.num(x); }
+    clear(this.items);
+    var sr = [];
+    this.set.forEach(function (r) {
+      var n = self.counts ? self.counts[r.name] || 0 : null;
+      add(self.items, [h('span', { class: 'parley-item', 'data-reaction': r.name }, reactionIcon(r.icon), h('span', { class: 'parley-n' }, s(n))), ' ']);
+      sr.push(cfg.label(r) + ': ' + s(n));
+    });
+    this.comments.textContent = s(this.nComments);
+    add(this.items, h('span', { class: 'parley-item' }, icon('comments'), this.comments));
+    sr.push(this.nComments === null ? '– ' + cfg.t('comments-other', { n: '' }).trim() : cfg.tn('comments', this.nComments));
+    this.sr.textContent = sr.join(', ');
+  };
+
+  CountBadge.prototype.setReactions = function (set, counts) {
+    if (set) this.set = set;
+    this.counts = counts;
+    this.draw();
+  };
+
+  CountBadge.prototype.setComments = function (n) {
+    this.nComments = n;
+    this.draw();
   };
 
   function flushCounts() {
@@ -1907,13 +1971,10 @@
     var q = keys.map(function (k) { return 'article=' + enc(k); }).join('&');
     g.client.send('GET', '/api/v1/sites/' + enc(g.site) + '/reactions?' + q).then(function (r) {
       var arts = r.ok && r.data && r.data.articles || null;
+      var set = r.ok && r.data && Array.isArray(r.data.reactions) ? r.data.reactions : null;
       keys.forEach(function (k) {
         var a = arts ? arts[k] : null;
-        var counts = a && a.counts || {};
-        g.articles.get(k).forEach(function (b) {
-          b.set('likes', arts ? Number(counts.like) || 0 : null);
-          b.set('dislikes', arts ? Number(counts.dislike) || 0 : null);
-        });
+        g.articles.get(k).forEach(function (b) { b.setReactions(set, arts ? a && a.counts || {} : null); });
       });
     });
   }
@@ -1928,7 +1989,7 @@
       var path = '/api/v1/sites/' + enc(g.site) + '/articles/' + enc(k) + '/comments?limit=1';
       return g.client.send('GET', path).then(function (r) {
         var n = r.ok && r.data && typeof r.data.count === 'number' ? r.data.count : (r.status === 404 ? 0 : null);
-        g.articles.get(k).forEach(function (b) { b.set('comments', n); });
+        g.articles.get(k).forEach(function (b) { b.setComments(n); });
       }).then(worker);
     }
     for (var i = 0; i < Math.min(4, keys.length); i++) worker();
@@ -1942,23 +2003,34 @@
 
   function mount(el) {
     if (!el || el.nodeType !== 1) return null;
-    if (mounted.has(el)) return mounted.get(el);
+    if (mounted.has(el)) return mounted.get(el) || null;
     var cfg = configFor(el);
     if (!cfg) return null;
     if (el.shadowRoot) {
       if (window.console) console.warn('[parley] element already has a shadow root', el);
       return null;
     }
-    var ctrl;
-    try {
-      ctrl = cfg.mode === 'count' ? new CountBadge(el, cfg) : new Widget(el, cfg);
-    } catch (e) {
-      if (window.console) console.error('[parley] could not mount', el, e);
-      return null;
+    function start() {
+      try {
+        var ctrl = cfg.mode === 'count' ? new CountBadge(el, cfg) : new Widget(el, cfg);
+        mounted.set(el, ctrl);
+        el.setAttribute('data-parley-mounted', cfg.mode);
+        return ctrl;
+      } catch (e) {
+        if (window.console) console.error('[parley] could not mount', el, e);
+        return null;
+      }
     }
-    mounted.set(el, ctrl);
-    el.setAttribute('data-parley-mounted', cfg.mode);
-    return ctrl;
+    // English is built in; another language waits for its texts, which
+    // come once for all placements.
+    var texts = loadTexts(cfg.lang);
+    if (!texts) return start();
+    mounted.set(el, null);
+    texts.then(function (tr) {
+      cfg.setTexts(tr);
+      start();
+    });
+    return null;
   }
 
   function mountAll(root) {

@@ -19,6 +19,78 @@
   var STORE_SITE = 'parley-mod:site';
   var STORE_SORT = 'parley-mod:sort';
   var CONFLICT_TEXT = 'Another moderator already handled this';
+  var STORE_LANG = 'parley-mod:lang';
+  var STORE_SIGNED_IN = 'parley-mod:signed-in';
+  // Languages with a translation in i18n-<lang>.json, keyed by the English.
+  var LANGS = ['fr'];
+
+  /* ---------------------------------------------------------------- */
+  /* Language                                                          */
+  /* ---------------------------------------------------------------- */
+
+  var dict = null;
+  function tr(s) { return dict && Object.prototype.hasOwnProperty.call(dict, s) ? dict[s] : s; }
+
+  // pickLang: the language chosen in this browser, else the browser's first
+  // one the dashboard speaks, else English.
+  function pickLang() {
+    var tries = [storage.get(STORE_LANG)].concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < tries.length; i++) {
+      var l = String(tries[i] || '').slice(0, 2).toLowerCase();
+      if (l === 'en' || LANGS.indexOf(l) >= 0) return l;
+    }
+    return 'en';
+  }
+
+  // Comments, names and server messages are never translated, even when
+  // they happen to read like a text of the dashboard.
+  var RAW = '.card-body, .author, .article, .article-key, .report-note, .chip, .mono, td, code, #whoami, #toasts, #site-filter option[value]:not([value=""]), label.site-check';
+
+  // translateTree swaps every text and label under root that is a known
+  // English text; the observer does it for whatever is drawn later.
+  function translateTree(root) {
+    if (!dict) return;
+    var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    var n;
+    while ((n = walker.nextNode())) {
+      var t = n.nodeValue.trim();
+      if (!t || !Object.prototype.hasOwnProperty.call(dict, t)) continue;
+      if (n.parentElement && n.parentElement.closest(RAW)) continue;
+      n.nodeValue = n.nodeValue.replace(t, dict[t]);
+    }
+    var els = root.nodeType === 1 ? [root].concat(Array.prototype.slice.call(root.querySelectorAll('[placeholder], [aria-label], [title]'))) : [];
+    els.forEach(function (e) {
+      ['placeholder', 'aria-label', 'title'].forEach(function (a) {
+        var v = e.getAttribute && e.getAttribute(a);
+        if (v && Object.prototype.hasOwnProperty.call(dict, v)) e.setAttribute(a, dict[v]);
+      });
+    });
+  }
+
+  function loadLang() {
+    var lang = pickLang();
+    if (lang === 'en') return Promise.resolve();
+    return fetch('/mod/i18n-' + lang + '.json', { credentials: 'same-origin' }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (d) {
+      if (!d) return;
+      dict = d;
+      document.documentElement.lang = lang;
+      absFmt = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
+      if (relFmt) relFmt = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
+      translateTree(document.body);
+      document.title = tr(document.title);
+      new MutationObserver(function (records) {
+        records.forEach(function (rec) {
+          if (rec.type === 'characterData') {
+            if (rec.target.parentNode) translateTree(rec.target.parentNode);
+            return;
+          }
+          rec.addedNodes.forEach(function (a) { translateTree(a.nodeType === 1 ? a : a.parentNode || a); });
+        });
+      }).observe(document.body, { childList: true, subtree: true });
+    }, function () { /* English, then */ });
+  }
 
   /* ---------------------------------------------------------------- */
   /* Small helpers                                                     */
@@ -199,6 +271,7 @@
   /* ---------------------------------------------------------------- */
 
   function showLogin(notice) {
+    storage.set(STORE_SIGNED_IN, '');
     stopPolling();
     state.csrf = null;
     state.me = null;
@@ -210,7 +283,7 @@
     n.hidden = !notice;
     $('#login-error').hidden = true;
     $('#login-password').value = '';
-    document.title = 'Parley moderation — sign in';
+    document.title = tr('Parley moderation — sign in');
     var email = $('#login-email');
     (email.value ? $('#login-password') : email).focus();
   }
@@ -256,6 +329,7 @@
   }
 
   function startSession(data) {
+    storage.set(STORE_SIGNED_IN, '1');
     state.csrf = data.csrf_token;
     state.me = data.moderator || {};
     $('#login').hidden = true;
@@ -337,7 +411,7 @@
     var n = Number(state.counts[state.queue]) || 0;
     var shown = state.entries.length;
     if (!state.cursor && n > shown) info.textContent = (n - shown) + ' new — press g to refresh';
-    else info.textContent = n ? n + ' in queue' : '';
+    else info.textContent = n ? n + ' ' + tr('in queue') : '';
   }
 
   function startPolling() {
@@ -450,7 +524,12 @@
         if (keepId) idx = indexOf(keepId);
         if (idx < 0 && state.entries.length) idx = Math.min(Math.max(keepIndex, 0), state.entries.length - 1);
         state.selected = -1;
-        if (idx >= 0) select(idx, { focus: false, scroll: false });
+        // The selected card takes the focus, so that the first j goes to
+        // the second card and a acts on the card one is looking at; not
+        // when the moderator is typing or in a dialog.
+        var a = document.activeElement;
+        var free = !a || a === document.body || !a.isConnected || !!a.closest('.card, .tab, #queue-view, #login');
+        if (idx >= 0) select(idx, { focus: free && !document.querySelector('dialog[open]'), scroll: false });
       }
       updateBulk();
       noteNewItems();
@@ -1060,7 +1139,11 @@
     var m = s.moderation || {};
     $('#site-slug').value = s.slug || '';
     $('#site-origins').value = (s.origins || []).join('\n');
-    $('#site-reactions').value = (s.reactions || []).join(', ');
+    var styles = s.reaction_styles || {};
+    $('#site-reactions').value = (s.reactions || []).map(function (name) {
+      var st = styles[name] || {};
+      return [name, st.label || '', st.icon || ''].join(' | ').replace(/( \| )+$/, '');
+    }).join('\n');
     $('#site-comments-open').checked = s.comments_open !== false;
     $('#site-strict').checked = !!s.strict_articles;
     $('#site-edit-window').value = s.edit_window_seconds !== undefined ? s.edit_window_seconds : '';
@@ -1072,10 +1155,22 @@
     $('#site-report-threshold').value = m.report_threshold !== undefined ? m.report_threshold : '';
   }
 
+  // readReactions parses "name | label | icon" lines into the reaction
+  // list and the labels and icons of those that have them.
+  function readReactions(s, v) {
+    lines(v).forEach(function (line) {
+      var parts = line.split('|').map(function (p) { return p.trim(); });
+      if (!parts[0]) return;
+      s.reactions.push(parts[0]);
+      if (parts[1] || parts[2]) s.reaction_styles[parts[0]] = { label: parts[1] || '', icon: parts[2] || '' };
+    });
+  }
+
   function readSiteForm() {
     var s = {
       origins: lines($('#site-origins').value),
-      reactions: commaList($('#site-reactions').value),
+      reactions: [],
+      reaction_styles: {},
       comments_open: $('#site-comments-open').checked,
       strict_articles: $('#site-strict').checked,
       edit_window_seconds: intOrUndef($('#site-edit-window').value),
@@ -1088,6 +1183,7 @@
         report_threshold: intOrUndef($('#site-report-threshold').value)
       }
     };
+    readReactions(s, $('#site-reactions').value);
     Object.keys(s).forEach(function (k) { if (s[k] === undefined) delete s[k]; });
     Object.keys(s.moderation).forEach(function (k) { if (s.moderation[k] === undefined) delete s.moderation[k]; });
     return s;
@@ -1248,8 +1344,8 @@
     err.hidden = true;
     var email = $('#mod-email').value.trim();
     var password = $('#mod-password').value;
-    if (!email || password.length < 8) {
-      err.textContent = !email ? 'Enter an email address.' : 'The password needs at least 8 characters.';
+    if (!email || password.length < 10) {
+      err.textContent = !email ? tr('Enter an email address.') : tr('The password needs at least 10 characters.');
       err.hidden = false;
       (!email ? $('#mod-email') : $('#mod-password')).focus();
       return;
@@ -1332,9 +1428,14 @@
 
   function boot() {
     bind();
-    api('GET', '/api/v1/mod/session', undefined, { quiet401: true }).then(function (r) {
-      if (r.ok && r.data && r.data.csrf_token) startSession(r.data);
-      else showLogin(r.status === 0 ? 'The server could not be reached.' : '');
+    loadLang().then(function () {
+      // Without a sign-in in this browser there is no session to ask
+      // about: asking would only log a 401 in the console.
+      if (!storage.get(STORE_SIGNED_IN)) { showLogin(''); return; }
+      api('GET', '/api/v1/mod/session', undefined, { quiet401: true }).then(function (r) {
+        if (r.ok && r.data && r.data.csrf_token) startSession(r.data);
+        else showLogin(r.status === 0 ? tr('The server could not be reached.') : '');
+      });
     });
   }
 
