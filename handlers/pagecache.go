@@ -50,6 +50,11 @@ func (p *pageCache) get(k pageKey, version uint64) ([]byte, bool) {
 
 // put stores a page read at version. The version itself guards against a
 // page read before a change: the change gave the thread a new version.
+// A slow reader's page of an older version does not replace a newer one:
+// versions only grow.
 func (p *pageCache) put(k pageKey, version uint64, body []byte) {
+	if e, ok := p.c.Get(k); ok && e.version > version {
+		return
+	}
 	p.c.Set(k, pageEntry{version: version, body: body})
 }

@@ -79,9 +79,11 @@ func (s *Store) ReaderReaction(ctx context.Context, articleID int64, readerID st
 
 // readerReacted records a reader's committed reaction in their cached
 // reactions, if they are cached; "" removes it.
-func (s *Store) readerReacted(reader string, article int64, reaction string) {
+// f was begun before the commit: a reader's change committed on another
+// instance after it drops the entry instead of being overwritten.
+func (s *Store) readerReacted(f cache.Fill, reader string, article int64, reaction string) {
 	s.state.reactors.add(reader)
-	s.state.readers.Update(reader, func(old map[int64]string) map[int64]string {
+	s.state.readers.UpdateIf(f, reader, func(old map[int64]string) map[int64]string {
 		next := make(map[int64]string, len(old)+1)
 		for k, v := range old {
 			next[k] = v
@@ -189,7 +191,8 @@ const (
 
 func (s *Store) setReaction(b *batch, articleID int64, readerID, reaction string) error {
 	s.published(b.tx, mineChanged(readerID))
-	b.afterCommit(func() { s.readerReacted(readerID, articleID, reaction) })
+	f := s.state.readers.Begin(readerID)
+	b.afterCommit(func() { s.readerReacted(f, readerID, articleID, reaction) })
 	read := sqlReadReaction + s.forUpdate()
 	var old string
 	err := b.get(&old, read, articleID, readerID)
@@ -353,7 +356,8 @@ func (b *batch) writeReactions() error {
 	}
 	for _, k := range keys {
 		b.s.published(b.tx, mineChanged(k.reader))
-		b.afterCommit(func() { b.s.readerReacted(k.reader, k.article, final[k]) })
+		f := b.s.state.readers.Begin(k.reader)
+		b.afterCommit(func() { b.s.readerReacted(f, k.reader, k.article, final[k]) })
 	}
 	return nil
 }

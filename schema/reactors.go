@@ -21,6 +21,38 @@ type reactors struct {
 	// next, while a rebuild scans, receives the readers seen meanwhile.
 	next  atomic.Pointer[bloom]
 	ready atomic.Bool
+	// epoch moves whenever other processes' changes may have been missed;
+	// a rebuild that began in another epoch is not trusted.
+	epoch atomic.Uint64
+	// rebuild asks the rebuild loop for a new scan; asks coalesce.
+	rebuild chan struct{}
+}
+
+// stale asks for a rebuild: after a bulk change, or once the watch is up.
+func (r *reactors) stale() {
+	r.ready.Store(false)
+	select {
+	case r.rebuild <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// deaf stops trusting the filter until a rebuild after the watch is back.
+func (r *reactors) deaf() {
+	r.epoch.Add(1)
+	r.ready.Store(false)
+}
+
+// rebuildLoop runs the scans the serving store asks for, one at a time.
+func (s *Store) rebuildLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.state.reactors.rebuild:
+			s.rebuildReactors(ctx)
+		}
+	}
 }
 
 const (
@@ -88,6 +120,7 @@ func (s *Store) rebuildReactors(ctx context.Context) {
 	r := &s.state.reactors
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	epoch := r.epoch.Load()
 	r.ready.Store(false)
 	nb := new(bloom)
 	r.next.Store(nb)
@@ -108,5 +141,8 @@ func (s *Store) rebuildReactors(ctx context.Context) {
 		return
 	}
 	r.cur.Store(nb)
-	r.ready.Store(true)
+	// Trusted only if nothing may have been missed since the scan began.
+	if r.epoch.Load() == epoch && s.WatchStatus().Up {
+		r.ready.Store(true)
+	}
 }

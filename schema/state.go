@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"context"
 	"hash/maphash"
 	"strconv"
 	"strings"
@@ -54,7 +53,7 @@ func newState() state {
 		readers: cache.New("reader_reactions", 500_000, func(_ string, m map[int64]string) int64 {
 			return 1 + int64(len(m))
 		}),
-		reactors: reactors{seed: maphash.MakeSeed()},
+		reactors: reactors{seed: maphash.MakeSeed(), rebuild: make(chan struct{}, 1)},
 		threads:  cache.New[int64, uint64]("thread_versions", 200_000, nil),
 		shadows:  cache.New[shadowKey, bool]("shadow_readers", 100_000, nil),
 		bans:     cache.New[int64, map[banKey][]*Ban]("bans", 1_000, nil),
@@ -161,9 +160,7 @@ func (s *Store) apply(ch change) {
 		for _, c := range st.all() {
 			c.Clear()
 		}
-		if s.watch.serving.Load() {
-			go s.rebuildReactors(context.Background())
-		}
+		s.state.reactors.stale()
 	}
 }
 

@@ -263,3 +263,15 @@ func TestCancelledWritesReplayNothing(t *testing.T) {
 		t.Logf("acked %d of 1000, dropped %d, batches %d", acked, st.Dropped-before.Dropped, st.Batches-before.Batches)
 	})
 }
+
+// A write that arrives while the store closes is refused, not a panic.
+func TestWriteAfterClose(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		site := newSite(t, s, "news")
+		a, _ := s.EnsureArticle(context.Background(), site.ID, "a")
+		s.Close()
+		if _, err := s.SetReaction(context.Background(), a.ID, "r", "like"); !schema.IsUnavailable(err) {
+			t.Fatalf("vote after close: %v", err)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -79,27 +81,34 @@ func (s *Store) Watch(ctx context.Context) error {
 		s.watch.serving.Store(true)
 		s.watch.stop = cancel
 		s.watch.wg.Go(func() { s.listen(ctx) })
+		s.watch.wg.Go(func() { s.rebuildLoop(ctx) })
+		return nil
 	default:
 		if err := s.lockFile(); err != nil {
 			cancel()
 			return err
 		}
-		s.watch.serving.Store(true)
-		s.watch.stop = cancel
+		fail := func(err error) error {
+			cancel()
+			s.watch.lock.Close()
+			s.watch.lock = nil
+			return err
+		}
 		// Whatever was published before this server started is in no cache.
 		if _, err := s.wdb.ExecContext(ctx, `DELETE FROM cache_changes`); err != nil {
-			cancel()
-			return fmt.Errorf("clear cache changes: %w", err)
+			return fail(fmt.Errorf("clear cache changes: %w", err))
 		}
-		s.clearCaches()
 		conn, err := s.db.Connx(ctx)
 		if err != nil {
-			cancel()
-			return fmt.Errorf("watch: %w", err)
+			return fail(fmt.Errorf("watch: %w", err))
 		}
+		s.watch.serving.Store(true)
+		s.watch.stop = cancel
 		s.watch.up.Store(true)
 		s.watch.wg.Go(func() { s.poll(ctx, conn) })
 	}
+	s.watch.wg.Go(func() { s.rebuildLoop(ctx) })
+	s.clearCaches()
 	return nil
 }
 
@@ -175,14 +184,14 @@ func (s *Store) poll(ctx context.Context, conn *sqlx.Conn) {
 		if v == version {
 			continue
 		}
-		version = v
 		var rows []struct {
 			ID      int64  `db:"id"`
 			Payload string `db:"payload"`
 		}
 		if err := conn.SelectContext(ctx, &rows, `SELECT id, payload FROM cache_changes WHERE id > ? ORDER BY id`, last); err != nil {
-			continue
+			continue // version stays: the rows are read again next time
 		}
+		version = v
 		for _, r := range rows {
 			for _, ch := range decodeChanges(r.Payload) {
 				s.apply(ch)
@@ -205,13 +214,15 @@ func (s *Store) listen(ctx context.Context) {
 			_, err = conn.Exec(ctx, `LISTEN "`+strings.ReplaceAll(s.watch.channel, `"`, `""`)+`"`)
 		}
 		if err == nil {
-			// Listening now; what changed before is not in the caches after this.
-			s.clearCaches()
-			s.setTTL(0)
+			// Listening now; what changed before is not in the caches after
+			// this (and the filter of readers is rebuilt, now that it can
+			// be trusted).
 			s.watch.up.Store(true)
+			s.setTTL(0)
+			s.clearCaches()
 			backoff = 100 * time.Millisecond
 			for {
-				n, err := conn.WaitForNotification(ctx)
+				n, err := s.waitNotification(ctx, conn)
 				if err != nil {
 					break
 				}
@@ -228,7 +239,7 @@ func (s *Store) listen(ctx context.Context) {
 		s.setTTL(unwatchedTTL)
 		// Deaf, the filter of readers who reacted would miss other
 		// instances' first reactions: ask the database until it is rebuilt.
-		s.state.reactors.ready.Store(false)
+		s.state.reactors.deaf()
 		if conn != nil {
 			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 			conn.Close(closeCtx)
@@ -240,6 +251,31 @@ func (s *Store) listen(ctx context.Context) {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// heartbeat is how long the listener waits for a notification before it
+// checks that its connection still answers: a connection that died
+// silently (a failover, a firewall dropping idle connections) would
+// otherwise leave every cache trusting stale entries for good.
+const heartbeat = 5 * time.Second
+
+// waitNotification waits for the next notification, checking the
+// connection each heartbeat; an error means the connection is gone.
+func (s *Store) waitNotification(ctx context.Context, conn *pgx.Conn) (*pgconn.Notification, error) {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, heartbeat)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) && !pgconn.Timeout(err) {
+			return n, err
+		}
+		pctx, cancel := context.WithTimeout(ctx, heartbeat)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
 	}
 }
 
@@ -292,6 +328,12 @@ func (s *Store) initWatch(ctx context.Context, dsn string) error {
 	if err := s.db.GetContext(ctx, &schemaName, `SELECT current_schema()`); err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
+	// A channel name is an identifier of at most 63 bytes: pg_notify
+	// refuses a longer one that LISTEN would silently cut.
 	s.watch.channel = "parley_" + schemaName
+	if len(s.watch.channel) > 63 {
+		h := sha256.Sum256([]byte(schemaName))
+		s.watch.channel = "parley_" + hex.EncodeToString(h[:16])
+	}
 	return nil
 }

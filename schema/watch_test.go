@@ -113,6 +113,17 @@ func TestInstancesConverge(t *testing.T) {
 		t.Fatal(err)
 	}
 	converge("erasure", func() bool { return b.ThreadVersion(art.ID) != v })
+
+	// Past a heartbeat of silence the listener checked its connection and
+	// still hears.
+	time.Sleep(6 * time.Second)
+	if !b.WatchStatus().Up {
+		t.Fatal("the listener went down over a quiet period")
+	}
+	if _, err := a.SetReaction(ctx, art.ID, "r2", "dislike"); err != nil {
+		t.Fatal(err)
+	}
+	converge("vote after a quiet period", func() bool { c, _ := b.ReactionCounts(ctx, art.ID); return c["dislike"] == 1 })
 }
 
 // TestOneServerPerSQLiteFile: a second serving store on the same file is

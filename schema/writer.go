@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,10 @@ func hotWrites() []string {
 type writer struct {
 	ops  chan *op
 	done chan struct{}
+	// mu orders submissions before the close of ops: a request still
+	// running at shutdown gets ErrClosed instead of a panic.
+	mu     sync.RWMutex
+	closed bool
 	// batches and writes count what the writer did, for metrics; dropped
 	// counts ops whose caller gave up before their batch began, replayed
 	// ops run again alone after their batch failed as a whole.
@@ -96,10 +101,16 @@ func (s *Store) startWriter() {
 
 func (s *Store) stopWriter() {
 	if s.w != nil {
+		s.w.mu.Lock()
+		s.w.closed = true
 		close(s.w.ops)
+		s.w.mu.Unlock()
 		<-s.w.done
 	}
 }
+
+// ErrClosed answers writes that arrive after the store closed.
+var ErrClosed = errors.New("the store is closed: the server is shutting down")
 
 // batchTimeout bounds one batch, whatever its callers' deadlines: a
 // database that stopped answering fails the batch instead of the writer.
@@ -109,11 +120,18 @@ const batchTimeout = 30 * time.Second
 // fn must use the batch's ctx, never the caller's.
 func (s *Store) submit(ctx context.Context, fn func(b *batch) error) error {
 	o := &op{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	s.w.mu.RLock()
+	if s.w.closed {
+		s.w.mu.RUnlock()
+		return ErrClosed
+	}
 	select {
 	case s.w.ops <- o:
 	case <-ctx.Done():
+		s.w.mu.RUnlock()
 		return ctx.Err()
 	}
+	s.w.mu.RUnlock()
 	// Once queued the op may commit, so its answer is awaited even when the
 	// caller gives up: the client may be gone, the data stays right.
 	return <-o.err
@@ -294,16 +312,28 @@ func (b *batch) applyCounts() error {
 			}
 		}
 	}
+	// One cache update per article, with all its committed counters.
+	byArticle := map[int64]Counts{}
 	for i, k := range keys {
-		n := committed[i]
-		b.s.published(b.tx, countsChanged(k.article))
+		if byArticle[k.article] == nil {
+			byArticle[k.article] = Counts{}
+		}
+		byArticle[k.article][k.reaction] = committed[i]
+	}
+	for article, changed := range byArticle {
+		b.s.published(b.tx, countsChanged(article))
+		// Begun before the commit: another instance's later commit of the
+		// same counters drops the entry rather than being overwritten.
+		f := b.s.state.counts.Begin(article)
 		b.afterCommit(func() {
-			b.s.state.counts.Update(k.article, func(old Counts) Counts {
-				next := make(Counts, len(old)+1)
+			b.s.state.counts.UpdateIf(f, article, func(old Counts) Counts {
+				next := make(Counts, len(old)+len(changed))
 				for r, v := range old {
 					next[r] = v
 				}
-				next[k.reaction] = n
+				for r, v := range changed {
+					next[r] = v
+				}
 				return next
 			})
 		})

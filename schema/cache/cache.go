@@ -25,7 +25,7 @@ import (
 
 const (
 	shards  = 16
-	stripes = 4096 // generation counters, so that one key's invalidation rarely refuses another's fill
+	stripes = 16384 // generation counters, so that one key's invalidation rarely refuses another's fill
 )
 
 // Cache maps keys to values within a cost budget.
@@ -156,9 +156,36 @@ func (c *Cache[K, V]) Update(k K, fn func(V) V) {
 	s.mu.Lock()
 	g.Add(1)
 	if el, ok := s.m[k]; ok {
+		// The entry keeps its age: a value updated here but otherwise read
+		// long ago must still expire under the safety net's TTL.
+		at := el.Value.(*entry[K, V]).at
 		c.store(s, k, fn(el.Value.(*entry[K, V]).val))
+		el.Value.(*entry[K, V]).at = at
 	}
 	s.mu.Unlock()
+}
+
+// UpdateIf is Update for a writer that noted k's generation (Begin) before
+// it wrote: if anything else changed k meanwhile, such as another
+// process's commit that may be newer than this one, k is dropped instead.
+func (c *Cache[K, V]) UpdateIf(f Fill, k K, fn func(V) V) {
+	s, g := c.locate(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el, ok := s.m[k]
+	if g.Load() != f.gen {
+		g.Add(1)
+		if ok {
+			s.remove(el)
+		}
+		return
+	}
+	g.Add(1)
+	if ok {
+		at := el.Value.(*entry[K, V]).at
+		c.store(s, k, fn(el.Value.(*entry[K, V]).val))
+		el.Value.(*entry[K, V]).at = at
+	}
 }
 
 // Invalidate forgets k: the next read loads it again.
@@ -199,6 +226,15 @@ func (c *Cache[K, V]) store(s *shard[K, V], k K, v V) {
 	cost := int64(1)
 	if c.cost != nil {
 		cost = c.cost(k, v)
+	}
+	if cost > c.budget {
+		// Larger than a shard may hold: not cached, so the budget is a
+		// bound and one entry never empties a shard.
+		if el, ok := s.m[k]; ok {
+			s.remove(el)
+		}
+		c.refused.Add(1)
+		return
 	}
 	now := time.Now().UnixNano()
 	if el, ok := s.m[k]; ok {

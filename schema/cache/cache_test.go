@@ -136,3 +136,50 @@ func TestRaceFillsAndWrites(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdateKeepsAge(t *testing.T) {
+	c := New[int, int]("t", 100, nil)
+	c.Set(1, 1)
+	c.SetTTL(50 * time.Millisecond)
+	for i := 0; i < 10; i++ {
+		c.Update(1, func(v int) int { return v + 1 })
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, ok := c.Get(1); ok {
+		t.Fatal("updates kept an entry alive past the TTL")
+	}
+}
+
+func TestEntryOverBudgetIsNotKept(t *testing.T) {
+	c := New[int, int]("t", 160, func(_ int, v int) int64 { return int64(v) })
+	for i := 0; i < 1000; i++ {
+		c.Set(i, 1)
+	}
+	c.Set(5000, 1000)
+	if st := c.Stats(); st.Cost > 160 {
+		t.Fatalf("cost %d over the budget of 160", st.Cost)
+	}
+	if _, ok := c.Get(5000); ok {
+		t.Fatal("an entry larger than a shard's budget was kept")
+	}
+}
+
+func TestUpdateIfDropsWhenChangedMeanwhile(t *testing.T) {
+	c := New[int, int]("t", 100, nil)
+	c.Set(1, 1)
+	f := c.Begin(1)
+	c.Invalidate(1) // another process's newer commit
+	c.Set(1, 5)     // and a reader's fill of it
+	c.UpdateIf(f, 1, func(int) int { return 2 })
+	if v, ok := c.Get(1); ok && v == 2 {
+		t.Fatal("an older commit's value replaced a newer one")
+	}
+	f = c.Begin(1)
+	c.Set(1, 5)
+	c.UpdateIf(f, 1, func(int) int { return 6 }) // Set bumped the generation
+	f = c.Begin(1)
+	c.UpdateIf(f, 1, func(int) int { return 7 })
+	if v, ok := c.Get(1); ok && v != 7 {
+		t.Fatalf("an undisturbed update: %d", v)
+	}
+}
