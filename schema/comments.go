@@ -330,7 +330,7 @@ func (s *Store) LatestApproved(ctx context.Context, articleID int64, limit int) 
 // version was read, or is no longer the author's to edit.
 func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKey, status, reasons string, announce Announcer) (*Comment, error) {
 	var out *Comment
-	err := s.write(ctx, func(tx *sqlx.Tx) error {
+	err := s.writeAgain(ctx, func(tx *sqlx.Tx) error {
 		c, err := s.lockComment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -363,7 +363,7 @@ func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKe
 // DeleteComment deletes a comment for its author: the text and name are
 // erased, and the row stays as "deleted" so that replies keep their place.
 func (s *Store) DeleteComment(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *sqlx.Tx) error {
+	return s.writeAgain(ctx, func(tx *sqlx.Tx) error {
 		c, err := s.lockComment(ctx, tx, id)
 		if err != nil {
 			return err

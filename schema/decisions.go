@@ -64,7 +64,8 @@ type Decided struct {
 // first's outcome. On ErrConflict, Before is the comment as it is now.
 func (s *Store) Decide(ctx context.Context, d Decision) (Decided, error) {
 	var out Decided
-	err := s.write(ctx, func(tx *sqlx.Tx) error {
+	err := s.writeAgain(ctx, func(tx *sqlx.Tx) error {
+		out = Decided{}
 		// The comment first, then its links: every writer takes them in
 		// this order, so a click and a dashboard decision cannot deadlock.
 		c, err := s.lockComment(ctx, tx, d.CommentID)

@@ -241,6 +241,22 @@ func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
+// writeAgain is write for a transaction that locks a comment and then its
+// article (decisions, edits, deletions): the group-commit writer may take
+// the same rows in the other order within a batch, and PostgreSQL then
+// ends one of the two as a deadlock. The batch retries itself; this
+// retries fn, which must start from scratch each time.
+func (s *Store) writeAgain(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = s.write(ctx, fn); err == nil || !retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
 // commitHooks hold work to do once a transaction has committed: telling
 // the caches that a thread changed must not happen before readers can see
 // the change, or they would cache the old page under the new version.
