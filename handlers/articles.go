@@ -111,7 +111,13 @@ func (s *Server) articleIDOf(r *http.Request, site *schema.Site, create bool) (i
 	if !validArticleKey(key) {
 		return 0, errArticleKey()
 	}
-	id, err := s.store.ArticleID(r.Context(), site.ID, key)
+	// A read may answer "never used" from memory; a write checks it, as
+	// another instance may have just created the article.
+	lookup := s.store.ArticleID
+	if create || r.Method != http.MethodGet {
+		lookup = s.store.ArticleIDToWrite
+	}
+	id, err := lookup(r.Context(), site.ID, key)
 	if !errors.Is(err, schema.ErrNotFound) {
 		return id, err
 	}

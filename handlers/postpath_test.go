@@ -160,7 +160,7 @@ func TestEditRateLimit(t *testing.T) {
 // waiting and one live pair of links.
 func TestHeldEventsPerComment(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, relaxed)
+		e := newEnv(t, d, relaxed, allowPrivateHooks)
 		rc := newReceiver(t)
 		rc.status = func(int) int { return 503 } // nothing is ever delivered
 		e.settings(func(st *schema.Settings) {
@@ -263,7 +263,7 @@ func TestIPv6Grouping(t *testing.T) {
 // edits, it answers 409 and the comment stays held.
 func TestLinkActsOnItsVersion(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, relaxed)
+		e := newEnv(t, d, relaxed, allowPrivateHooks)
 		rc := newReceiver(t)
 		e.useWebhooks(rc.srv.URL + "/hook")
 		id, tok := e.posted("a1", "An innocent comment")

@@ -132,16 +132,40 @@ type articleKey struct {
 // lookup: most page views are of articles nobody reacted to yet.
 func (s *Store) ArticleID(ctx context.Context, siteID int64, key string) (int64, error) {
 	id, err := s.state.articles.Load(articleKey{siteID, key}, func() (int64, error) {
-		var id int64
-		err := s.db.GetContext(ctx, &id, s.q(`SELECT id FROM articles WHERE site_id = ? AND key = ?`), siteID, key)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil
-		}
-		return id, err
+		return s.lookupArticleID(ctx, siteID, key)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("article %s: %w", key, err)
 	}
+	if id == 0 {
+		return 0, fmt.Errorf("article %s: %w", key, ErrNotFound)
+	}
+	return id, nil
+}
+
+func (s *Store) lookupArticleID(ctx context.Context, siteID int64, key string) (int64, error) {
+	var id int64
+	err := s.db.GetContext(ctx, &id, s.q(`SELECT id FROM articles WHERE site_id = ? AND key = ?`), siteID, key)
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, ErrInvalidText) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// ArticleIDToWrite is ArticleID for a write that must not act on a stale
+// "never used": another instance may have created the article a moment
+// ago, before its change reached this one. A cached id is trusted (ids
+// never change); a cached absence is checked in the database.
+func (s *Store) ArticleIDToWrite(ctx context.Context, siteID int64, key string) (int64, error) {
+	if id, ok := s.state.articles.Get(articleKey{siteID, key}); ok && id != 0 {
+		return id, nil
+	}
+	f := s.state.articles.Begin(articleKey{siteID, key})
+	id, err := s.lookupArticleID(ctx, siteID, key)
+	if err != nil {
+		return 0, fmt.Errorf("article %s: %w", key, err)
+	}
+	s.state.articles.Put(f, articleKey{siteID, key}, id)
 	if id == 0 {
 		return 0, fmt.Errorf("article %s: %w", key, ErrNotFound)
 	}

@@ -164,8 +164,8 @@ func (s *Store) Site(ctx context.Context, slug string) (*Site, error) {
 	site, err := s.state.sites.Load(slug, func() (*Site, error) {
 		var r siteRow
 		err := s.db.GetContext(ctx, &r, s.q(`SELECT id, slug, settings, created_at, updated_at FROM sites WHERE slug = ?`), slug)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil
+		if errors.Is(err, sql.ErrNoRows) || errors.Is(err, ErrInvalidText) {
+			return nil, nil // no such site, and none can be named so
 		}
 		if err != nil {
 			return nil, err
