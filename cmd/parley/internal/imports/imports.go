@@ -110,9 +110,9 @@ type Report struct {
 	// thousand, so that a report stays small whatever the file.
 	SkippedCount int        `json:"skipped_count"`
 	Skipped      []Skipped  `json:"skipped"`
-	Merged   []Merged   `json:"merged_articles"`
-	Repaired []Repaired `json:"repaired_parents"`
-	Seconds  float64    `json:"seconds"`
+	Merged       []Merged   `json:"merged_articles"`
+	Repaired     []Repaired `json:"repaired_parents"`
+	Seconds      float64    `json:"seconds"`
 }
 
 // maxListed bounds each list of a report; counts stay exact.
