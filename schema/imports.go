@@ -513,11 +513,17 @@ func (im *Import) breakCycles(ctx context.Context, tx *sqlx.Tx) ([]string, error
 	const fresh = `SELECT c.id, c.parent_id FROM imported_comments m JOIN comments c ON c.id = m.comment_id
 		WHERE m.site_id = ? AND m.source = ? AND m.resolved = FALSE`
 	// Replies of a new comment are new comments: older ones cannot point
-	// to it, so the walk down needs no filter.
-	const sound = `WITH RECURSIVE sound(id) AS (
+	// to it, so the walk down needs no filter. The unary plus keeps
+	// SQLite from looking the parent up by (site_id, source), which scans
+	// every new comment for each one, instead of by comment_id.
+	plus := ""
+	if s.dialect == SQLite {
+		plus = "+"
+	}
+	sound := `WITH RECURSIVE sound(id) AS (
 			SELECT c.id FROM imported_comments m JOIN comments c ON c.id = m.comment_id
 			WHERE m.site_id = ? AND m.source = ? AND m.resolved = FALSE AND (c.parent_id IS NULL OR NOT EXISTS (
-				SELECT 1 FROM imported_comments p WHERE p.comment_id = c.parent_id AND p.site_id = m.site_id AND p.source = m.source AND p.resolved = FALSE))
+				SELECT 1 FROM imported_comments p WHERE p.comment_id = c.parent_id AND ` + plus + `p.site_id = m.site_id AND ` + plus + `p.source = m.source AND p.resolved = FALSE))
 			UNION
 			SELECT c.id FROM comments c JOIN sound ON c.parent_id = sound.id)`
 	var total, ok int
