@@ -84,12 +84,14 @@ func run(n, perArticle int, bin, profile string) error {
 			return err
 		}
 		results = append(results, result{db.name + " import", took, rss, n})
+		fmt.Printf("%s import: %.1fs, %.0f comments/s, peak RSS %.0f MB\n", db.name, took, float64(n)/took, rss)
 		out := filepath.Join(dir, "export.ndjson")
 		took, rss, err = child(bin, "export", "-db", db.dsn, "-site", "bench", "-o", out)
 		if err != nil {
 			return err
 		}
 		results = append(results, result{db.name + " export", took, rss, n})
+		fmt.Printf("%s export: %.1fs, %.0f comments/s, peak RSS %.0f MB\n", db.name, took, float64(n)/took, rss)
 		os.Remove(out)
 	}
 	fmt.Printf("\n| run | comments | seconds | comments/s | peak RSS |\n| --- | ---: | ---: | ---: | ---: |\n")
