@@ -10,7 +10,7 @@ ADDR ?= 127.0.0.1:8080
 # More serve flags for make run, such as ARGS=-captcha-test.
 ARGS ?=
 
-.PHONY: run build test test-short bench bench-postgres lint fuzz clean screenshots
+.PHONY: run build test test-short bench bench-postgres bench-import lint fuzz clean screenshots
 
 run:
 	$(GO) run ./cmd/parley serve -db $(DB) -addr $(ADDR) -demo $(ARGS)
@@ -40,6 +40,17 @@ bench:
 BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 bench-postgres:
 	BENCH_DB='$(BENCH_POSTGRES)' $(MAKE) bench
+
+# Imports a generated Remark42 backup of BENCH_IMPORT_N comments (a
+# million) with the built binary into a fresh SQLite file and, through
+# BENCH_POSTGRES, a fresh PostgreSQL database (dropped after), exports it
+# again, and prints comments/s and each process's peak RSS. Not part of
+# make test; BENCH_IMPORT_ARGS='-cpuprofile import.prof' profiles the
+# SQLite import.
+BENCH_IMPORT_N ?= 1000000
+BENCH_IMPORT_ARGS ?=
+bench-import: build
+	BENCH_POSTGRES='$(BENCH_POSTGRES)' $(GO) run ./cmd/parley-bench-import -parley bin/parley -n $(BENCH_IMPORT_N) $(BENCH_IMPORT_ARGS)
 
 # Rewrites docs/demo.png, docs/dashboard.png, docs/dashboard-fr.png,
 # docs/widget-fr.png and docs/widget-ar.png from the browser tests, after

@@ -86,6 +86,14 @@ func (s *Server) routes() http.Handler {
 	// Any account's API tokens, to find and revoke one that leaked.
 	admin.Handle("/moderators/{id}/tokens", s.h(s.listAccountTokens)).Methods("GET")
 	admin.Handle("/moderators/{id}/tokens/{token}", s.h(s.revokeAccountToken)).Methods("DELETE")
+	admin.Handle("/imports/{id}", s.h(s.importStatus)).Methods("GET")
+
+	// Admins only, long by nature: an import's upload (the only large
+	// body) and an export's download.
+	bulk := sub("/api/v1/mod")
+	bulk.Use(keepContext, limitBody(s.cfg.ImportMaxBytes), s.requireModerator, s.requireCSRF, s.requireAdmin)
+	bulk.Handle("/sites/{site}/imports", s.h(s.startImport)).Methods("POST")
+	bulk.Handle("/sites/{site}/export", s.h(s.exportSite)).Methods("GET")
 
 	// Public API, called from article pages (CORS is applied in front).
 	pub := sub("/api/v1")

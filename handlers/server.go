@@ -59,7 +59,13 @@ type Config struct {
 	AllowPrivateWebhooks bool
 	// MetricsToken, when set, is the bearer token MetricsHandler asks for.
 	MetricsToken string
-	Logger       *slog.Logger
+	// Importer runs the admin API's imports and exports; without it those
+	// routes answer 501.
+	Importer Importer
+	// ImportMaxBytes caps an uploaded import file. Default:
+	// DefaultImportMaxBytes.
+	ImportMaxBytes int64
+	Logger         *slog.Logger
 }
 
 // DefaultWebhookRetries are the waits between webhook delivery attempts.
@@ -93,6 +99,7 @@ type Server struct {
 	notify  *moderation.Notifier
 	wake    chan struct{}
 	hooks   *http.Client
+	imports *importJobs
 	handler http.Handler
 	// assets are the web files, minified and compressed on first use.
 	assetsOnce sync.Once
@@ -116,6 +123,7 @@ func New(store *schema.Store, cfg Config) *Server {
 	}
 	cfg.WebhookTimeout = cmp.Or(cfg.WebhookTimeout, 10*time.Second)
 	cfg.WebhookPoll = cmp.Or(cfg.WebhookPoll, time.Second)
+	cfg.ImportMaxBytes = cmp.Or(cfg.ImportMaxBytes, DefaultImportMaxBytes)
 	s := &Server{
 		store:    store,
 		log:      cfg.Logger,
@@ -128,6 +136,7 @@ func New(store *schema.Store, cfg Config) *Server {
 		assessor: moderation.NewAssessor(store),
 		wake:     make(chan struct{}, 1),
 		hooks:    newWebhookClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks),
+		imports:  newImportJobs(),
 	}
 	s.media = newMediaCache(captchaMediaBytes, schema.CaptchaTTL, func(kind string) { s.metrics.renders.WithLabelValues(kind).Inc() })
 	s.notify = moderation.NewNotifier(store, cfg.Logger, func(token string) string {
@@ -152,8 +161,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // webhooks, forgetting idle rate-limit buckets and, through the store,
 // expired captchas, sessions and links every minute, and clearing IP
 // hashes past their site's retention at once and then every hour. It
-// returns once all of it stopped.
+// returns once all of it stopped, import jobs included (they are
+// canceled).
 func (s *Server) Run(ctx context.Context) {
+	defer s.imports.stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.deliverWebhooks(ctx) })
 	defer wg.Wait()

@@ -134,3 +134,9 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]Audit, *Cursor, e
 	}
 	return rows, next, nil
 }
+
+// AddAudit records an action that changes nothing else the store keeps,
+// such as an export or an import job's outcome.
+func (s *Store) AddAudit(ctx context.Context, a *Audit) error {
+	return s.write(ctx, func(tx *sqlx.Tx) error { return s.audit(ctx, tx, a) })
+}

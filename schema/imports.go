@@ -504,11 +504,40 @@ func (im *Import) Finish(ctx context.Context) (ImportResolution, error) {
 
 // breakCycles finds parent chains of the import that loop and makes the
 // comment that closes each loop top level. Only the import's new links
-// can form a loop: comments resolved before point to older ones.
+// can form a loop: comments resolved before point to older ones. The
+// database finds the new comments a top-level comment (or one imported
+// before) leads down to; only the others, none in a sound file, are read
+// into memory, so that a million-comment import holds no map of it.
 func (im *Import) breakCycles(ctx context.Context, tx *sqlx.Tx) ([]string, error) {
 	s := im.s
-	rows, err := tx.QueryxContext(ctx, s.q(`SELECT c.id, c.parent_id FROM imported_comments m JOIN comments c ON c.id = m.comment_id
-		WHERE m.site_id = ? AND m.source = ? AND m.resolved = FALSE AND c.parent_id IS NOT NULL`), im.siteID, im.source)
+	const fresh = `SELECT c.id, c.parent_id FROM imported_comments m JOIN comments c ON c.id = m.comment_id
+		WHERE m.site_id = ? AND m.source = ? AND m.resolved = FALSE`
+	// Replies of a new comment are new comments: older ones cannot point
+	// to it, so the walk down needs no filter. The unary plus keeps
+	// SQLite from looking the parent up by (site_id, source), which scans
+	// every new comment for each one, instead of by comment_id.
+	plus := ""
+	if s.dialect == SQLite {
+		plus = "+"
+	}
+	sound := `WITH RECURSIVE sound(id) AS (
+			SELECT c.id FROM imported_comments m JOIN comments c ON c.id = m.comment_id
+			WHERE m.site_id = ? AND m.source = ? AND m.resolved = FALSE AND (c.parent_id IS NULL OR NOT EXISTS (
+				SELECT 1 FROM imported_comments p WHERE p.comment_id = c.parent_id AND ` + plus + `p.site_id = m.site_id AND ` + plus + `p.source = m.source AND p.resolved = FALSE))
+			UNION
+			SELECT c.id FROM comments c JOIN sound ON c.parent_id = sound.id)`
+	var total, ok int
+	if err := tx.GetContext(ctx, &total, s.q(`SELECT COUNT(*) FROM imported_comments WHERE site_id = ? AND source = ? AND resolved = FALSE`), im.siteID, im.source); err != nil {
+		return nil, fmt.Errorf("count new comments: %w", err)
+	}
+	if err := tx.GetContext(ctx, &ok, s.q(sound+` SELECT COUNT(*) FROM sound`), im.siteID, im.source); err != nil {
+		return nil, fmt.Errorf("walk parents: %w", err)
+	}
+	if ok == total {
+		return nil, nil
+	}
+	rows, err := tx.QueryxContext(ctx, s.q(sound+`, looping AS (`+fresh+`)
+		SELECT id, parent_id FROM looping WHERE parent_id IS NOT NULL AND id NOT IN (SELECT id FROM sound)`), im.siteID, im.source, im.siteID, im.source)
 	if err != nil {
 		return nil, fmt.Errorf("read parents: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/parley/parley/cmd/parley/internal/imports"
@@ -23,6 +24,7 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	dry := fs.Bool("dry-run", false, "read everything and report, write nothing")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	batch := fs.Int("batch", 5000, "comments written per transaction")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file (for make bench-import)")
 	var rewrites listFlag
 	fs.Var(&rewrites, "rewrite", "old=new: replace the URL prefix old by new before URLs are compared (repeatable)")
 	// The file comes last; flags may not follow it.
@@ -36,6 +38,16 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	if *site == "" || *format == "" || file == "" {
 		fs.Usage()
 		return errUsage
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	opt := imports.Options{Format: *format, DryRun: *dry, Progress: stderr, Batch: *batch}
 	for _, r := range rewrites {

@@ -195,6 +195,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	noLimits := fs.Bool("no-rate-limits", false, "turn every rate limit off: for load tests on a private machine only")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address to serve /metrics on, apart from the public one since metrics reveal moderation; empty disables")
 	metricsToken := fs.String("metrics-token", "", "bearer token /metrics asks for (Authorization: Bearer …); empty asks for none")
+	importMax := fs.Int64("import-max-bytes", handlers.DefaultImportMaxBytes, "largest file the admin API's import takes, in bytes as uploaded (gzip counts compressed)")
 	allowPrivateHooks := fs.Bool("allow-private-webhooks", false, "let webhook URLs reach loopback, private and link-local addresses (an intranet chat server)")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
@@ -229,6 +230,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if *headerTimeout <= 0 || *requestTimeout <= 0 {
 		return errors.New("-header-timeout and -request-timeout must be positive")
+	}
+	if *importMax <= 0 {
+		return errors.New("-import-max-bytes must be positive")
 	}
 	if limits.LoginHashers < 1 {
 		return errors.New("-login-hashers must be at least 1")
@@ -310,6 +314,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
 		SecureCookies: *secureCookies, PublicURL: *publicURL, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
 		AllowPrivateWebhooks: *allowPrivateHooks, MetricsToken: *metricsToken,
+		Importer: newImporter(store, secret, 5000), ImportMaxBytes: *importMax,
 	})
 	if *allowPrivateHooks {
 		logger.Warn("webhooks may reach private addresses (-allow-private-webhooks): only the admins' settings stand between them and internal services")

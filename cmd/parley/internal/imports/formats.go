@@ -329,40 +329,63 @@ func readRemark42(in io.Reader, _ *restorer, emit func(*Comment) error) error {
 
 // --- Commento ---
 
-type commentoExport struct {
-	Version  int `json:"version"`
-	Comments []struct {
-		CommentHex   string `json:"commentHex"`
-		Domain       string `json:"domain"`
-		URL          string `json:"url"`
-		CommenterHex string `json:"commenterHex"`
-		Markdown     string `json:"markdown"`
-		ParentHex    string `json:"parentHex"`
-		Score        int64  `json:"score"`
-		State        string `json:"state"`
-		CreationDate string `json:"creationDate"`
-		Deleted      bool   `json:"deleted"`
-	} `json:"comments"`
-	Commenters []struct {
-		CommenterHex string `json:"commenterHex"`
-		Email        string `json:"email"`
-		Name         string `json:"name"`
-	} `json:"commenters"`
+type commentoComment struct {
+	CommentHex   string `json:"commentHex"`
+	Domain       string `json:"domain"`
+	URL          string `json:"url"`
+	CommenterHex string `json:"commenterHex"`
+	Markdown     string `json:"markdown"`
+	ParentHex    string `json:"parentHex"`
+	Score        int64  `json:"score"`
+	State        string `json:"state"`
+	CreationDate string `json:"creationDate"`
+	Deleted      bool   `json:"deleted"`
 }
 
-// readCommento reads the whole file: its commenters come after the
-// comments, and Commento builds the file in memory too.
+type commentoCommenter struct {
+	CommenterHex string `json:"commenterHex"`
+	Email        string `json:"email"`
+	Name         string `json:"name"`
+}
+
+// readCommento reads {"version":1,"comments":[…],"commenters":[…]}. The
+// commenters come after the comments, so the file is copied to a
+// temporary file and read twice, one element at a time: memory holds the
+// commenters, not the comments.
 func readCommento(in io.Reader, _ *restorer, emit func(*Comment) error) error {
-	var ex commentoExport
-	if err := json.NewDecoder(in).Decode(&ex); err != nil {
-		return fmt.Errorf("commento JSON: %w", err)
+	f, err := os.CreateTemp("", "parley-commento-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := io.Copy(f, in); err != nil {
+		return fmt.Errorf("commento: copy the file: %w", err)
 	}
 	type who struct{ name, email string }
 	people := map[string]who{}
-	for _, p := range ex.Commenters {
-		people[p.CommenterHex] = who{p.Name, p.Email}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
 	}
-	for _, r := range ex.Comments {
+	err = commentoArray(f, "commenters", func(dec *json.Decoder) error {
+		var p commentoCommenter
+		if err := dec.Decode(&p); err != nil {
+			return err
+		}
+		people[p.CommenterHex] = who{p.Name, p.Email}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	return commentoArray(f, "comments", func(dec *json.Decoder) error {
+		var r commentoComment
+		if err := dec.Decode(&r); err != nil {
+			return err
+		}
 		c := &Comment{SourceID: r.CommentHex, Body: r.Markdown, Score: r.Score}
 		if r.ParentHex != "root" {
 			c.ParentID = r.ParentHex
@@ -393,11 +416,88 @@ func readCommento(in io.Reader, _ *restorer, emit func(*Comment) error) error {
 			c.Skip = err.Error()
 		}
 		c.Created = t
-		if err := emit(c); err != nil {
-			return err
+		return emit(c)
+	})
+}
+
+// commentoArray calls each once per element of the top-level object's
+// array named key, with the decoder before the element; the other values
+// are skipped token by token, never held whole.
+func commentoArray(in io.Reader, key string, each func(*json.Decoder) error) error {
+	dec := json.NewDecoder(bufio.NewReaderSize(in, 1<<16))
+	bad := func(err error) error { return fmt.Errorf("commento JSON: %w", err) }
+	tok, err := dec.Token()
+	if err != nil {
+		return bad(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return errors.New("commento JSON: the file is not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return bad(err)
+		}
+		name, _ := tok.(string)
+		if name != key {
+			if err := skipJSON(dec); err != nil {
+				return bad(err)
+			}
+			continue
+		}
+		tok, err = dec.Token()
+		if err != nil {
+			return bad(err)
+		}
+		if tok == nil {
+			continue
+		}
+		if d, ok := tok.(json.Delim); !ok || d != '[' {
+			return fmt.Errorf("commento JSON: %q is not a list", key)
+		}
+		for dec.More() {
+			if err := each(dec); err != nil {
+				var ue *json.UnmarshalTypeError
+				if errors.As(err, &ue) || isSyntax(err) {
+					return bad(err)
+				}
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return bad(err)
 		}
 	}
+	if _, err := dec.Token(); err != nil {
+		return bad(err)
+	}
 	return nil
+}
+
+func isSyntax(err error) bool {
+	var se *json.SyntaxError
+	return errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// skipJSON reads one value, of any depth, without keeping it.
+func skipJSON(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
 }
 
 // --- Isso ---

@@ -66,6 +66,13 @@ type Options struct {
 	Batch int
 	// Now is the clock for progress lines; time.Now when nil.
 	Now func() time.Time
+	// Check, when the input is a file (an io.ReadSeeker), reads it once
+	// to its end without writing before the import proper, so that a file
+	// that turns out malformed halfway leaves nothing half-written.
+	Check bool
+	// OnProgress, when set, is told the phase ("checking" or "writing"),
+	// the records read and the comments written so far, after each batch.
+	OnProgress func(phase string, read, written int)
 }
 
 // Skipped is a record left out, and why.
@@ -98,18 +105,24 @@ type Report struct {
 	Written  int            `json:"written"`
 	// Already counts comments imported before from the same source, or
 	// repeated in the file: left alone.
-	Already  int        `json:"already_imported"`
-	Skipped  []Skipped  `json:"skipped"`
-	Merged   []Merged   `json:"merged_articles"`
-	Repaired []Repaired `json:"repaired_parents"`
-	Seconds  float64    `json:"seconds"`
+	Already int `json:"already_imported"`
+	// SkippedCount counts every record left out; Skipped lists the first
+	// thousand, so that a report stays small whatever the file.
+	SkippedCount int        `json:"skipped_count"`
+	Skipped      []Skipped  `json:"skipped"`
+	Merged       []Merged   `json:"merged_articles"`
+	Repaired     []Repaired `json:"repaired_parents"`
+	Seconds      float64    `json:"seconds"`
 }
 
 // maxListed bounds each list of a report; counts stay exact.
 const maxListed = 1000
 
 func (r *Report) skip(id, reason string) {
-	r.Skipped = append(r.Skipped, Skipped{id, reason})
+	r.SkippedCount++
+	if len(r.Skipped) < maxListed {
+		r.Skipped = append(r.Skipped, Skipped{id, reason})
+	}
 }
 
 // Print writes the report for people.
@@ -130,9 +143,12 @@ func (r *Report) Print(w io.Writer) {
 	if !r.DryRun {
 		fmt.Fprintf(w, "written: %d, already imported: %d\n", r.Written, r.Already)
 	}
-	fmt.Fprintf(w, "skipped: %d\n", len(r.Skipped))
+	fmt.Fprintf(w, "skipped: %d\n", r.SkippedCount)
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "  %s: %s\n", s.SourceID, s.Reason)
+	}
+	if n := r.SkippedCount - len(r.Skipped); n > 0 {
+		fmt.Fprintf(w, "  … and %d more\n", n)
 	}
 	fmt.Fprintf(w, "merged articles: %d\n", len(r.Merged))
 	for _, m := range r.Merged {
@@ -182,6 +198,25 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 	if opt.Batch <= 0 {
 		opt.Batch = 5000
 	}
+	if _, ok := readers[opt.Format]; !ok {
+		return nil, fmt.Errorf("unknown format %q: use one of %s", opt.Format, strings.Join(Formats, ", "))
+	}
+	if opt.Check {
+		rs, ok := in.(io.ReadSeeker)
+		if !ok {
+			return nil, errors.New("a checked import reads a file, not a stream")
+		}
+		if err := Check(ctx, rs, opt.Format, func(n int) {
+			if opt.OnProgress != nil {
+				opt.OnProgress("checking", n, 0)
+			}
+		}); err != nil {
+			return nil, err
+		}
+		if _, err := rs.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
 	cnt := &counter{r: in}
 	plain, err := Open(cnt)
 	if err != nil {
@@ -221,6 +256,9 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 			rep.Already += len(res.Already)
 		}
 		batch = batch[:0]
+		if opt.OnProgress != nil {
+			opt.OnProgress("writing", rep.Read, rep.Written)
+		}
 		if opt.Progress != nil && now().Sub(lastProgress) >= time.Second {
 			lastProgress = now()
 			progress(opt.Progress, rep, cnt.n, opt.Size, now().Sub(start))
@@ -297,6 +335,35 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 		progress(opt.Progress, rep, cnt.n, opt.Size, now().Sub(start))
 	}
 	return rep, nil
+}
+
+// Check reads an export to its end without writing anything and returns
+// the first error that would stop its import; tell, when set, is told the
+// count of records read every thousand records.
+func Check(ctx context.Context, in io.Reader, format string, tell func(read int)) error {
+	read, ok := readers[format]
+	if !ok {
+		return fmt.Errorf("unknown format %q: use one of %s", format, strings.Join(Formats, ", "))
+	}
+	plain, err := Open(in)
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	n := 0
+	err = read(plain, &restorer{dryRun: true}, func(*Comment) error {
+		n++
+		if n%1000 == 0 {
+			if tell != nil {
+				tell(n)
+			}
+			return ctx.Err()
+		}
+		return nil
+	})
+	if err == nil && tell != nil {
+		tell(n)
+	}
+	return err
 }
 
 func progress(w io.Writer, rep *Report, done, size int64, took time.Duration) {
