@@ -7,7 +7,11 @@ import (
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	b := s.cfg.Build
+	if b.Drivers == nil {
+		b.Drivers = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": b.Version, "commit": b.Commit, "go": b.Go, "drivers": b.Drivers})
 	return nil
 }
 
