@@ -100,6 +100,7 @@ func (s *Server) routes() http.Handler {
 	pub.Handle("/captchas/{id}/audio.wav", s.h(s.captchaAudio)).Methods("GET")
 	pub.Handle("/sites/{site}/articles/{article}/comments", s.h(s.listComments)).Methods("GET")
 	pub.Handle("/sites/{site}/articles/{article}/comments.atom", s.h(s.commentsFeed)).Methods("GET")
+	pub.Handle("/sites/{site}/comments.atom", s.h(s.siteFeed)).Methods("GET")
 	pub.Handle("/comments/{id}/vote", s.h(s.voteComment)).Methods("PUT", "DELETE")
 	pub.Handle("/comments/{id}/reports", s.h(s.reportComment)).Methods("POST")
 

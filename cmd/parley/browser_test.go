@@ -299,6 +299,19 @@ func TestBrowser(t *testing.T) {
 		tb.screenshot(filepath.Join("..", "..", "docs", "demo.png"), ".discussion", 260)
 	})
 
+	// A feed entry's link (#parley-comment-ID) leads to the comment inside
+	// the widget's shadow root, where the page's own anchor cannot.
+	t.Run("FeedLinkShowsComment", func(t *testing.T) {
+		base, dsn := startDemo(t)
+		ids := seedThread(t, base, dsn)
+		tb := newTab(t, bctx)
+		tb.open(fmt.Sprintf("%s/demo/#parley-comment-%d", base, ids[2]))
+		tb.wait("the linked reply highlighted and focused", fmt.Sprintf(
+			`QA('.parley-comment--target').map(li => li.dataset.id).join() === '%d' && W.activeElement === Q('.parley-comment[data-id="%d"]')`, ids[2], ids[2]))
+		tb.eval(nil, fmt.Sprintf(`window.location.hash = '#parley-comment-%d', true`, ids[0]))
+		tb.wait("the highlight moved with the hash", fmt.Sprintf(`QA('.parley-comment--target').map(li => li.dataset.id).join() === '%d'`, ids[0]))
+	})
+
 	t.Run("Dashboard", func(t *testing.T) {
 		base, dsn := startDemo(t)
 		const email, password = "ed@news.example", "correct horse battery staple"
