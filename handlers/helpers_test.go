@@ -19,10 +19,11 @@ import (
 
 // env is a real server on a real store behind httptest.
 type env struct {
-	t     *testing.T
-	store *schema.Store
-	srv   *httptest.Server
-	site  *schema.Site
+	t      *testing.T
+	store  *schema.Store
+	srv    *httptest.Server
+	site   *schema.Site
+	server *handlers.Server // behind srv, which checks each exchange against docs/openapi.yaml
 }
 
 const testSecret = "test-secret-0123456789abcdef0123456789abcdef"
@@ -40,7 +41,7 @@ func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env
 		o(&cfg)
 	}
 	h := handlers.New(store, cfg)
-	srv.Config.Handler = h
+	srv.Config.Handler = validating(t, h)
 	// The background work (webhook deliveries) runs as in production and
 	// stops before the store closes.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -59,7 +60,7 @@ func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, store: store, srv: srv, site: site}
+	return &env{t: t, store: store, srv: srv, site: site, server: h}
 }
 
 // response is a decoded answer.

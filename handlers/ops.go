@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"github.com/parley/parley/docs"
 	"net/http"
 	"time"
 )
@@ -27,4 +28,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ws := s.store.WatchStatus()
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "watch": map[string]any{"up": ws.Up, "detail": ws.Detail}})
 	return nil
+}
+
+// openAPI serves docs/openapi.yaml as JSON, converted once.
+func (s *Server) openAPI() http.Handler {
+	spec, err := docs.OpenAPIJSON()
+	return s.h(func(w http.ResponseWriter, r *http.Request) error {
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		writeRawJSON(w, http.StatusOK, spec)
+		return nil
+	})
 }
