@@ -8,7 +8,7 @@ import (
 )
 
 // ErrBackupPostgres says that PostgreSQL is backed up with its own tools.
-var ErrBackupPostgres = errors.New("parley backup copies SQLite databases only: back PostgreSQL up with pg_dump --format=custom --file=parley.dump \"$PARLEY_DB\" (restore with pg_restore --clean --if-exists --dbname=… parley.dump), see docs/operations.md")
+var ErrBackupPostgres = errors.New("parley backup copies SQLite databases only: back PostgreSQL up with pg_dump --format=custom --file=parley.dump \"$PARLEY_DB\" (restore with pg_restore --clean --if-exists --no-owner --dbname=… parley.dump), see docs/operations.md")
 
 // Backup writes a consistent copy of a SQLite database to path with VACUUM
 // INTO: it reads one snapshot, so writers (a running server) go on meanwhile
