@@ -312,6 +312,28 @@ func TestBrowser(t *testing.T) {
 		tb.wait("the highlight moved with the hash", fmt.Sprintf(`QA('.parley-comment--target').map(li => li.dataset.id).join() === '%d'`, ids[0]))
 	})
 
+	// The dashboard says when the server wrote origins differently from
+	// how they were typed.
+	t.Run("DashboardOriginsNormalised", func(t *testing.T) {
+		base, dsn := startDemo(t)
+		const email, password = "ed@news.example", "correct horse battery staple"
+		if out, err := runCmd(t, password+"\n", "moderator", "add", "-email", email, "-role", "admin", "-db", dsn); err != nil {
+			t.Fatalf("moderator add: %v %s", err, out)
+		}
+		tb := newTab(t, bctx)
+		tb.open(base + "/mod/")
+		tb.typeInto(`document.querySelector('#login-email')`, email)
+		tb.typeInto(`document.querySelector('#login-password')`, password)
+		tb.click(`document.querySelector('#login-submit')`)
+		tb.wait("the sites tab", `!document.querySelector('.view-tab[data-view=sites]').hidden`)
+		tb.click(`document.querySelector('.view-tab[data-view=sites]')`)
+		tb.wait("the demo site's form", `document.querySelector('#site-origins').value.includes('http://')`)
+		tb.eval(nil, `document.querySelector('#site-origins').value = 'HTTPS://Blog.Example:443/\n' + document.querySelector('#site-origins').value, true`)
+		tb.click(`document.querySelector('#site-save')`)
+		tb.wait("the notice", `document.querySelector('#toasts').textContent.includes('origins written as browsers send them: https://blog.example, ')`)
+		tb.wait("the stored form", `document.querySelector('#site-origins').value.startsWith('https://blog.example\n')`)
+	})
+
 	t.Run("Dashboard", func(t *testing.T) {
 		base, dsn := startDemo(t)
 		const email, password = "ed@news.example", "correct horse battery staple"
