@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
@@ -131,7 +132,7 @@ func TestDocsRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs every example")
 	}
-	for _, tool := range []string{"bash", "curl", "jq", "sed"} {
+	for _, tool := range []string{"bash", "curl", "jq", "sed", "grep", "sqlite3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("%s is required in CI", tool)
@@ -145,6 +146,7 @@ func TestDocsRun(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	checkStatic(t, filepath.Join(bin, "parley"))
 	docs, _ := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
 	files := append([]string{filepath.Join("..", "..", "README.md")}, docs...)
 	ran := 0
@@ -252,4 +254,31 @@ func tail(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
+}
+
+// checkStatic checks what the README says of make build: the binary,
+// built as the Makefile builds it, links no shared library.
+func checkStatic(t *testing.T, path string) {
+	t.Helper()
+	mk, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^build:\n(\t.*\n)*\tCGO_ENABLED=0 \$\(GO\) build`).Match(mk) {
+		t.Fatal("make build no longer sets CGO_ENABLED=0: correct the README's claim of a static binary")
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Skipf("not an ELF binary (%v): nothing to check", err)
+	}
+	defer f.Close()
+	libs, _ := f.ImportedLibraries()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			libs = append(libs, "an interpreter")
+		}
+	}
+	if len(libs) > 0 {
+		t.Fatalf("the binary needs %v: it is not static", libs)
+	}
 }
