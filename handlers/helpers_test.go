@@ -19,11 +19,11 @@ import (
 
 // env is a real server on a real store behind httptest.
 type env struct {
-	t      *testing.T
-	store  *schema.Store
-	srv    *httptest.Server
-	site   *schema.Site
-	server *handlers.Server // behind srv, which checks each exchange against docs/openapi.yaml
+	t     *testing.T
+	store *schema.Store
+	srv   *httptest.Server
+	site  *schema.Site
+	h     *handlers.Server
 }
 
 const testSecret = "test-secret-0123456789abcdef0123456789abcdef"
@@ -41,6 +41,8 @@ func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env
 		o(&cfg)
 	}
 	h := handlers.New(store, cfg)
+	// srv checks each exchange against docs/openapi.yaml; e.h is the
+	// server behind it.
 	srv.Config.Handler = validating(t, h)
 	// The background work (webhook deliveries) runs as in production and
 	// stops before the store closes.
@@ -60,7 +62,7 @@ func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, store: store, srv: srv, site: site, server: h}
+	return &env{t: t, store: store, srv: srv, site: site, h: h}
 }
 
 // response is a decoded answer.

@@ -24,7 +24,7 @@ func TestRunClearsOldIPHashes(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
-			e.server.Run(ctx)
+			e.h.Run(ctx)
 			close(done)
 		}()
 		defer func() { cancel(); <-done }()
