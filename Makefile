@@ -3,20 +3,29 @@
 # default answers).
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GO ?= go
 DB ?= ./parley.db
 ADDR ?= 127.0.0.1:8080
 # More serve flags for make run, such as ARGS=-captcha-test.
 ARGS ?=
 
-.PHONY: run build test test-short bench bench-postgres bench-import lint fuzz clean screenshots
+.PHONY: run build install test test-short bench bench-postgres bench-import lint fuzz clean screenshots
 
 run:
 	$(GO) run ./cmd/parley serve -db $(DB) -addr $(ADDR) -demo $(ARGS)
 
+# CGO_ENABLED=0: both database drivers are pure Go, so the binary links
+# nothing from the system and runs on any Linux of the same architecture
+# (ldd bin/parley says "not a dynamic executable").
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/parley ./cmd/parley
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/parley ./cmd/parley
+
+# Puts parley in $$(go env GOBIN), or $$(go env GOPATH)/bin, which should be
+# on your PATH.
+install:
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/parley
 
 test:
 	$(GO) vet ./...
@@ -74,4 +83,4 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 clean:
-	rm -rf bin parley.db parley.db-wal parley.db-shm
+	rm -rf bin parley parley.db parley.db-wal parley.db-shm parley.db-serve.lock

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/parley/parley/schema"
 )
 
 type atomFeed struct {
@@ -43,6 +44,9 @@ type atomText struct {
 	Body string `xml:",chardata"`
 }
 
+// feedSize is how many comments a feed carries, newest first.
+const feedSize = 50
+
 // commentsFeed is an Atom feed of an article's newest approved comments.
 func (s *Server) commentsFeed(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limits.reads.check(limitKey(s.clientIP(r))); err != nil {
@@ -53,16 +57,7 @@ func (s *Server) commentsFeed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	key := mux.Vars(r)["article"]
-	// From the configured address, never the Host header: a forged Host
-	// would otherwise put the attacker's site in the feed, and in any
-	// cache in front that keeps the answer.
-	self := s.cfg.PublicURL + "/api/v1/sites/" + site.Slug + "/articles/" + key + "/comments.atom"
-	f := atomFeed{
-		ID:      "urn:parley:" + site.Slug + ":" + key,
-		Title:   "Comments on " + key,
-		Updated: time.Unix(0, 0).UTC().Format(time.RFC3339),
-		Link:    []atomLink{{Href: self, Rel: "self"}},
-	}
+	f := newFeed(s.cfg.PublicURL+"/api/v1/sites/"+site.Slug+"/articles/"+key+"/comments.atom", "urn:parley:"+site.Slug+":"+key, "Comments on "+key)
 	if article != nil {
 		if article.Title != "" {
 			f.Title = "Comments on " + article.Title
@@ -70,32 +65,94 @@ func (s *Server) commentsFeed(w http.ResponseWriter, r *http.Request) error {
 		if article.URL != "" {
 			f.Link = append(f.Link, atomLink{Href: article.URL, Rel: "alternate"})
 		}
-		rows, err := s.store.LatestApproved(r.Context(), article.ID, 50)
+		rows, err := s.store.LatestApproved(r.Context(), article.ID, feedSize)
 		if err != nil {
 			return err
 		}
-		for i, c := range rows {
-			updated := c.CreatedAt()
-			if e := c.EditedAt(); e != nil {
-				updated = *e
-			}
-			if i == 0 || updated.After(mustTime(f.Updated)) {
-				f.Updated = updated.Format(time.RFC3339)
-			}
-			e := atomEntry{
-				ID:        fmt.Sprintf("urn:parley:comment:%d", c.ID),
-				Title:     summary(c.Author + ": " + c.Body),
-				Updated:   updated.Format(time.RFC3339),
-				Published: c.CreatedAt().Format(time.RFC3339),
-				Author:    atomAuthor{Name: c.Author},
-				Content:   atomText{Type: "text", Body: c.Body},
-			}
-			if article.URL != "" {
-				e.Link = &atomLink{Href: fmt.Sprintf("%s#parley-comment-%d", article.URL, c.ID), Rel: "alternate"}
-			}
-			f.Entries = append(f.Entries, e)
+		for _, c := range rows {
+			f.add(c, article, false)
 		}
 	}
+	return writeFeed(w, f)
+}
+
+// siteFeed is an Atom feed of a site's newest approved comments on any
+// article; each entry names its article.
+func (s *Server) siteFeed(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limits.reads.check(limitKey(s.clientIP(r))); err != nil {
+		return err
+	}
+	site, err := s.site(r)
+	if err != nil {
+		return err
+	}
+	f := newFeed(s.cfg.PublicURL+"/api/v1/sites/"+site.Slug+"/comments.atom", "urn:parley:"+site.Slug, "Newest comments on "+site.Slug)
+	rows, err := s.store.LatestApprovedOnSite(r.Context(), site.ID, feedSize)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(rows))
+	for _, c := range rows {
+		ids = append(ids, c.ArticleID)
+	}
+	articles, err := s.store.ArticlesByID(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	for _, c := range rows {
+		if a := articles[c.ArticleID]; a != nil {
+			f.add(c, a, true)
+		}
+	}
+	return writeFeed(w, f)
+}
+
+// self is the feed's own address, from the configured public URL, never
+// the Host header: a forged Host would otherwise put the attacker's site in
+// the feed, and in any cache in front that keeps the answer.
+func newFeed(self, id, title string) *atomFeed {
+	return &atomFeed{
+		ID:      id,
+		Title:   title,
+		Updated: time.Unix(0, 0).UTC().Format(time.RFC3339),
+		Link:    []atomLink{{Href: self, Rel: "self"}},
+	}
+}
+
+// add appends a comment as an entry. Its link is the article's page with
+// the comment's anchor, which the widget scrolls to and highlights; an
+// article whose URL Parley does not know gives the entry no link.
+func (f *atomFeed) add(c schema.Comment, a *schema.Article, nameArticle bool) {
+	updated := c.CreatedAt()
+	if e := c.EditedAt(); e != nil {
+		updated = *e
+	}
+	if len(f.Entries) == 0 || updated.After(mustTime(f.Updated)) {
+		f.Updated = updated.Format(time.RFC3339)
+	}
+	title := c.Author + ": " + c.Body
+	if nameArticle {
+		on := a.Title
+		if on == "" {
+			on = a.Key
+		}
+		title = c.Author + " on " + on + ": " + c.Body
+	}
+	e := atomEntry{
+		ID:        fmt.Sprintf("urn:parley:comment:%d", c.ID),
+		Title:     summary(title),
+		Updated:   updated.Format(time.RFC3339),
+		Published: c.CreatedAt().Format(time.RFC3339),
+		Author:    atomAuthor{Name: c.Author},
+		Content:   atomText{Type: "text", Body: c.Body},
+	}
+	if a.URL != "" {
+		e.Link = &atomLink{Href: fmt.Sprintf("%s#parley-comment-%d", a.URL, c.ID), Rel: "alternate"}
+	}
+	f.Entries = append(f.Entries, e)
+}
+
+func writeFeed(w http.ResponseWriter, f *atomFeed) error {
 	b, err := xml.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err

@@ -41,7 +41,9 @@ func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env
 		o(&cfg)
 	}
 	h := handlers.New(store, cfg)
-	srv.Config.Handler = h
+	// srv checks each exchange against docs/openapi.yaml; e.h is the
+	// server behind it.
+	srv.Config.Handler = validating(t, h)
 	// The background work (webhook deliveries) runs as in production and
 	// stops before the store closes.
 	ctx, cancel := context.WithCancel(context.Background())

@@ -12,8 +12,8 @@ import (
 	"github.com/parley/parley/schema"
 )
 
-// siteDoc is a site's settings as the API shows and takes them: DESIGN.md's
-// settings object, the slug beside the settings' own fields.
+// siteDoc is a site's settings as the API shows and takes them (the site
+// settings object of docs/api.md): the slug beside the settings' own fields.
 type siteDoc struct {
 	Slug string `json:"slug"`
 	schema.Settings
@@ -122,8 +122,10 @@ func (s *Server) createSite(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// normalizeSettings turns lists sent as null into empty ones.
+// normalizeSettings turns lists sent as null into empty ones and writes
+// origins as browsers send them (the answer shows the stored form).
 func normalizeSettings(st *schema.Settings) {
+	st.Origins, _ = moderation.NormalizeOrigins(st.Origins)
 	for _, l := range []*[]string{&st.Origins, &st.Reactions, &st.Moderation.BannedWords, &st.Moderation.SuspectWords, &st.Webhooks.URLs} {
 		if *l == nil {
 			*l = []string{}

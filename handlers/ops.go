@@ -2,12 +2,17 @@ package handlers
 
 import (
 	"context"
+	"github.com/parley/parley/docs"
 	"net/http"
 	"time"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	b := s.cfg.Build
+	if b.Drivers == nil {
+		b.Drivers = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": b.Version, "commit": b.Commit, "go": b.Go, "drivers": b.Drivers})
 	return nil
 }
 
@@ -23,4 +28,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ws := s.store.WatchStatus()
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "watch": map[string]any{"up": ws.Up, "detail": ws.Detail}})
 	return nil
+}
+
+// openAPI serves docs/openapi.yaml as JSON, converted once.
+func (s *Server) openAPI() http.Handler {
+	spec, err := docs.OpenAPIJSON()
+	return s.h(func(w http.ResponseWriter, r *http.Request) error {
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		writeRawJSON(w, http.StatusOK, spec)
+		return nil
+	})
 }

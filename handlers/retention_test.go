@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley/parley/handlers"
 	"github.com/parley/parley/schema"
 )
 
@@ -25,7 +24,7 @@ func TestRunClearsOldIPHashes(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
-			e.srv.Config.Handler.(*handlers.Server).Run(ctx)
+			e.h.Run(ctx)
 			close(done)
 		}()
 		defer func() { cancel(); <-done }()

@@ -18,8 +18,25 @@ const (
 	adminBody   = 1 << 20 // word lists
 )
 
-// routes lists every route of Parley. It reads like the table of docs/api.md.
+// routes is the server's handler: the router behind CORS and the security
+// headers.
 func (s *Server) routes() http.Handler {
+	r := s.router()
+	// CORS wraps the router so that preflights, which match no route's
+	// method, are answered; moderator paths never get CORS headers.
+	public := s.cors(r)
+	return secureHeaders(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/api/v1/") && !strings.HasPrefix(req.URL.Path, "/api/v1/mod/") {
+			public.ServeHTTP(w, req)
+			return
+		}
+		r.ServeHTTP(w, req)
+	}))
+}
+
+// router lists every route of Parley. It reads like the table of
+// docs/api.md, and docs/openapi.yaml documents each (a test checks).
+func (s *Server) router() *mux.Router {
 	r := mux.NewRouter()
 	r.Use(s.observe)
 	// gorilla answers 404 where a path exists with other methods when
@@ -44,6 +61,7 @@ func (s *Server) routes() http.Handler {
 	r.Handle("/healthz", s.h(s.healthz)).Methods("GET")
 	r.Handle("/readyz", s.h(s.readyz)).Methods("GET")
 	// /metrics is not here: see MetricsHandler.
+	r.Handle("/api/v1/openapi.json", s.openAPI()).Methods("GET")
 
 	// Moderator API, never CORS (see below). These subrouters come before
 	// the public ones because gorilla tries subrouters in order.
@@ -108,6 +126,7 @@ func (s *Server) routes() http.Handler {
 	pub.Handle("/captchas/{id}/audio.wav", s.h(s.captchaAudio)).Methods("GET")
 	pub.Handle("/sites/{site}/articles/{article}/comments", s.h(s.listComments)).Methods("GET")
 	pub.Handle("/sites/{site}/articles/{article}/comments.atom", s.h(s.commentsFeed)).Methods("GET")
+	pub.Handle("/sites/{site}/comments.atom", s.h(s.siteFeed)).Methods("GET")
 	pub.Handle("/comments/{id}/vote", s.h(s.voteComment)).Methods("PUT", "DELETE")
 	pub.Handle("/comments/{id}/reports", s.h(s.reportComment)).Methods("POST")
 
@@ -122,17 +141,7 @@ func (s *Server) routes() http.Handler {
 	s.webRoutes(r)
 
 	paths = collectPaths(r)
-
-	// CORS wraps the router so that preflights, which match no route's
-	// method, are answered; moderator paths never get CORS headers.
-	public := s.cors(r)
-	return secureHeaders(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if strings.HasPrefix(req.URL.Path, "/api/v1/") && !strings.HasPrefix(req.URL.Path, "/api/v1/mod/") {
-			public.ServeHTTP(w, req)
-			return
-		}
-		r.ServeHTTP(w, req)
-	}))
+	return r
 }
 
 // h adapts a handler that returns an error: errors are written in the

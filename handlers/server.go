@@ -66,6 +66,16 @@ type Config struct {
 	// DefaultImportMaxBytes.
 	ImportMaxBytes int64
 	Logger         *slog.Logger
+	// Build describes the running binary in /healthz.
+	Build BuildInfo
+}
+
+// BuildInfo is what `parley version` prints and /healthz answers.
+type BuildInfo struct {
+	Version string   `json:"version"`
+	Commit  string   `json:"commit"`
+	Go      string   `json:"go"`
+	Drivers []string `json:"drivers"`
 }
 
 // DefaultWebhookRetries are the waits between webhook delivery attempts.

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Text limits of DESIGN.md, in characters (code points).
+// Text limits, in characters (code points); docs/api.md lists them for clients.
 const (
 	maxBody   = 5000
 	maxAuthor = 80

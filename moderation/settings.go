@@ -54,12 +54,8 @@ func ValidateSite(slug string, st schema.Settings) map[string]string {
 		p["slug"] = "1 to 63 characters of a-z, 0-9 and -, starting with a letter or digit"
 	}
 	for _, o := range st.Origins {
-		if o == "*" {
-			continue
-		}
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-			p["origins"] = fmt.Sprintf("%q is not an origin: use scheme://host[:port], such as https://news.example", o)
+		if _, _, err := NormalizeOrigin(o); err != nil {
+			p["origins"] = err.Error()
 			break
 		}
 	}

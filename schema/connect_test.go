@@ -20,3 +20,16 @@ func TestConnectTimeoutDefault(t *testing.T) {
 		}
 	}
 }
+
+// A URL without a host (the local socket, pgx's defaults) keeps its "//":
+// url.String would write "postgres:?…", which pgx reads as garbage.
+func TestConnectTimeoutWithoutHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://":                           "postgres://?connect_timeout=5",
+		"postgres:///parley?host=/run/postgres": "postgres:///parley?host=/run/postgres&connect_timeout=5",
+	} {
+		if got := withConnectTimeout(in); got != want {
+			t.Errorf("withConnectTimeout(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -173,6 +173,15 @@ func withConnectTimeout(dsn string) string {
 		return dsn
 	}
 	q.Set("connect_timeout", "5")
+	if u.Host == "" {
+		// url.String drops the empty authority ("postgres:?…"), which pgx
+		// then reads as a keyword string.
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		return dsn + sep + "connect_timeout=5"
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }

@@ -18,7 +18,7 @@ import (
 // than accept a promise it does not keep.
 func TestModeratorAddAdminWithSite(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "p.db")
-	if out, err := runCmd(t, "", "site", "add", "-slug", "news", "-origin", "https://news.example", "-db", db); err != nil {
+	if out, err := runCmd(t, "", "site", "add", "-create", "-slug", "news", "-origin", "https://news.example", "-db", db); err != nil {
 		t.Fatalf("site add: %v %s", err, out)
 	}
 	out, err := runCmd(t, "correct horse battery\n", "moderator", "add", "-email", "ed@news.example", "-role", "admin", "-site", "news", "-db", db)

@@ -299,6 +299,41 @@ func TestBrowser(t *testing.T) {
 		tb.screenshot(filepath.Join("..", "..", "docs", "demo.png"), ".discussion", 260)
 	})
 
+	// A feed entry's link (#parley-comment-ID) leads to the comment inside
+	// the widget's shadow root, where the page's own anchor cannot.
+	t.Run("FeedLinkShowsComment", func(t *testing.T) {
+		base, dsn := startDemo(t)
+		ids := seedThread(t, base, dsn)
+		tb := newTab(t, bctx)
+		tb.open(fmt.Sprintf("%s/demo/#parley-comment-%d", base, ids[2]))
+		tb.wait("the linked reply highlighted and focused", fmt.Sprintf(
+			`QA('.parley-comment--target').map(li => li.dataset.id).join() === '%d' && W.activeElement === Q('.parley-comment[data-id="%d"]')`, ids[2], ids[2]))
+		tb.eval(nil, fmt.Sprintf(`window.location.hash = '#parley-comment-%d', true`, ids[0]))
+		tb.wait("the highlight moved with the hash", fmt.Sprintf(`QA('.parley-comment--target').map(li => li.dataset.id).join() === '%d'`, ids[0]))
+	})
+
+	// The dashboard says when the server wrote origins differently from
+	// how they were typed.
+	t.Run("DashboardOriginsNormalised", func(t *testing.T) {
+		base, dsn := startDemo(t)
+		const email, password = "ed@news.example", "correct horse battery staple"
+		if out, err := runCmd(t, password+"\n", "moderator", "add", "-email", email, "-role", "admin", "-db", dsn); err != nil {
+			t.Fatalf("moderator add: %v %s", err, out)
+		}
+		tb := newTab(t, bctx)
+		tb.open(base + "/mod/")
+		tb.typeInto(`document.querySelector('#login-email')`, email)
+		tb.typeInto(`document.querySelector('#login-password')`, password)
+		tb.click(`document.querySelector('#login-submit')`)
+		tb.wait("the sites tab", `!document.querySelector('.view-tab[data-view=sites]').hidden`)
+		tb.click(`document.querySelector('.view-tab[data-view=sites]')`)
+		tb.wait("the demo site's form", `document.querySelector('#site-origins').value.includes('http://')`)
+		tb.eval(nil, `document.querySelector('#site-origins').value = 'HTTPS://Blog.Example:443/\n' + document.querySelector('#site-origins').value, true`)
+		tb.click(`document.querySelector('#site-save')`)
+		tb.wait("the notice", `document.querySelector('#toasts').textContent.includes('origins written as browsers send them: https://blog.example, ')`)
+		tb.wait("the stored form", `document.querySelector('#site-origins').value.startsWith('https://blog.example\n')`)
+	})
+
 	t.Run("Dashboard", func(t *testing.T) {
 		base, dsn := startDemo(t)
 		const email, password = "ed@news.example", "correct horse battery staple"

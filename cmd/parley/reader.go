@@ -45,13 +45,15 @@ func readerCommand(ctx context.Context, sub string, args []string, getenv func(s
 	}[sub]
 	fs := newFlagSet("reader "+sub+" -email x@example.org [-db …]", stderr, help)
 	email := fs.String("email", "", "the author's email address, as they gave it with their comments")
-	dsn := fs.String("db", "parley.db", "SQLite file path or postgres:// URL")
+	dsn, create := dbFlags(fs)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if strings.TrimSpace(*email) == "" {
-		fs.Usage()
-		return errUsage
+		return missing(fs, "email")
+	}
+	if err := mustExist(*dsn, *create); err != nil {
+		return err
 	}
 	store, secret, err := openWithSecret(ctx, *dsn, getenv)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,10 @@ import (
 
 // errUsage means the usage was printed already.
 var errUsage = errors.New("usage")
+
+// errHelp means -h was asked for and the usage printed on standard output:
+// run then succeeds.
+var errHelp = errors.New("help")
 
 func exitCode(err error) int {
 	if errors.Is(err, errUsage) {
@@ -44,20 +49,37 @@ Usage:
   parley reader forget -email x@example.org [-db …]   (erase them, keeping replies' places)
   parley import    -site news -format disqus|wordpress|remark42|commento|isso|parley [-dry-run] [-rewrite old=new …] [-db …] FILE|-
   parley export    -site news [-o FILE] [-db …]   (every comment with its history, as newline-delimited JSON)
+  parley backup    -o FILE [-db …]   (a consistent copy of a SQLite database, taken while serving)
+  parley version   (version, commit, Go version, database drivers)
 
 Every flag can also be set as PARLEY_<FLAG> (PARLEY_DB, PARLEY_ADDR, …);
-the command line wins. -db is a file path for SQLite or a postgres:// URL.
+the command line wins. -db is a file path for SQLite (./parley.db or
+file:parley.db) or a postgres:// URL. Only serve and migrate create a
+database that does not exist; the other commands refuse unless given -create.
 Run "parley <command> -h" for a command's flags.
 `
 
 // run is the whole program; main only wires it to the process, so tests
 // can start the real server on port 0.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
 	}
 	cmd, rest := args[1], args[2:]
+	// Help that was asked for is the answer, not an error: it goes to
+	// standard output (so `parley serve -h | less` works) and exits 0.
+	if wantsHelp(rest) {
+		stderr = stdout
+	}
 	switch cmd {
 	case "serve":
 		return serve(ctx, rest, getenv, stdout, stderr)
@@ -65,7 +87,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "site", "moderator":
 		if len(rest) == 0 || rest[0] != "add" {
-			fmt.Fprintf(stderr, "usage: parley %s add …\n", cmd)
+			fmt.Fprintf(stderr, "usage: parley %s add …   (parley %s add -h for its flags)\n", cmd, cmd)
+			if wantsHelp(rest) {
+				return errHelp
+			}
 			return errUsage
 		}
 		if cmd == "site" {
@@ -75,6 +100,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "reader":
 		if len(rest) == 0 || (rest[0] != "export" && rest[0] != "forget") {
 			fmt.Fprintln(stderr, "usage: parley reader export|forget -email x@example.org [-db …]")
+			if wantsHelp(rest) {
+				return errHelp
+			}
 			return errUsage
 		}
 		return readerCommand(ctx, rest[0], rest[1:], getenv, stdout, stderr)
@@ -82,6 +110,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return importCommand(ctx, rest, getenv, stdin, stdout, stderr)
 	case "export":
 		return exportCommand(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, rest, getenv, stdout, stderr)
+	case "version", "-version", "--version":
+		printVersion(stdout)
+		return nil
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -89,6 +122,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "parley: unknown command %q\n\n%s", cmd, usage)
 		return errUsage
 	}
+}
+
+// wantsHelp tells whether the flags ask for help before any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
 }
 
 // listFlag is a repeatable flag; from the environment it takes a
@@ -117,7 +163,7 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 		}
 		for _, x := range vals {
 			if err := f.Value.Set(strings.TrimSpace(x)); err != nil && envErr == nil {
-				envErr = fmt.Errorf("%s: %v", name, err)
+				envErr = fmt.Errorf("%s=%s: %v", name, x, flagValueHint(f, err))
 			}
 		}
 	})
@@ -126,7 +172,7 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return errUsage
+			return errHelp
 		}
 		return errUsage
 	}
@@ -135,6 +181,46 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// flagValueHint replaces the flag package's bare "parse error" for a
+// boolean with what it takes.
+func flagValueHint(f *flag.Flag, err error) error {
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return errors.New("a boolean is expected: true or false (also 1 or 0)")
+	}
+	return err
+}
+
+// durationFlag is a duration whose error for a bare number suggests the
+// unit, since "-header-timeout 5" is a natural mistake.
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+func (d *durationFlag) Set(v string) error {
+	x, err := time.ParseDuration(v)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(v, 64); nerr == nil {
+			return fmt.Errorf("%q has no unit: write %ss (or ms, m, h)", v, v)
+		}
+		return fmt.Errorf("%q is not a duration such as 5s, 500ms or 1m", v)
+	}
+	*d = durationFlag(x)
+	return nil
+}
+
+func durationVar(fs *flag.FlagSet, name string, def time.Duration, usage string) *time.Duration {
+	d := def
+	fs.Var((*durationFlag)(&d), name, usage)
+	return &d
+}
+
+// missing reports a required flag that was not given, by name, then the
+// command's usage.
+func missing(fs *flag.FlagSet, name string) error {
+	fmt.Fprintf(fs.Output(), "missing required flag -%s (or PARLEY_%s)\n\n", name, strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+	fs.Usage()
+	return errUsage
 }
 
 // rateFlag is a rate limit on the command line, as handlers.ParseRate reads it.
@@ -154,13 +240,16 @@ func newFlagSet(name string, stderr io.Writer, help string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: parley %s\n\n%s\nflags (also PARLEY_<FLAG>):\n", name, help)
+		fmt.Fprintf(fs.Output(), "usage: parley %s\n\n%s\nflags (also PARLEY_<FLAG>):\n", name, help)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
 func openStore(ctx context.Context, dsn string) (*schema.Store, error) {
+	if err := checkDSN(dsn); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	s, err := schema.Open(ctx, dsn)
@@ -219,8 +308,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fs.IntVar(&limits.LoginHashers, "login-hashers", handlers.DefaultLoginHashers(),
 		"how many moderator passwords may be checked at once (each takes 19 MiB); logins past it wait a second, then get 503")
-	headerTimeout := fs.Duration("header-timeout", 5*time.Second, "how long a client may take to send a request's headers before it is cut off")
-	requestTimeout := fs.Duration("request-timeout", handlers.DefaultRequestTimeout, "how long a request's work, database calls included, may take before it is answered 503")
+	headerTimeout := durationVar(fs, "header-timeout", 5*time.Second, "how long a client may take to send a request's headers before it is cut off (a `duration` such as 5s)")
+	requestTimeout := durationVar(fs, "request-timeout", handlers.DefaultRequestTimeout, "how long a request's work, database calls included, may take before it is answered 503 (a `duration` such as 10s)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -236,6 +325,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if limits.LoginHashers < 1 {
 		return errors.New("-login-hashers must be at least 1")
+	}
+	if *publicURL != "" {
+		u, err := checkPublicURL(*publicURL)
+		if err != nil {
+			return err
+		}
+		*publicURL = u
+	}
+	if err := checkDSN(*dsn); err != nil {
+		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var trusted []netip.Prefix
@@ -311,6 +410,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		limits.LoginHashers = hashers
 	}
 	srv := handlers.New(store, handlers.Config{
+		Build:  buildInfo(),
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
 		SecureCookies: *secureCookies, PublicURL: *publicURL, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
 		AllowPrivateWebhooks: *allowPrivateHooks, MetricsToken: *metricsToken,
@@ -393,8 +493,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // "demo" with the default reactions, and "demo-emoji" with a set of emoji
 // reactions of its own.
 func ensureDemoSite(ctx context.Context, store *schema.Store, addr *net.TCPAddr) error {
-	origins := []string{fmt.Sprintf("http://%s", addr.String()),
-		fmt.Sprintf("http://localhost:%d", addr.Port), fmt.Sprintf("http://127.0.0.1:%d", addr.Port)}
+	// Listening on 127.0.0.1 would list that origin twice.
+	origins, _ := moderation.NormalizeOrigins([]string{fmt.Sprintf("http://%s", addr.String()),
+		fmt.Sprintf("http://localhost:%d", addr.Port), fmt.Sprintf("http://127.0.0.1:%d", addr.Port)})
 	emoji := func(st *schema.Settings) {
 		st.Reactions = []string{"love", "funny", "wow"}
 		st.ReactionStyles = map[string]schema.ReactionStyle{
@@ -447,22 +548,31 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 func siteAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("site add -slug news -origin https://news.example [-origin …] [-db …]", stderr, "Creates a site.")
 	slug := fs.String("slug", "", "the site's short name, as used in API paths (a-z, 0-9, -)")
-	dsn := fs.String("db", "parley.db", "SQLite file path or postgres:// URL")
+	dsn, create := dbFlags(fs)
 	mode := fs.String("mode", "post", "moderation mode: pre, first_time or post")
 	var origins listFlag
 	fs.Var(&origins, "origin", "an origin whose pages embed the widget, such as https://news.example (repeatable)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	st := schema.DefaultSettings()
-	st.Origins = []string(origins)
-	st.Moderation.Mode = *mode
-	if *slug == "" || len(origins) == 0 {
-		fs.Usage()
-		return errUsage
+	if *slug == "" {
+		return missing(fs, "slug")
 	}
+	if len(origins) == 0 {
+		return missing(fs, "origin")
+	}
+	st := schema.DefaultSettings()
+	var notices []string
+	st.Origins, notices = moderation.NormalizeOrigins(origins)
+	for _, n := range notices {
+		fmt.Fprintln(stderr, "notice:", n)
+	}
+	st.Moderation.Mode = *mode
 	if problems := moderation.ValidateSite(*slug, st); len(problems) > 0 {
 		return fmt.Errorf("invalid site: %s", formatProblems(problems))
+	}
+	if err := mustExist(*dsn, *create); err != nil {
+		return err
 	}
 	store, err := openStore(ctx, *dsn)
 	if err != nil {
@@ -486,15 +596,14 @@ func moderatorAdd(ctx context.Context, args []string, getenv func(string) string
 		"Creates a moderator account; the password is read from the first line of standard input.")
 	email := fs.String("email", "", "the moderator's email, used to log in")
 	role := fs.String("role", "moderator", "admin or moderator")
-	dsn := fs.String("db", "parley.db", "SQLite file path or postgres:// URL")
+	dsn, create := dbFlags(fs)
 	var sites listFlag
 	fs.Var(&sites, "site", "limit a moderator to this site (repeatable; default every site)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if *email == "" {
-		fs.Usage()
-		return errUsage
+		return missing(fs, "email")
 	}
 	if *role != schema.RoleAdmin && *role != schema.RoleModerator {
 		return fmt.Errorf("-role must be admin or moderator, not %q", *role)
@@ -513,6 +622,9 @@ func moderatorAdd(ctx context.Context, args []string, getenv func(string) string
 	hash, err := moderation.HashPassword(password)
 	if err != nil {
 		return fmt.Errorf("password on stdin: %w", err)
+	}
+	if err := mustExist(*dsn, *create); err != nil {
+		return err
 	}
 	store, err := openStore(ctx, *dsn)
 	if err != nil {

@@ -156,7 +156,7 @@ func TestCommands(t *testing.T) {
 	}
 	for _, args := range [][]string{{"serve", "-h"}, {"migrate", "-h"}, {"site", "add", "-h"}, {"moderator", "add", "-h"}} {
 		out, err := runCmd(t, "", args...)
-		if err != errUsage || !strings.Contains(out, "usage: parley") {
+		if err != nil || !strings.Contains(out, "usage: parley") {
 			t.Fatalf("%v: %v %q", args, err, out)
 		}
 	}
@@ -174,7 +174,7 @@ func TestCommands(t *testing.T) {
 func TestEnvironmentFlags(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "env.db")
 	var out strings.Builder
-	env := map[string]string{"PARLEY_DB": db, "PARLEY_SLUG": "envsite", "PARLEY_ORIGIN": "https://a.example,https://b.example"}
+	env := map[string]string{"PARLEY_DB": db, "PARLEY_CREATE": "true", "PARLEY_SLUG": "envsite", "PARLEY_ORIGIN": "https://a.example,https://b.example"}
 	err := run(context.Background(), []string{"parley", "site", "add"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &out)
 	if err != nil || !strings.Contains(out.String(), "https://a.example, https://b.example") {
 		t.Fatalf("env flags: %v %s", err, out.String())
@@ -185,7 +185,7 @@ func TestEnvironmentFlags(t *testing.T) {
 // works the queues; one-time links in webhooks start with -public-url.
 func TestModeratorEndToEnd(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "mod.db")
-	if out, err := runCmd(t, "", "site", "add", "-slug", "news", "-origin", "https://news.example", "-db", db); err != nil {
+	if out, err := runCmd(t, "", "site", "add", "-create", "-slug", "news", "-origin", "https://news.example", "-db", db); err != nil {
 		t.Fatalf("site add: %v %s", err, out)
 	}
 	if out, err := runCmd(t, "correct horse battery\n", "moderator", "add", "-email", "ed@news.example", "-role", "admin", "-db", db); err != nil {

@@ -733,6 +733,7 @@
     '.parley-confirm { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin: 8px 0 4px; font-size: 14px; font-weight: 600; }',
     '.parley-load-more { margin: 18px 0 0; width: 100%; border-radius: 4px; }',
     '.parley-comment:focus { outline: none; }',
+    '.parley-comment--target > .parley-comment-main { background: var(--p-soft); box-shadow: -8px 0 0 var(--p-soft), 8px 0 0 var(--p-soft); border-left: 3px solid var(--p-focus); padding-left: 8px; }',
     '.parley-comment:focus-visible > .parley-comment-main { outline: 3px solid var(--p-focus); outline-offset: 2px; }'
   ].join('\n');
 
@@ -888,6 +889,7 @@
     this.loadComments(true);
     var self = this;
     this.timer = setInterval(function () { self.tick(); }, 60000);
+    window.addEventListener('hashchange', function () { self.seekComment(); });
   }
 
   Widget.prototype.path = function (suffix) {
@@ -1055,7 +1057,29 @@
       // Keyboard and screen-reader users go on reading at the first new comment.
       if (hadFocus && firstNew) firstNew.li.focus();
       self.updateEmpty();
+      self.seekComment();
     });
+  };
+
+  // seekComment shows the comment a link such as a feed entry's names
+  // (#parley-comment-ID): the page's own anchor cannot reach into the
+  // shadow root, so the widget scrolls there and highlights it, loading
+  // more pages (at most 20) while the comment is not on the ones shown.
+  Widget.prototype.seekComment = function () {
+    var m = /^#parley-comment-(\d+)$/.exec(window.location.hash || '');
+    if (!m || this.seenHash === window.location.hash) return;
+    var entry = this.comments.get(m[1]);
+    if (entry) {
+      this.seenHash = window.location.hash;
+      var old = this.root.querySelector('.parley-comment--target');
+      if (old) old.classList.remove('parley-comment--target');
+      entry.li.classList.add('parley-comment--target');
+      entry.li.scrollIntoView({ block: 'center' });
+      entry.li.focus({ preventScroll: true });
+      return;
+    }
+    if (this.seekFor !== m[1]) { this.seekFor = m[1]; this.seekPages = 0; }
+    if (this.cursor && this.seekPages++ < 20) this.loadComments(false);
   };
 
   // restorePending shows this reader's comments that still await moderation.

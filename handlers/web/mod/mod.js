@@ -1284,7 +1284,11 @@
         return;
       }
       var slug2 = creating ? cur.slug : state.siteForm.slug;
-      toast(creating ? 'Site ' + slug2 + ' created' : 'Saved ' + slug2, 'ok');
+      // The server stores origins as browsers send them (lower case, no
+      // default port, no trailing slash): say so when that changed them.
+      var stored = (r.data && r.data.origins) || [];
+      var note = (cur.origins || []).join('\n') !== stored.join('\n') ? ' (origins written as browsers send them: ' + stored.join(', ') + ')' : '';
+      toast((creating ? 'Site ' + slug2 + ' created' : 'Saved ' + slug2) + note, 'ok');
       loadSites().then(function () { openSite(slug2); });
     });
   }
