@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -186,7 +187,7 @@ func runDoc(t *testing.T, name, bin string, blocks []docBlock) {
 	srv.Dir, srv.Env = dir, env
 	srv.Cancel = func() error { return srv.Process.Signal(os.Interrupt) }
 	stdout, _ := srv.StdoutPipe()
-	var logs bytes.Buffer
+	var logs syncBuffer // written by the server's stderr copier while read here
 	srv.Stderr = &logs
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -281,4 +282,22 @@ func checkStatic(t *testing.T, path string) {
 	if len(libs) > 0 {
 		t.Fatalf("the binary needs %v: it is not static", libs)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while another goroutine writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

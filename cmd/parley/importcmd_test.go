@@ -24,7 +24,7 @@ func TestImportExportCommands(t *testing.T) {
 		}
 		return out.String()
 	}
-	cli(nil, "site", "add", "-slug", "news", "-origin", "https://news.example", "-db", db)
+	cli(nil, "site", "add", "-slug", "news", "-origin", "https://news.example", "-db", db, "-create")
 	fx := filepath.Join("internal", "imports", "testdata", "remark42", "remark42-news-backup.gz")
 	if out := cli(nil, "import", "-db", db, "-site", "news", "-format", "remark42", "-dry-run", fx); !strings.Contains(out, "dry run") {
 		t.Errorf("dry run: %s", out)
