@@ -72,7 +72,7 @@ func run(n, perArticle int, bin, profile string) error {
 		dbs = append(dbs, struct{ name, dsn string }{"PostgreSQL", dsn})
 	}
 	for _, db := range dbs {
-		if _, _, err := child(bin, "site", "add", "-slug", "bench", "-origin", "https://news.example", "-db", db.dsn); err != nil {
+		if _, _, err := child(bin, "site", "add", "-slug", "bench", "-origin", "https://news.example", "-db", db.dsn, "-create"); err != nil {
 			return err
 		}
 		args := []string{"import", "-db", db.dsn, "-site", "bench", "-format", "remark42", "-json"}

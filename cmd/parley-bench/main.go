@@ -345,7 +345,7 @@ func seed(ctx context.Context, o options, bin string, postgres bool) (seeded, er
 		sites = append(sites, "prop")
 	}
 	for _, slug := range sites {
-		if out, err := exec.Command(bin, "site", "add", "-slug", slug, "-origin", "http://127.0.0.1", "-db", o.dsn).CombinedOutput(); err != nil {
+		if out, err := exec.Command(bin, "site", "add", "-slug", slug, "-origin", "http://127.0.0.1", "-db", o.dsn, "-create").CombinedOutput(); err != nil {
 			return sd, fmt.Errorf("site add: %v %s", err, out)
 		}
 	}
