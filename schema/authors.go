@@ -58,13 +58,19 @@ type Facts struct {
 }
 
 // sqlPostFacts counts what the policy asks of a new comment's author.
+//
+// An empty email, reader or address must match nothing. The guards test the
+// parameter itself ("? <> ''"), not the column: PostgreSQL runs prepared
+// statements with generic plans, where only a parameter-only test becomes a
+// one-time filter that skips the scan; "email_hash <> ''" would instead walk
+// every comment stored without an email.
 const sqlPostFacts = `SELECT
 	(SELECT COUNT(*) FROM (
-		SELECT id FROM comments WHERE site_id = ? AND email_hash = ? AND email_hash <> '' AND status = 'approved'
+		SELECT id FROM comments WHERE ? <> '' AND site_id = ? AND email_hash = ? AND status = 'approved'
 		UNION
-		SELECT id FROM comments WHERE site_id = ? AND reader_id = ? AND reader_id <> '' AND status = 'approved') AS mine) AS approved,
+		SELECT id FROM comments WHERE ? <> '' AND site_id = ? AND reader_id = ? AND status = 'approved') AS mine) AS approved,
 	(SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE site_id = ? AND body_key = ? AND created_at >= ? AND id <> ? LIMIT 1) AS same) AS same_body,
-	(SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE ip_hash = ? AND ip_hash <> '' AND created_at >= ? AND id <> ? LIMIT ?) AS recent) AS recent,
+	(SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE ? <> '' AND ip_hash = ? AND created_at >= ? AND id <> ? LIMIT ?) AS recent) AS recent,
 	COALESCE((SELECT spam FROM classifier_totals WHERE site_id = ?), 0) AS spam_total,
 	COALESCE((SELECT ham FROM classifier_totals WHERE site_id = ?), 0) AS ham_total`
 
@@ -86,9 +92,9 @@ func (s *Store) PostFacts(ctx context.Context, q FactsQuery) (*Facts, error) {
 	st, err := s.readStmt(ctx, sqlPostFacts)
 	if err == nil {
 		err = st.QueryRowContext(ctx,
-			q.SiteID, q.Who.EmailHash, q.SiteID, q.Who.ReaderID,
+			q.Who.EmailHash, q.SiteID, q.Who.EmailHash, q.Who.ReaderID, q.SiteID, q.Who.ReaderID,
 			q.SiteID, q.BodyKey, q.SameSince.UnixMilli(), q.Exclude,
-			q.Who.IPHash, q.RecentSince.UnixMilli(), q.Exclude, q.RecentMax,
+			q.Who.IPHash, q.Who.IPHash, q.RecentSince.UnixMilli(), q.Exclude, q.RecentMax,
 			q.SiteID, q.SiteID).Scan(&row.Approved, &row.Same, &row.Recent, &row.Spam, &row.Ham)
 	}
 	if err != nil {
