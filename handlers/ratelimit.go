@@ -170,27 +170,33 @@ func newLimiter(r Rate) *limiter {
 	return &limiter{rate: r, buckets: map[string]*bucket{}, now: time.Now}
 }
 
-// allow takes a token from key's bucket, or says how long until one is there.
-func (l *limiter) allow(key string) (bool, time.Duration) {
-	if l.rate.PerMinute <= 0 {
-		return true, 0
-	}
-	perSec := l.rate.PerMinute / 60
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// refill returns key's bucket with the tokens earned since it was last
+// used; l.mu must be held.
+func (l *limiter) refill(key string, now time.Time) *bucket {
 	b, ok := l.buckets[key]
 	if !ok {
 		b = &bucket{tokens: float64(l.rate.Burst), last: now}
 		l.buckets[key] = b
 	}
-	b.tokens = math.Min(float64(l.rate.Burst), b.tokens+now.Sub(b.last).Seconds()*perSec)
+	b.tokens = math.Min(float64(l.rate.Burst), b.tokens+now.Sub(b.last).Seconds()*l.rate.PerMinute/60)
 	b.last = now
+	return b
+}
+
+// allow takes a token from key's bucket, or says how long until one is there.
+func (l *limiter) allow(key string) (bool, time.Duration) {
+	if l.rate.PerMinute <= 0 {
+		return true, 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.refill(key, now)
 	if b.tokens >= 1 {
 		b.tokens--
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / perSec * float64(time.Second))
+	return false, time.Duration((1 - b.tokens) / (l.rate.PerMinute / 60) * float64(time.Second))
 }
 
 // sweep forgets buckets that have refilled, so memory stays bounded by the
@@ -246,17 +252,10 @@ func (l *limiter) owe(key string) int {
 	if l.rate.PerMinute <= 0 {
 		return 0
 	}
-	perSec := l.rate.PerMinute / 60
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{tokens: float64(l.rate.Burst), last: now}
-		l.buckets[key] = b
-	}
-	b.tokens = math.Min(float64(l.rate.Burst), b.tokens+now.Sub(b.last).Seconds()*perSec)
-	b.last = now
+	b := l.refill(key, now)
 	b.tokens = math.Max(-float64(l.rate.Burst), b.tokens-1)
 	if b.tokens >= 0 {
 		return 0

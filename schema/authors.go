@@ -60,9 +60,9 @@ type Facts struct {
 // sqlPostFacts counts what the policy asks of a new comment's author.
 //
 // An empty email, reader or address must match nothing. The guards test the
-// parameter itself ("? <> ''"), not the column: PostgreSQL runs prepared
+// parameter itself ("? <> ”"), not the column: PostgreSQL runs prepared
 // statements with generic plans, where only a parameter-only test becomes a
-// one-time filter that skips the scan; "email_hash <> ''" would instead walk
+// one-time filter that skips the scan; "email_hash <> ”" would instead walk
 // every comment stored without an email.
 const sqlPostFacts = `SELECT
 	(SELECT COUNT(*) FROM (

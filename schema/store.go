@@ -120,7 +120,7 @@ func connect(dsn string) (*Store, error) {
 		if dsn == "" {
 			return nil, errors.New("empty database path: give -db a file path or a postgres:// URL")
 		}
-		path := sqlitePath(dsn)
+		path := SQLitePath(dsn)
 		q := url.Values{}
 		for _, p := range []string{
 			"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)",
@@ -151,8 +151,8 @@ func connect(dsn string) (*Store, error) {
 	return s, nil
 }
 
-// sqlitePath is the file a SQLite -db value names.
-func sqlitePath(dsn string) string {
+// SQLitePath is the file a SQLite -db value names.
+func SQLitePath(dsn string) string {
 	path := strings.TrimPrefix(dsn, "file:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]

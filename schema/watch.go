@@ -321,7 +321,7 @@ func (s *Store) initWatch(ctx context.Context, dsn string) error {
 	s.watch.instance = hex.EncodeToString(b)
 	s.watch.dsn = dsn
 	if s.dialect != Postgres {
-		s.watch.dsn = sqlitePath(dsn)
+		s.watch.dsn = SQLitePath(dsn)
 		return nil
 	}
 	var schemaName string

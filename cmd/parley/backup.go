@@ -27,10 +27,7 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	if *out == "" {
 		return missing(fs, "o")
 	}
-	if err := mustExist(*dsn, *create); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, *create)
 	if err != nil {
 		return err
 	}

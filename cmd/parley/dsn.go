@@ -62,10 +62,7 @@ func mustExist(dsn string, create bool) error {
 	if create || schema.DialectOf(dsn) == schema.Postgres {
 		return nil
 	}
-	path := strings.TrimPrefix(dsn, "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
+	path := schema.SQLitePath(dsn)
 	if path == ":memory:" {
 		return nil
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/pprof"
 	"strings"
 
 	"github.com/parley/parley/cmd/parley/internal/imports"
@@ -39,16 +38,11 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 		fs.Usage()
 		return errUsage
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	opt := imports.Options{Format: *format, DryRun: *dry, Progress: stderr, Batch: *batch}
 	for _, r := range rewrites {
 		old, nw, ok := strings.Cut(r, "=")

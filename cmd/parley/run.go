@@ -246,6 +246,32 @@ func newFlagSet(name string, stderr io.Writer, help string) *flag.FlagSet {
 	return fs
 }
 
+// startCPUProfile writes a CPU profile to path until the returned func is
+// called; with path "" it does nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// openExisting is openStore for the commands that must not create a
+// database by mistake (see mustExist).
+func openExisting(ctx context.Context, dsn string, create bool) (*schema.Store, error) {
+	if err := mustExist(dsn, create); err != nil {
+		return nil, err
+	}
+	return openStore(ctx, dsn)
+}
+
 func openStore(ctx context.Context, dsn string) (*schema.Store, error) {
 	if err := checkDSN(dsn); err != nil {
 		return nil, err
@@ -350,16 +376,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		trusted = append(trusted, pfx)
 	}
 
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	store, secret, err := openWithSecret(ctx, *dsn, getenv)
 	if err != nil {
 		return err
@@ -571,10 +592,7 @@ func siteAdd(ctx context.Context, args []string, getenv func(string) string, std
 	if problems := moderation.ValidateSite(*slug, st); len(problems) > 0 {
 		return fmt.Errorf("invalid site: %s", formatProblems(problems))
 	}
-	if err := mustExist(*dsn, *create); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, *create)
 	if err != nil {
 		return err
 	}
@@ -623,10 +641,7 @@ func moderatorAdd(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return fmt.Errorf("password on stdin: %w", err)
 	}
-	if err := mustExist(*dsn, *create); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, *create)
 	if err != nil {
 		return err
 	}
