@@ -57,12 +57,10 @@ func shape(site *schema.Site, c schema.Counts) countsResponse {
 }
 
 func (s *Server) writeReactions(w http.ResponseWriter, site *schema.Site, key string, c schema.Counts, mine string) {
-	cr := shape(site, c)
-	resp := reactionsResponse{Site: site.Slug, Article: key, Counts: cr.Counts, Total: cr.Total, Reactions: reactionSet(site)}
-	if mine != "" {
-		resp.Mine = &mine
-	}
-	writeJSON(w, http.StatusOK, resp)
+	bp := answerBuffers.Get().(*[]byte)
+	*bp = appendReactions((*bp)[:0], site, key, c, mine)
+	writeRawJSON(w, http.StatusOK, *bp)
+	answerBuffers.Put(bp)
 }
 
 func (s *Server) getReactions(w http.ResponseWriter, r *http.Request) error {

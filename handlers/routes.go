@@ -54,7 +54,15 @@ func (s *Server) router() *mux.Router {
 	}))
 	// Subrouters keep no NotFoundHandler of their own, so that a path one
 	// of them lacks falls through to the next (and finally to the root's).
-	sub := func(prefix string) *mux.Router { return r.PathPrefix(prefix).Subrouter() }
+	sub := func(prefix string) *mux.Router {
+		// A string test before the pattern: gorilla tries each subrouter's
+		// pattern in turn, and running the moderator subrouters' patterns
+		// on every article view's requests was a quarter of the cost of
+		// answering the counts.
+		lit := strings.TrimSuffix(prefix, "/")
+		fast := func(r *http.Request, _ *mux.RouteMatch) bool { return strings.HasPrefix(r.URL.Path, lit) }
+		return r.MatcherFunc(fast).PathPrefix(prefix).Subrouter()
+	}
 	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notFound
 
 	// Operations.
@@ -116,8 +124,8 @@ func (s *Server) router() *mux.Router {
 	// Public API, called from article pages (CORS is applied in front).
 	pub := sub("/api/v1")
 	pub.Use(limitBody(smallBody))
-	pub.Handle("/readers", s.h(s.createReader)).Methods("POST")
 	pub.Handle("/sites/{site}/articles/{article}/reactions", s.h(s.getReactions)).Methods("GET")
+	pub.Handle("/readers", s.h(s.createReader)).Methods("POST")
 	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.putReaction)).Methods("PUT")
 	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.deleteReaction)).Methods("DELETE")
 	pub.Handle("/sites/{site}/reactions", s.h(s.bulkReactions)).Methods("GET")

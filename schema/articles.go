@@ -145,7 +145,10 @@ func (s *Store) ArticleID(ctx context.Context, siteID int64, key string) (int64,
 
 func (s *Store) lookupArticleID(ctx context.Context, siteID int64, key string) (int64, error) {
 	var id int64
-	err := s.db.GetContext(ctx, &id, s.q(`SELECT id FROM articles WHERE site_id = ? AND key = ?`), siteID, key)
+	st, err := s.readStmt(ctx, `SELECT id FROM articles WHERE site_id = ? AND key = ?`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, siteID, key).Scan(&id)
+	}
 	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, ErrInvalidText) {
 		return 0, nil
 	}

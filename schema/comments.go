@@ -202,7 +202,15 @@ func (s *Store) bumpApproved(ctx context.Context, tx sqlx.ExtContext, articleID,
 
 // Comment returns a comment by id.
 func (s *Store) Comment(ctx context.Context, id int64) (*Comment, error) {
-	return s.comment(ctx, s.db, id)
+	// Every comment vote and report reads its comment: prepared once.
+	cs, err := s.selectComments(ctx, `SELECT `+commentColumns+` FROM comments WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("comment %d: %w", id, err)
+	}
+	if len(cs) == 0 {
+		return nil, notFound(fmt.Sprintf("comment %d", id), sql.ErrNoRows)
+	}
+	return &cs[0], nil
 }
 
 // lockComment reads a comment inside a write transaction, locking its row

@@ -24,12 +24,20 @@ type Reactions struct {
 // article nobody reacted to has none.
 func (s *Store) ReactionCounts(ctx context.Context, articleID int64) (Counts, error) {
 	return s.state.counts.Load(articleID, func() (Counts, error) {
-		return s.reactionCounts(ctx, s.db, articleID)
+		st, err := s.readStmt(ctx, `SELECT reaction, count FROM reaction_counts WHERE article_id = ?`)
+		if err != nil {
+			return nil, fmt.Errorf("read counts: %w", err)
+		}
+		rows, err := st.QueryContext(ctx, articleID)
+		if err != nil {
+			return nil, fmt.Errorf("read counts: %w", err)
+		}
+		return scanCounts(rows)
 	})
 }
 
 func (s *Store) reactionCounts(ctx context.Context, q sqlx.QueryerContext, articleID int64) (Counts, error) {
-	rows, err := q.QueryxContext(ctx, s.q(`SELECT reaction, count FROM reaction_counts WHERE article_id = ?`), articleID)
+	rows, err := q.QueryContext(ctx, s.q(`SELECT reaction, count FROM reaction_counts WHERE article_id = ?`), articleID)
 	if err != nil {
 		return nil, fmt.Errorf("read counts: %w", err)
 	}
@@ -37,7 +45,7 @@ func (s *Store) reactionCounts(ctx context.Context, q sqlx.QueryerContext, artic
 }
 
 // scanCounts reads (reaction, count) rows.
-func scanCounts(rows *sqlx.Rows) (Counts, error) {
+func scanCounts(rows *sql.Rows) (Counts, error) {
 	defer rows.Close()
 	c := Counts{}
 	for rows.Next() {
@@ -58,7 +66,11 @@ func (s *Store) ReaderReaction(ctx context.Context, articleID int64, readerID st
 		return "", nil
 	}
 	mine, err := s.state.readers.Load(readerID, func() (map[int64]string, error) {
-		rows, err := s.db.QueryxContext(ctx, s.q(`SELECT article_id, reaction FROM reactions WHERE reader_id = ?`), readerID)
+		st, err := s.readStmt(ctx, `SELECT article_id, reaction FROM reactions WHERE reader_id = ?`)
+		if err != nil {
+			return nil, fmt.Errorf("read reactions: %w", err)
+		}
+		rows, err := st.QueryContext(ctx, readerID)
 		if err != nil {
 			return nil, fmt.Errorf("read reactions: %w", err)
 		}
@@ -382,7 +394,7 @@ func reactionsOf(keys []readerArticle, final map[readerArticle]string) []string 
 // votes, so nothing on a request path calls it: it is how tests and the
 // benchmark check that the counters are exact.
 func (s *Store) RecountReactions(ctx context.Context, articleID int64) (Counts, error) {
-	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT reaction, COUNT(*) FROM reactions WHERE article_id = ? GROUP BY reaction`), articleID)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT reaction, COUNT(*) FROM reactions WHERE article_id = ? GROUP BY reaction`), articleID)
 	if err != nil {
 		return nil, fmt.Errorf("recount: %w", err)
 	}
