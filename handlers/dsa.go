@@ -488,4 +488,3 @@ func (s *Server) transparency(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, rep)
 	return nil
 }
-

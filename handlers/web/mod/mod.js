@@ -11,7 +11,7 @@
   var QUEUES = ['pending', 'reported', 'spam', 'approved', 'rejected'];
   var COUNTED = ['pending', 'reported', 'spam'];
   var QUEUE_TITLES = { pending: 'Pending', reported: 'Reported', spam: 'Spam', approved: 'Approved', rejected: 'Rejected' };
-  var VIEWS = ['bans', 'audit', 'sites', 'moderators'];
+  var VIEWS = ['notices', 'appeals', 'bans', 'audit', 'sites', 'moderators'];
   var ACTION_DONE = { approve: 'Approved', reject: 'Rejected', spam: 'Marked as spam', restore: 'Restored' };
   var ACTION_STATUS = { approve: 'approved', reject: 'rejected', spam: 'spam' };
   var POLL_MS = 15000;
@@ -381,6 +381,8 @@
     if (state.view === 'queue') loadQueue(true);
     else if (state.view === 'audit') loadAudit(true);
     else if (state.view === 'bans') loadBans();
+    else if (state.view === 'notices') loadNotices();
+    else if (state.view === 'appeals') loadAppeals();
   }
 
   /* ---------------------------------------------------------------- */
@@ -470,6 +472,8 @@
     showOnly(name + '-view');
     if (name === 'audit') loadAudit(true);
     else if (name === 'bans') loadBans();
+    else if (name === 'notices') loadNotices();
+    else if (name === 'appeals') loadAppeals();
     else if (name === 'sites') { renderSitesList(); if (!state.siteForm.slug && state.sites.length) openSite(state.sites[0].slug); }
     else if (name === 'moderators') loadModerators();
   }
@@ -1075,6 +1079,114 @@
   }
 
   /* ---------------------------------------------------------------- */
+  /* Notices and appeals (EU Digital Services Act)                     */
+  /* ---------------------------------------------------------------- */
+
+  function category(c) { return text(c).replace(/^STATEMENT_CATEGORY_/, '').replace(/_/g, ' ').toLowerCase(); }
+
+  function loadNotices() {
+    var tbody = $('#notices-table tbody');
+    api('GET', '/api/v1/mod/notices' + siteQuery('?')).then(function (r) {
+      if (!r.ok) { if (r.status !== 401) toast('Could not load notices: ' + errorMessage(r), 'error'); return; }
+      clear(tbody);
+      listFrom(r.data, ['notices']).forEach(function (n) {
+        var decide = function (body, done) {
+          api('POST', '/api/v1/mod/notices/' + encodeURIComponent(n.id) + '/decision', body).then(function (d) {
+            if (d.ok) { toast(done, 'ok'); loadNotices(); }
+            else if (d.status !== 401) toast(errorMessage(d), 'error');
+          });
+        };
+        tbody.appendChild(el('tr', { class: 'notice-row', 'data-id': String(n.id) },
+          el('td', { class: 'nowrap' }, timeEl(n.created_at), n.trusted ? [' ', el('span', { class: 'badge badge-trusted' }, 'trusted flagger')] : ''),
+          el('td', null, text(n.site)),
+          el('td', null, category(n.category)),
+          el('td', { class: 'detail card-body' }, n.comment ? text(n.comment.body) : '#' + n.comment_id),
+          el('td', { class: 'detail card-body' }, text(n.explanation)),
+          el('td', { class: 'mono' }, text(n.notifier_name) + ' <' + text(n.notifier_email) + '>'),
+          el('td', { class: 'nowrap' },
+            el('button', { type: 'button', class: 'btn btn-small btn-reject notice-remove', onclick: function () { decide({ action: 'remove' }, 'Comment removed; notifier and author told'); } }, 'Remove'),
+            ' ',
+            el('button', { type: 'button', class: 'btn btn-small notice-dismiss', onclick: function () { decide({ action: 'dismiss' }, 'Notice dismissed; notifier told'); } }, 'Dismiss'),
+            ' ',
+            el('button', { type: 'button', class: 'btn btn-small btn-ghost notice-unfounded', title: 'Dismiss as manifestly unfounded (counts against the notifier)', onclick: function () { decide({ action: 'dismiss', manifestly_unfounded: true }, 'Notice dismissed as unfounded'); } }, 'Unfounded'))));
+      });
+      $('#notices-empty').hidden = tbody.children.length > 0;
+    });
+    $('#dsa-site').hidden = !state.site;
+    $('#dsa-pick-site').hidden = !!state.site;
+    if (state.site) loadDSASite();
+  }
+
+  function loadDSASite() {
+    var base = '/api/v1/mod/sites/' + encodeURIComponent(state.site);
+    api('GET', base + '/trusted-flaggers').then(function (r) {
+      if (!r.ok) return;
+      var ul = $('#flaggers-list');
+      clear(ul);
+      listFrom(r.data, ['trusted_flaggers']).forEach(function (f) {
+        ul.appendChild(el('li', { class: 'flagger' }, el('span', { class: 'mono' }, text(f.email)), f.name ? ' (' + text(f.name) + ') ' : ' ',
+          el('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: function () {
+            api('DELETE', base + '/trusted-flaggers/' + encodeURIComponent(f.email)).then(function (d) {
+              if (d.ok) loadDSASite(); else if (d.status !== 401) toast(errorMessage(d), 'error');
+            });
+          } }, 'Remove')));
+      });
+    });
+    api('GET', base + '/misuse').then(function (r) {
+      if (!r.ok) return;
+      var tbody = $('#misuse-table tbody');
+      clear(tbody);
+      listFrom(r.data, ['notifiers']).forEach(function (n) {
+        tbody.appendChild(el('tr', null, el('td', { class: 'mono' }, 'notifier ' + text(n.email)),
+          el('td', null, n.manifestly_unfounded + ' unfounded of ' + n.notices), el('td', { class: 'misuse-suggestion' }, text(n.suggestion) || '—')));
+      });
+      listFrom(r.data, ['authors']).forEach(function (a) {
+        tbody.appendChild(el('tr', null, el('td', { class: 'mono', title: text(a.email_hash) }, 'author ' + short(text(a.email_hash))),
+          el('td', null, a.removed_on_notice + ' removed on notice'), el('td', { class: 'misuse-suggestion' }, text(a.suggestion) || '—')));
+      });
+    });
+  }
+
+  function addFlagger(ev) {
+    ev.preventDefault();
+    if (!state.site) return;
+    api('POST', '/api/v1/mod/sites/' + encodeURIComponent(state.site) + '/trusted-flaggers',
+      { email: $('#flagger-email').value.trim(), name: $('#flagger-name').value.trim() }).then(function (r) {
+      if (r.ok) { $('#flagger-email').value = ''; $('#flagger-name').value = ''; toast('Trusted flagger added', 'ok'); loadDSASite(); }
+      else if (r.status !== 401) toast(errorMessage(r), 'error');
+    });
+  }
+
+  function loadAppeals() {
+    var tbody = $('#appeals-table tbody');
+    api('GET', '/api/v1/mod/appeals' + siteQuery('?')).then(function (r) {
+      if (!r.ok) { if (r.status !== 401) toast('Could not load appeals: ' + errorMessage(r), 'error'); return; }
+      clear(tbody);
+      listFrom(r.data, ['appeals']).forEach(function (a) {
+        var decide = function (outcome, done) {
+          api('POST', '/api/v1/mod/appeals/' + encodeURIComponent(a.id) + '/decision', { outcome: outcome }).then(function (d) {
+            if (d.ok) { toast(done, 'ok'); loadAppeals(); }
+            else if (d.status !== 401) toast(errorMessage(d), 'error');
+          });
+        };
+        var st = a.statement || {};
+        tbody.appendChild(el('tr', { class: 'appeal-row', 'data-id': String(a.id) },
+          el('td', { class: 'nowrap' }, timeEl(a.created_at)),
+          el('td', null, text(a.site)),
+          el('td', null, el('span', { class: 'badge' }, text(st.decision)), st.automated_decision ? ' (automated)' : ''),
+          el('td', { class: 'detail' }, text(st.ground)),
+          el('td', { class: 'detail card-body' }, a.comment ? text(a.comment.body) : '#' + a.comment_id),
+          el('td', { class: 'detail card-body' }, text(a.explanation)),
+          el('td', { class: 'nowrap' },
+            el('button', { type: 'button', class: 'btn btn-small btn-approve appeal-reverse', onclick: function () { decide('reverse', 'Decision reversed; author told'); } }, 'Reverse'),
+            ' ',
+            el('button', { type: 'button', class: 'btn btn-small appeal-uphold', onclick: function () { decide('uphold', 'Decision upheld; author told'); } }, 'Uphold'))));
+      });
+      $('#appeals-empty').hidden = tbody.children.length > 0;
+    });
+  }
+
+  /* ---------------------------------------------------------------- */
   /* Bans                                                              */
   /* ---------------------------------------------------------------- */
 
@@ -1393,6 +1505,7 @@
     $('#refresh').addEventListener('click', function () { refreshCounts(); loadQueue(true); });
     $('#load-more').addEventListener('click', function () { loadQueue(false); });
     $('#audit-more').addEventListener('click', function () { loadAudit(false); });
+    $('#flagger-form').addEventListener('submit', addFlagger);
     $('#select-all').addEventListener('change', function () {
       var on = $('#select-all').checked;
       state.entries.forEach(function (e) { setChecked(e, on); });
