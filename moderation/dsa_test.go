@@ -195,8 +195,8 @@ func TestTransparencyReportMatchesHandCount(t *testing.T) {
 				}},
 			OwnInitiative: dsa.OwnInitiative{Automated: 3, ByRule: map[string]int{"banned_words": 1, "classifier": 2}, ByClassifier: 2,
 				Moderators: 3, ModeratorsByAct: map[string]int64{"comment.reject": 1, "comment.spam": 1, "ban.create": 1}},
-			Statements: 3, // c1 on notice, c5's reject, c5's ban
-			Appeals:    dsa.AppealStats{Total: 2, ByOutcome: map[string]int{"reversed": 1, "upheld": 1}, MedianHours: 1},
+			Statements:  3, // c1 on notice, c5's reject, c5's ban
+			Appeals:     dsa.AppealStats{Total: 2, ByOutcome: map[string]int{"reversed": 1, "upheld": 1}, MedianHours: 1},
 			Suspensions: dsa.Suspensions{Total: 1, ByKind: map[string]int{"email": 1}},
 		}
 		if got, exp := show(rep), show(&want); got != exp {
