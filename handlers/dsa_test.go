@@ -282,6 +282,20 @@ func TestShadowBansUnderDSA(t *testing.T) {
 		}
 		mustContain(t, "automated statement", ms[1].Text, "second troll", "the decision was taken by automated means", "banned_identity")
 
+		// The ban is appealed; the site's only moderator may decide it, and
+		// the reversal lifts the ban: the next comment is published.
+		r = e.do("POST", "/api/v1/appeals/"+appealToken(t, ban), map[string]string{"explanation": "I only quoted the article."})
+		if r.Status != 201 {
+			t.Fatalf("appeal: %d %s", r.Status, r.Body)
+		}
+		mod.must(200, "POST", fmt.Sprintf("/api/v1/mod/appeals/%d/decision", num(r.JSON["appeal"].(map[string]any)["id"])), map[string]any{"outcome": "reverse"})
+		if bans := mod.must(200, "GET", "/api/v1/mod/bans", nil).JSON["bans"].([]any); len(bans) != 0 {
+			t.Fatalf("bans after the reversal: %v", bans)
+		}
+		if after, _ := e.comment(post{Body: "third, free again", Email: "troll@example.com"}); e.status(after) != schema.StatusApproved {
+			t.Fatalf("a comment after the reversal is %s", e.status(after))
+		}
+
 		// Without eu_dsa: silent, as before.
 		e.settings(func(st *schema.Settings) { st.EUDSA = false })
 		quiet, _ := e.comment(post{Body: "quiet one", Email: "quiet@example.com"})

@@ -349,20 +349,23 @@ func (q *Queue) DecideAppeal(ctx context.Context, actor Actor, id int64, outcome
 			return nil, err
 		}
 	}
-	if outcome == AppealUphold || st.Decision == dsa.DecisionBan {
-		if outcome == AppealReverse {
-			if err := q.liftBans(ctx, actor, st); err != nil {
-				return nil, err
-			}
-		}
-		if err := q.store.CloseAppeal(ctx, out); err != nil {
+	// A reversal lifts the bans a ban's statement was about, and restores
+	// the comment when the decision hid it.
+	if outcome == AppealReverse && (st.Decision == dsa.DecisionBan || st.Decision == dsa.DecisionShadow) {
+		if err := q.liftBans(ctx, actor, st); err != nil {
 			return nil, err
 		}
-		return q.store.Appeal(ctx, id)
 	}
 	c, err := q.store.Comment(ctx, a.CommentID)
 	if err != nil {
 		return nil, err
+	}
+	hidden := c.Status == schema.StatusRejected || c.Status == schema.StatusSpam
+	if outcome == AppealUphold || st.Decision == dsa.DecisionBan || !hidden {
+		if err := q.store.CloseAppeal(ctx, out); err != nil {
+			return nil, err
+		}
+		return q.store.Appeal(ctx, id)
 	}
 	note := fmt.Sprintf("appeal #%d", a.ID)
 	if reason != "" {

@@ -1227,6 +1227,7 @@
 
   var SITE_DEFAULTS = {
     slug: '', origins: [], reactions: ['like', 'dislike'], comments_open: true, strict_articles: false, edit_window_seconds: 900,
+    eu_dsa: true, language: 'en',
     moderation: { mode: 'post', first_time_approved: 1, banned_words: [], suspect_words: [], max_links: 2, report_threshold: 3 }
   };
 
@@ -1265,6 +1266,9 @@
     $('#site-suspect').value = (m.suspect_words || []).join('\n');
     $('#site-max-links').value = m.max_links !== undefined ? m.max_links : '';
     $('#site-report-threshold').value = m.report_threshold !== undefined ? m.report_threshold : '';
+    $('#site-eu-dsa').checked = s.eu_dsa !== false;
+    $('#site-language').value = s.language || 'en';
+    $('#site-grounds').value = (s.terms_grounds || []).join('\n');
   }
 
   // readReactions parses "name | label | icon" lines into the reaction
@@ -1286,6 +1290,10 @@
       comments_open: $('#site-comments-open').checked,
       strict_articles: $('#site-strict').checked,
       edit_window_seconds: intOrUndef($('#site-edit-window').value),
+      eu_dsa: $('#site-eu-dsa').checked,
+      language: $('#site-language').value,
+      // Left empty, a new site gets the default grounds.
+      terms_grounds: lines($('#site-grounds').value).length ? lines($('#site-grounds').value) : undefined,
       moderation: {
         mode: $('#site-mode').value,
         first_time_approved: intOrUndef($('#site-first-time').value),
