@@ -759,17 +759,18 @@
     if (!entry || entry.el.classList.contains('busy')) return;
     if (name === 'ban') { openBan(entry); return; }
     if (name === 'reject') {
-      askReject('Reject comment #' + entry.id).then(function (res) {
-        if (res) decide(entry, 'reject', res.reason);
+      askReject('Reject comment #' + entry.id, siteOf(entry)).then(function (res) {
+        if (res) decide(entry, 'reject', res.reason, res.ground);
       });
       return;
     }
     decide(entry, name);
   }
 
-  function decide(entry, action, reason) {
+  function decide(entry, action, reason, ground) {
     var body = { action: action };
     if (reason) body.reason = reason;
+    if (ground) body.ground = ground;
     if (entry.status) body.expected_status = entry.status;
     setBusy(entry, true);
     return api('POST', '/api/v1/mod/comments/' + encodeURIComponent(entry.id) + '/decision', body).then(function (r) {
@@ -831,11 +832,13 @@
     }
     var targets = state.entries.filter(function (e) { return state.checked.has(e.id); });
     if (!targets.length) return;
-    var ask = action === 'reject' ? askReject('Reject ' + targets.length + ' comment' + (targets.length === 1 ? '' : 's')) : Promise.resolve({});
+    var sites = new Set(targets.map(siteOf));
+    var ask = action === 'reject' ? askReject('Reject ' + targets.length + ' comment' + (targets.length === 1 ? '' : 's'), sites.size === 1 ? siteOf(targets[0]) : '') : Promise.resolve({});
     ask.then(function (res) {
       if (!res) return;
       var body = { ids: targets.map(function (e) { return e.rawId; }), action: action };
       if (res.reason) body.reason = res.reason;
+      if (res.ground) body.ground = res.ground;
       var statuses = new Set(targets.map(function (e) { return e.status; }));
       if (statuses.size === 1) body.expected_status = targets[0].status;
       targets.forEach(function (e) { setBusy(e, true); });
@@ -888,17 +891,27 @@
 
   function anyDialogOpen() { return $$('dialog[open]').length > 0; }
 
-  function askReject(title) {
+  // askReject asks for a reason and, on a site under the EU DSA, the
+  // ground of its terms the statement of reasons cites.
+  function askReject(title, slug) {
     $('#reject-title').textContent = title;
     var input = $('#reject-reason');
     input.value = '';
+    var site = state.sites.filter(function (s) { return s.slug === slug; })[0];
+    var grounds = site && site.eu_dsa ? site.terms_grounds || [] : [];
+    var select = $('#reject-ground');
+    clear(select);
+    grounds.forEach(function (g) { select.appendChild(el('option', { value: g }, g)); });
+    $('#reject-ground-row').hidden = grounds.length === 0;
     var p = openDialog($('#reject-dialog'));
     input.focus();
     return p.then(function (v) {
       restoreFocus();
-      return v === 'ok' ? { reason: input.value.trim() } : null;
+      return v === 'ok' ? { reason: input.value.trim(), ground: grounds.length ? select.value : '' } : null;
     });
   }
+
+  function siteOf(entry) { return entry.item && entry.item.article ? entry.item.article.site : ''; }
 
   function confirmDialog(message, okLabel) {
     $('#confirm-text').textContent = message;
