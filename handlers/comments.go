@@ -185,7 +185,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 // contact is the email kept with a comment for statements of reasons:
 // only under eu_dsa, which owes them.
 func contact(site *schema.Site, email string) string {
-	if !site.Settings.EUDSA {
+	if !site.Settings.EUDSA || !moderation.Mailable(email) {
 		return ""
 	}
 	return email

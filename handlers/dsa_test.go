@@ -338,3 +338,51 @@ func TestMisuseCounters(t *testing.T) {
 		other.must(403, "GET", "/api/v1/mod/sites/news/misuse", nil)
 	})
 }
+
+// The transparency report over HTTP: JSON, CSV by Accept or format, and
+// clear errors for bad periods and sites the caller does not moderate.
+func TestTransparencyEndpoint(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
+		e := newEnv(t, d, relaxed)
+		e.relaxPosting()
+		mod := e.moderator("mod@news.example", schema.RoleModerator, e.site.ID)
+		id, _ := e.comment(post{Body: "reported comment", Email: "a@example.com"})
+		r := e.do("POST", fmt.Sprintf("/api/v1/comments/%d/notices", id), notice("n@example.com"), "X-Reader-Token", e.readerToken())
+		mod.must(200, "POST", fmt.Sprintf("/api/v1/mod/notices/%d/decision", num(r.JSON["notice"].(map[string]any)["id"])), map[string]any{"action": "remove"})
+		day := e.store.Now().UTC().Format("2006-01-02")
+		path := "/api/v1/mod/sites/news/transparency?from=" + day + "&to=" + day
+		r = mod.must(200, "GET", path, nil)
+		n := r.JSON["notices"].(map[string]any)
+		if num(n["total"]) != 1 || num(n["decided"]) != 1 || num(r.JSON["statements_of_reasons"]) != 1 ||
+			num(n["by_category"].(map[string]any)["STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"].(map[string]any)["actioned"]) != 1 {
+			t.Fatalf("report: %s", r.Body)
+		}
+		for _, csv := range []response{mod.do("GET", path, nil, "Accept", "text/csv"), mod.do("GET", path+"&format=csv", nil)} {
+			if csv.Status != 200 || !strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") ||
+				!strings.Contains(string(csv.Body), "notices,STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH,actioned,1\n") {
+				t.Fatalf("csv: %d %s %s", csv.Status, csv.Header.Get("Content-Type"), csv.Body)
+			}
+		}
+		for _, q := range []string{"from=2026-02-30&to=2026-03-01", "from=2026-03-01&to=2026-02-01", "to=2026-01-01", "from=2026-01-01&to=2026-01-02&format=xml"} {
+			if r := mod.do("GET", "/api/v1/mod/sites/news/transparency?"+q, nil); r.Status != 400 {
+				t.Errorf("%s: %d %s", q, r.Status, r.Body)
+			}
+		}
+		mod.must(404, "GET", "/api/v1/mod/sites/nope/transparency?from=2026-01-01&to=2026-01-02", nil)
+		e.moderator("other@news.example", schema.RoleModerator, 9999).must(403, "GET", path, nil)
+	})
+}
+
+// An email the widget takes but no mail server would (two @) is not kept,
+// and a decision on its comment still works, without a statement.
+func TestUnmailableEmailSendsNoStatement(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
+		e := newEnv(t, d, relaxed)
+		mod := e.moderator("mod@news.example", schema.RoleModerator, e.site.ID)
+		id, _ := e.comment(post{Body: "odd address", Email: "a@b@example.com"})
+		mod.must(200, "POST", fmt.Sprintf("/api/v1/mod/comments/%d/decision", id), map[string]any{"action": "reject"})
+		if ms := e.mails(""); len(ms) != 0 {
+			t.Fatalf("mail: %+v", ms)
+		}
+	})
+}

@@ -106,7 +106,7 @@ func (q *Queue) ban(ctx context.Context, actor Actor, r BanRequest, reason strin
 				return nil, nil, err
 			}
 		}
-		if email == "" {
+		if !Mailable(email) {
 			return nil, nil, FieldErrors{"shadow": "the site has eu_dsa on and this comment's author left no email, so a statement of reasons " +
 				"cannot tell them their comments are hidden: make a visible ban (shadow false)"}
 		}

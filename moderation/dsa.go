@@ -19,6 +19,14 @@ import (
 // (Art. 17), notices (Art. 16), appeals (Art. 20). Every email is queued in
 // the transaction of the change that owes it.
 
+// Mailable tells whether email is an address a statement of reasons can be
+// sent to: the widget takes anything with an @, the mail outbox only what
+// net/mail parses as one plain address.
+func Mailable(email string) bool {
+	a, err := mail.ParseAddress(email)
+	return err == nil && a.Address == email
+}
+
 // statement writes the statement of reasons of a decision on c inside tx,
 // when the site has eu_dsa on and the author left an email; otherwise
 // nothing is owed.
@@ -27,7 +35,7 @@ func (q *Queue) statement(ctx context.Context, tx sqlx.ExtContext, site *schema.
 		return nil
 	}
 	email, err := q.store.ContactIn(ctx, tx, c.ID)
-	if err != nil || email == "" {
+	if err != nil || !Mailable(email) {
 		return err
 	}
 	in.Site, in.Comment, in.Email, in.Now, in.AppealURL = site, c, email, q.store.Now(), q.appealURL
@@ -45,7 +53,7 @@ func (q *Queue) statement(ctx context.Context, tx sqlx.ExtContext, site *schema.
 // (a shadow ban) owes the author who left email; nil when the site does
 // not have eu_dsa on or there is no email.
 func (q *Queue) PostStatement(site *schema.Site, email string) func(c *schema.Comment) (*schema.Statement, *schema.Mail, error) {
-	if !site.Settings.EUDSA || email == "" {
+	if !site.Settings.EUDSA || !Mailable(email) {
 		return nil
 	}
 	return func(c *schema.Comment) (*schema.Statement, *schema.Mail, error) {
