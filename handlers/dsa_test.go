@@ -386,3 +386,32 @@ func TestUnmailableEmailSendsNoStatement(t *testing.T) {
 		}
 	})
 }
+
+// The email kept for statements goes with the author's other data when
+// they are forgotten, and is not kept at all without eu_dsa.
+func TestContactErasedWithAuthor(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
+		e := newEnv(t, d, relaxed)
+		e.relaxPosting()
+		ctx := context.Background()
+		id, _ := e.comment(post{Body: "soon forgotten", Email: "gone@example.com"})
+		if got, err := e.store.CommentContact(ctx, id); err != nil || got != "gone@example.com" {
+			t.Fatalf("contact: %q %v", got, err)
+		}
+		c, err := e.store.Comment(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.ForgetEmailHash(ctx, c.EmailHash); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := e.store.CommentContact(ctx, id); err != nil || got != "" {
+			t.Fatalf("contact after forgetting: %q %v", got, err)
+		}
+		e.settings(func(st *schema.Settings) { st.EUDSA = false })
+		other, _ := e.comment(post{Body: "not kept", Email: "kept@example.com"})
+		if got, _ := e.store.CommentContact(ctx, other); got != "" {
+			t.Fatalf("contact kept without eu_dsa: %q", got)
+		}
+	})
+}
