@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 	"github.com/parley/parley/moderation"
@@ -434,7 +435,13 @@ func (s *Server) removeFlagger(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.RemoveTrustedFlagger(r.Context(), site.ID, mux.Vars(r)["email"], schema.By(moderator(r), "")); err != nil {
+	email := mux.Vars(r)["email"]
+	// No address on the list has a NUL byte or invalid UTF-8, which
+	// PostgreSQL would refuse to compare.
+	if !utf8.ValidString(email) || strings.ContainsRune(email, 0) {
+		return errNotFound("trusted flagger")
+	}
+	if err := s.store.RemoveTrustedFlagger(r.Context(), site.ID, email, schema.By(moderator(r), "")); err != nil {
 		return notFoundAs(err, "trusted flagger")
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -251,14 +251,8 @@ func (q *Queue) AppealByToken(ctx context.Context, token string) (*AppealInfo, e
 		return nil, err
 	}
 	info := &AppealInfo{Statement: st, Site: site}
-	as, err := q.store.Appeals(ctx, schema.ListQuery{SiteIDs: []int64{st.SiteID}, Limit: 1000000})
-	if err != nil {
+	if info.Appeal, err = q.store.AppealOf(ctx, st.ID); err != nil {
 		return nil, err
-	}
-	for i := range as {
-		if as[i].StatementID == st.ID {
-			info.Appeal = &as[i]
-		}
 	}
 	return info, nil
 }

@@ -353,6 +353,20 @@ func (s *Store) Appeal(ctx context.Context, id int64) (*Appeal, error) {
 	return &a, nil
 }
 
+// AppealOf returns the appeal against a statement, or nil when there is
+// none.
+func (s *Store) AppealOf(ctx context.Context, statementID int64) (*Appeal, error) {
+	var a Appeal
+	err := s.db.GetContext(ctx, &a, s.q(`SELECT `+appealColumns+` FROM appeals WHERE statement_id = ?`), statementID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read appeal: %w", err)
+	}
+	return &a, nil
+}
+
 // Appeals lists appeals, oldest first.
 func (s *Store) Appeals(ctx context.Context, q ListQuery) ([]Appeal, error) {
 	where, args, err := q.where()
