@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/parley/parley/schema"
 )
@@ -202,6 +203,33 @@ func TestBrowserDSA(t *testing.T) {
 		}
 		if ms := queued(t, s, site, "dsa_appeal_decision"); len(ms) != 1 || ms[0].To != "gus@example.com" {
 			t.Fatalf("appeal outcomes: %+v", ms)
+		}
+	})
+
+	t.Run("RejectDialogOffersGrounds", func(t *testing.T) {
+		base, dsn := startDemo(t)
+		const password = "correct horse battery staple"
+		if out, err := runCmd(t, password+"\n", "moderator", "add", "-email", "ed@news.example", "-role", "admin", "-db", dsn); err != nil {
+			t.Fatalf("moderator add: %v %s", err, out)
+		}
+		changed := setModeration(t, dsn, "pre")
+		time.Sleep(time.Until(changed.Add(siteSettingsBound)))
+		id := postWithEmail(t, base, "Gus", "gus@example.com", "You are all idiots, every one of you.")
+		s, site := demoStore(t, dsn)
+		ground := site.Settings.TermsGrounds[1]
+
+		ed := loginDashboard(t, bctx, base, "ed@news.example", password)
+		card := fmt.Sprintf(`document.querySelector('.card[data-id="%d"]')`, id)
+		ed.wait("the held comment's card", `!!`+card)
+		ed.click(card + `.querySelector('[data-action=reject]')`)
+		ed.wait("the grounds in the reject dialog", `document.querySelector('#reject-dialog').open && !document.querySelector('#reject-ground-row').hidden && `+
+			`document.querySelectorAll('#reject-ground option').length === `+fmt.Sprint(len(site.Settings.TermsGrounds)))
+		ed.eval(nil, `(() => { document.querySelector('#reject-ground').value = `+jsStr(ground)+`; return true; })()`)
+		ed.click(`document.querySelector('#reject-confirm')`)
+		ed.wait("the card gone", `!`+card)
+		sts := queued(t, s, site, "dsa_statement")
+		if len(sts) != 1 || sts[0].To != "gus@example.com" || !regexp.MustCompile(regexp.QuoteMeta("Ground: "+ground)).MatchString(sts[0].Text) {
+			t.Fatalf("statements: %+v", sts)
 		}
 	})
 }
