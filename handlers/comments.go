@@ -415,7 +415,8 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	updated, err := s.store.EditComment(r.Context(), c.ID, c.Version, body, verdict.BodyKey, verdict.Status, verdict.Reasons, s.notify.Held(site))
+	updated, err := s.store.EditCommentThen(r.Context(), c.ID, c.Version, body, verdict.BodyKey, verdict.Status, verdict.Reasons,
+		s.notify.Held(site), s.queue.EditStatement(site))
 	if errors.Is(err, schema.ErrConflict) {
 		return errConflict("the comment changed meanwhile: reload it and edit again")
 	}

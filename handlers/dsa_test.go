@@ -415,3 +415,24 @@ func TestContactErasedWithAuthor(t *testing.T) {
 		}
 	})
 }
+
+// An edit the policy rejects (a banned word in the new text) sends the
+// author an automated statement of reasons, like a new comment would.
+func TestRejectedEditSendsStatement(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
+		e := newEnv(t, d, relaxed)
+		e.relaxPosting()
+		e.settings(func(st *schema.Settings) { st.Moderation.BannedWords = []string{"scoundrel"} })
+		r := e.postComment(post{Body: "a polite comment", Email: "editor@example.com"})
+		if r.Status != 201 {
+			t.Fatalf("post: %d %s", r.Status, r.Body)
+		}
+		id, tok := num(r.JSON["comment"].(map[string]any)["id"]), r.JSON["edit_token"].(string)
+		r = e.do("PATCH", fmt.Sprintf("/api/v1/comments/%d", id), map[string]string{"body": "you scoundrel"}, "Authorization", "Bearer "+tok)
+		if r.Status != 200 || e.status(id) != schema.StatusRejected {
+			t.Fatalf("edit: %d %s, stored %s", r.Status, r.Body, e.status(id))
+		}
+		st := e.oneMail("dsa_statement", "editor@example.com")
+		mustContain(t, "statement", st.Text, "you scoundrel", "the decision was taken by automated means", "banned_words")
+	})
+}

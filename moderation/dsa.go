@@ -78,6 +78,26 @@ func (q *Queue) PostStatement(site *schema.Site, email string) func(c *schema.Co
 	}
 }
 
+// EditStatement returns what an edit's transaction runs for the statement
+// of reasons owed when the policy rejects or files as spam the new text of
+// a comment that was not already removed.
+func (q *Queue) EditStatement(site *schema.Site) func(ctx context.Context, tx sqlx.ExtContext, before, after *schema.Comment) error {
+	return func(ctx context.Context, tx sqlx.ExtContext, before, after *schema.Comment) error {
+		var decision string
+		switch {
+		case before.Status == after.Status:
+			return nil
+		case after.Status == schema.StatusRejected:
+			decision = dsa.DecisionReject
+		case after.Status == schema.StatusSpam:
+			decision = dsa.DecisionSpam
+		default:
+			return nil
+		}
+		return q.statement(ctx, tx, site, after, dsa.StatementInput{Decision: decision, Automated: true}, schema.By(nil, schema.ActorPolicy))
+	}
+}
+
 // NoticeRequest is a notice of illegal content as a notifier sends it.
 type NoticeRequest struct {
 	Category    string

@@ -352,6 +352,14 @@ func (s *Store) LatestApproved(ctx context.Context, articleID int64, limit int) 
 // transaction. It fails with ErrConflict when the comment changed since
 // version was read, or is no longer the author's to edit.
 func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKey, status, reasons string, announce Announcer) (*Comment, error) {
+	return s.EditCommentThen(ctx, id, version, body, bodyKey, status, reasons, announce, nil)
+}
+
+// EditCommentThen is EditComment with then, when not nil, run last in the
+// edit's transaction with the comment before and after: the statement of
+// reasons an edit the policy rejects owes is written with it.
+func (s *Store) EditCommentThen(ctx context.Context, id, version int64, body, bodyKey, status, reasons string, announce Announcer,
+	then func(ctx context.Context, tx sqlx.ExtContext, before, after *Comment) error) (*Comment, error) {
 	var out *Comment
 	err := s.writeAgain(ctx, func(tx *sqlx.Tx) error {
 		c, err := s.lockComment(ctx, tx, id)
@@ -378,7 +386,13 @@ func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKe
 		if err != nil {
 			return err
 		}
-		return s.announce(ctx, tx, announce, Change{Before: &before, After: out})
+		if err := s.announce(ctx, tx, announce, Change{Before: &before, After: out}); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(ctx, tx, &before, out)
+		}
+		return nil
 	})
 	return out, err
 }
