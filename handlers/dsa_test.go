@@ -317,7 +317,8 @@ func TestMisuseCounters(t *testing.T) {
 		reader := e.readerToken()
 		for i := range 3 {
 			id, _ := e.comment(post{Body: fmt.Sprintf("fine comment %d", i), Email: "fine@example.com"})
-			r := e.do("POST", fmt.Sprintf("/api/v1/comments/%d/notices", id), notice("pest@example.com"), "X-Reader-Token", reader)
+			// The same notifier, whatever the case of the address.
+			r := e.do("POST", fmt.Sprintf("/api/v1/comments/%d/notices", id), notice([]string{"pest@example.com", "Pest@Example.com", "PEST@example.com"}[i]), "X-Reader-Token", reader)
 			mod.must(200, "POST", fmt.Sprintf("/api/v1/mod/notices/%d/decision", num(r.JSON["notice"].(map[string]any)["id"])),
 				map[string]any{"action": "dismiss", "manifestly_unfounded": true})
 			bad, _ := e.comment(post{Body: fmt.Sprintf("illegal comment %d", i), Email: "offender@example.com"})

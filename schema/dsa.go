@@ -518,10 +518,11 @@ type AuthorCount struct {
 // hash) with a comment removed on notice, most first.
 func (s *Store) MisuseCounts(ctx context.Context, siteID int64, since time.Time) ([]NotifierCount, []AuthorCount, error) {
 	notifiers := []NotifierCount{}
-	err := s.db.SelectContext(ctx, &notifiers, s.q(`SELECT notifier_email, COUNT(*) AS notices,
+	// One notifier whatever the case of their address.
+	err := s.db.SelectContext(ctx, &notifiers, s.q(`SELECT LOWER(notifier_email) AS notifier_email, COUNT(*) AS notices,
 		SUM(CASE WHEN unfounded THEN 1 ELSE 0 END) AS unfounded
-		FROM notices WHERE site_id = ? AND created_at >= ? GROUP BY notifier_email
-		HAVING SUM(CASE WHEN unfounded THEN 1 ELSE 0 END) > 0 ORDER BY unfounded DESC, notifier_email`), siteID, since.UnixMilli())
+		FROM notices WHERE site_id = ? AND created_at >= ? GROUP BY LOWER(notifier_email)
+		HAVING SUM(CASE WHEN unfounded THEN 1 ELSE 0 END) > 0 ORDER BY unfounded DESC, LOWER(notifier_email)`), siteID, since.UnixMilli())
 	if err != nil {
 		return nil, nil, fmt.Errorf("count notices by notifier: %w", err)
 	}
