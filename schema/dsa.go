@@ -270,16 +270,6 @@ func (s *Store) AddStatement(ctx context.Context, tx sqlx.ExtContext, st *Statem
 	return s.QueueMail(ctx, tx, m)
 }
 
-// Statements lists the statements about a comment, oldest first.
-func (s *Store) Statements(ctx context.Context, commentID int64) ([]Statement, error) {
-	out := []Statement{}
-	err := s.db.SelectContext(ctx, &out, s.q(`SELECT `+statementColumns+` FROM statements WHERE comment_id = ? ORDER BY id`), commentID)
-	if err != nil {
-		return nil, fmt.Errorf("list statements: %w", err)
-	}
-	return out, nil
-}
-
 // StatementByToken returns the statement whose appeal token hashes to hash.
 func (s *Store) StatementByToken(ctx context.Context, hash string) (*Statement, error) {
 	var st Statement
