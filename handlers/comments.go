@@ -162,6 +162,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 		ArticleKey: key, Article: article,
 		CaptchaID: in.CaptchaID, Check: captchaChecker(in.CaptchaSolution),
 		Announce: s.notify.Held(site),
+		Contact:  contact(site, email), Statement: s.queue.PostStatement(site, email),
 	})
 	switch {
 	case errors.Is(err, schema.ErrCaptchaUnknown):
@@ -179,6 +180,15 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"comment": toPublic(c), "edit_token": editToken})
 	return nil
+}
+
+// contact is the email kept with a comment for statements of reasons:
+// only under eu_dsa, which owes them.
+func contact(site *schema.Site, email string) string {
+	if !site.Settings.EUDSA || !moderation.Mailable(email) {
+		return ""
+	}
+	return email
 }
 
 func errCommentsClosed() *apiError {
@@ -405,7 +415,8 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	updated, err := s.store.EditComment(r.Context(), c.ID, c.Version, body, verdict.BodyKey, verdict.Status, verdict.Reasons, s.notify.Held(site))
+	updated, err := s.store.EditCommentThen(r.Context(), c.ID, c.Version, body, verdict.BodyKey, verdict.Status, verdict.Reasons,
+		s.notify.Held(site), s.queue.EditStatement(site))
 	if errors.Is(err, schema.ErrConflict) {
 		return errConflict("the comment changed meanwhile: reload it and edit again")
 	}

@@ -108,6 +108,10 @@ func (s *Server) apiError(r *http.Request, err error) *apiError {
 		ae = errValidation(fields)
 	case errors.As(err, &conflict):
 		ae = errConflict(conflict.Error())
+	case errors.Is(err, moderation.ErrSameModerator):
+		ae = errForbidden(err.Error())
+	case errors.Is(err, moderation.ErrAppealClosed):
+		ae = &apiError{Status: http.StatusGone, Code: "appeal_closed", Message: "the six months to appeal this decision are over"}
 	case errors.Is(err, moderation.ErrLinkUsed):
 		ae = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "this link was used or has expired"}
 	case errors.Is(err, schema.ErrNotFound):

@@ -77,11 +77,12 @@ func (s *Server) createBan(w http.ResponseWriter, r *http.Request) error {
 		RejectPending bool    `json:"reject_pending"`
 		Site          string  `json:"site"`
 		IP            string  `json:"ip"`
+		Ground        string  `json:"ground"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	req := moderation.BanRequest{CommentID: in.CommentID, Kind: in.Kind, Reason: in.Reason, Shadow: in.Shadow, RejectPending: in.RejectPending}
+	req := moderation.BanRequest{CommentID: in.CommentID, Kind: in.Kind, Reason: in.Reason, Shadow: in.Shadow, RejectPending: in.RejectPending, Ground: in.Ground}
 	if in.IP != "" && in.CommentID == 0 {
 		// An address is banned as the rate limits and comments group it:
 		// its IPv6 /64, hashed with the server's key.

@@ -12,10 +12,11 @@ type decisionInput struct {
 	Action         string `json:"action"`
 	Reason         string `json:"reason"`
 	ExpectedStatus string `json:"expected_status"`
+	Ground         string `json:"ground"`
 }
 
 func (in decisionInput) request() moderation.Request {
-	return moderation.Request{Action: moderation.Action(in.Action), Reason: in.Reason, Expected: in.ExpectedStatus}
+	return moderation.Request{Action: moderation.Action(in.Action), Reason: in.Reason, Expected: in.ExpectedStatus, Ground: in.Ground}
 }
 
 // decide applies one decision; 409 when expected_status no longer holds.

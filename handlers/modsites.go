@@ -29,12 +29,16 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 		Slug         string `json:"slug"`
 		CommentsOpen bool   `json:"comments_open"`
 		Mode         string `json:"mode"`
+		// What a moderator's reject dialog offers as grounds.
+		EUDSA        bool     `json:"eu_dsa"`
+		TermsGrounds []string `json:"terms_grounds"`
 	}
 	out := []brief{}
 	m := moderator(r)
 	for _, site := range sites {
 		if m.CanModerate(site.ID) {
-			out = append(out, brief{Slug: site.Slug, CommentsOpen: site.Settings.CommentsOpen, Mode: site.Settings.Moderation.Mode})
+			out = append(out, brief{Slug: site.Slug, CommentsOpen: site.Settings.CommentsOpen, Mode: site.Settings.Moderation.Mode,
+				EUDSA: site.Settings.EUDSA, TermsGrounds: site.Settings.TermsGrounds})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sites": out})

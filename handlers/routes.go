@@ -98,6 +98,15 @@ func (s *Server) router() *mux.Router {
 	mod.Handle("/bans", s.h(s.createBan)).Methods("POST")
 	mod.Handle("/bans/{id}", s.h(s.deleteBan)).Methods("DELETE")
 	mod.Handle("/audit", s.h(s.auditLog)).Methods("GET")
+	mod.Handle("/notices", s.h(s.listNotices)).Methods("GET")
+	mod.Handle("/notices/{id}/decision", s.h(s.decideNotice)).Methods("POST")
+	mod.Handle("/appeals", s.h(s.listAppeals)).Methods("GET")
+	mod.Handle("/appeals/{id}/decision", s.h(s.decideAppeal)).Methods("POST")
+	mod.Handle("/sites/{site}/trusted-flaggers", s.h(s.listFlaggers)).Methods("GET")
+	mod.Handle("/sites/{site}/trusted-flaggers", s.h(s.addFlagger)).Methods("POST")
+	mod.Handle("/sites/{site}/trusted-flaggers/{email}", s.h(s.removeFlagger)).Methods("DELETE")
+	mod.Handle("/sites/{site}/misuse", s.h(s.misuse)).Methods("GET")
+	mod.Handle("/sites/{site}/transparency", s.h(s.transparency)).Methods("GET")
 
 	// Admins only: sites and accounts.
 	admin := sub("/api/v1/mod")
@@ -137,6 +146,9 @@ func (s *Server) router() *mux.Router {
 	pub.Handle("/sites/{site}/comments.atom", s.h(s.siteFeed)).Methods("GET")
 	pub.Handle("/comments/{id}/vote", s.h(s.voteComment)).Methods("PUT", "DELETE")
 	pub.Handle("/comments/{id}/reports", s.h(s.reportComment)).Methods("POST")
+	pub.Handle("/notice-categories", s.h(s.noticeCategories)).Methods("GET")
+	pub.Handle("/appeals/{token}", s.h(s.appealStatus)).Methods("GET")
+	pub.Handle("/appeals/{token}", s.h(s.createAppeal)).Methods("POST")
 
 	// Writing comments takes larger bodies.
 	posts := sub("/api/v1")
@@ -144,6 +156,8 @@ func (s *Server) router() *mux.Router {
 	posts.Handle("/sites/{site}/articles/{article}/comments", s.h(s.createComment)).Methods("POST")
 	posts.Handle("/comments/{id}", s.h(s.editComment)).Methods("PATCH")
 	posts.Handle("/comments/{id}", s.h(s.deleteComment)).Methods("DELETE")
+	// A notice's explanation may be as long as a comment.
+	posts.Handle("/comments/{id}/notices", s.h(s.createNotice)).Methods("POST")
 
 	// Web assets.
 	s.webRoutes(r)

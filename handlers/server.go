@@ -153,6 +153,9 @@ func New(store *schema.Store, cfg Config) *Server {
 		return cfg.PublicURL + "/api/v1/mod/act/" + token
 	}, s.wakeWebhooks)
 	s.queue = moderation.NewQueue(store, s.notify)
+	// The token rides in the fragment, which browsers do not send: it stays
+	// out of access logs.
+	s.queue.SetAppealURL(func(token string) string { return cfg.PublicURL + "/appeal/#" + token })
 	s.metrics.registry.MustRegister(cacheCollector{store: store, pages: s.pages, media: s.media, assessor: s.assessor})
 	s.handler = s.routes()
 	return s

@@ -272,6 +272,9 @@ func (s *Server) webRoutes(r *mux.Router) {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		w.Write([]byte(favicon))
 	})).Methods("GET", "HEAD")
+	// The page a statement of reasons links to, to appeal it.
+	r.Handle("/appeal/", file("appeal/index.html", cacheRevalidate)).Methods("GET", "HEAD")
+	r.Handle("/appeal/appeal.js", file("appeal/appeal.js", cacheRevalidate)).Methods("GET", "HEAD")
 	r.Handle("/mod", http.RedirectHandler("/mod/", http.StatusMovedPermanently)).Methods("GET")
 	r.Handle("/mod/", file("mod/index.html", cacheRevalidate)).Methods("GET", "HEAD")
 	r.Handle("/mod/{file:[a-z0-9._-]+}", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -33,6 +33,9 @@ type BanRequest struct {
 	// as comments store it.
 	SiteID int64
 	IPHash string
+	// Ground is the provision of the site's terms the statement of reasons
+	// to the banned author cites; "" cites the first of terms_grounds.
+	Ground string
 }
 
 var banKinds = []string{"email", "ip", "reader"}
@@ -86,6 +89,28 @@ func (q *Queue) ban(ctx context.Context, actor Actor, r BanRequest, reason strin
 		what := map[string]string{"email": "gave no email", "ip": "has no IP address on record", "reader": "was written without a reader token"}[r.Kind]
 		return nil, nil, FieldErrors{"kind": fmt.Sprintf("comment %d %s: ban another kind of identity", c.ID, what)}
 	}
+	site, err := q.store.SiteByID(ctx, c.SiteID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.Ground != "" && !slices.Contains(site.Settings.TermsGrounds, r.Ground) {
+		return nil, nil, FieldErrors{"ground": "one of the site's terms_grounds: " + strings.Join(site.Settings.TermsGrounds, "; ")}
+	}
+	if r.Shadow && site.Settings.EUDSA {
+		// Art. 17 forbids hiding an author's comments silently when their
+		// email is known: under eu_dsa a shadow ban is made only where
+		// its statement of reasons can reach the author.
+		email := ""
+		if c.ID > 0 {
+			if email, err = q.store.CommentContact(ctx, c.ID); err != nil {
+				return nil, nil, err
+			}
+		}
+		if !Mailable(email) {
+			return nil, nil, FieldErrors{"shadow": "the site has eu_dsa on and this comment's author left no email, so a statement of reasons " +
+				"cannot tell them their comments are hidden: make a visible ban (shadow false)"}
+		}
+	}
 	b := &schema.Ban{
 		SiteID: c.SiteID, Kind: r.Kind, Value: value, Reason: reason, Shadow: r.Shadow,
 		CommentID: sql.NullInt64{Int64: c.ID, Valid: c.ID > 0},
@@ -102,17 +127,13 @@ func (q *Queue) ban(ctx context.Context, actor Actor, r BanRequest, reason strin
 	// transaction.
 	var announce schema.Announcer
 	if r.RejectPending {
-		site, err := q.store.SiteByID(ctx, c.SiteID)
-		if err != nil {
-			return nil, nil, err
-		}
 		if q.notify.Decided(site, actor, ActReject, "") != nil {
 			announce = func(ctx context.Context, ch schema.Change) ([]schema.Announcement, error) {
 				return q.notify.Decided(site, actor, ActReject, fmt.Sprintf("ban #%d", b.ID))(ctx, ch)
 			}
 		}
 	}
-	rejected, err := q.store.CreateBan(ctx, b, r.RejectPending, &a, announce)
+	rejected, err := q.store.CreateBanThen(ctx, b, r.RejectPending, &a, announce, q.banStatements(site, actor, c, r, reason))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -45,7 +45,7 @@ func (q *Queue) DecideByLink(ctx context.Context, token string) (*schema.Comment
 	}
 	action := Action(l.Action)
 	r := Request{Action: action, Expected: schema.StatusPending, Reason: "one-time link from a webhook"}
-	c, err = q.decide(ctx, Actor{}, c, r, l.TokenHash)
+	c, err = q.decide(ctx, Actor{}, c, r, l.TokenHash, nil)
 	if errors.Is(err, schema.ErrNotFound) {
 		// Another click spent the pair meanwhile.
 		return nil, action, ErrLinkUsed

@@ -10,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/jmoiron/sqlx"
+	"github.com/parley/parley/moderation/dsa"
 	"github.com/parley/parley/schema"
 )
 
@@ -20,13 +22,22 @@ import (
 type Queue struct {
 	store  *schema.Store
 	notify *Notifier
+	mail   *dsa.Renderer
+	// appealURL makes the address of an appeal link from its token.
+	appealURL func(token string) string
 }
 
 // NewQueue returns the queue service on the store; notify may be nil to
-// announce nothing.
+// announce nothing. Appeal links in statements of reasons start with
+// http://localhost/appeal/ until SetAppealURL says otherwise.
 func NewQueue(store *schema.Store, notify *Notifier) *Queue {
-	return &Queue{store: store, notify: notify}
+	return &Queue{store: store, notify: notify, mail: dsa.MustRenderer(),
+		appealURL: func(token string) string { return "http://localhost/appeal/#" + token }}
 }
+
+// SetAppealURL sets how the link to appeal a decision is made from its
+// token; call it before serving.
+func (q *Queue) SetAppealURL(fn func(token string) string) { q.appealURL = fn }
 
 // Action is a moderator's decision on a comment.
 type Action string
@@ -93,6 +104,10 @@ type Request struct {
 	// Expected is the status the moderator saw; when the comment is in
 	// another one, nothing changes and Decide returns a *ConflictError.
 	Expected string
+	// Ground is the provision of the site's terms (one of its
+	// terms_grounds) a statement of reasons cites for a reject or spam
+	// decision; "" cites the first.
+	Ground string
 }
 
 // MaxReason is the longest reason, in characters, a decision or ban takes.
@@ -113,6 +128,9 @@ func (r Request) validate() FieldErrors {
 	}
 	if !plainText(r.Reason) || utf8.RuneCountInString(r.Reason) > MaxReason {
 		f["reason"] = fmt.Sprintf("at most %d characters of text, without control characters other than newlines", MaxReason)
+	}
+	if !plainText(r.Ground) {
+		f["ground"] = "one of the site's terms_grounds, or leave it out"
 	}
 	return f
 }
@@ -181,19 +199,32 @@ func (q *Queue) Decide(ctx context.Context, actor Actor, id int64, r Request) (*
 	if !actor.may(c.SiteID) {
 		return nil, fmt.Errorf("comment %d: %w", id, schema.ErrNotFound)
 	}
-	return q.decide(ctx, actor, c, r, "")
+	return q.decide(ctx, actor, c, r, "", nil)
+}
+
+// also is what a decision on a notice or an appeal adds to the decision's
+// transaction.
+type also struct {
+	notice *schema.Notice
+	then   func(ctx context.Context, tx sqlx.ExtContext, d schema.Decided) error
 }
 
 // decide applies a validated decision to c as last read; link is the hash
-// of the action link that carries it, if any.
-func (q *Queue) decide(ctx context.Context, actor Actor, c *schema.Comment, r Request, link string) (*schema.Comment, error) {
+// of the action link that carries it, if any. A decision that removes a
+// comment writes the statement of reasons its author is owed in the same
+// transaction.
+func (q *Queue) decide(ctx context.Context, actor Actor, c *schema.Comment, r Request, link string, more *also) (*schema.Comment, error) {
 	id := c.ID
 	// The site is read before the transaction: its announcer must not
 	// wait for a second connection while holding one.
-	announce, err := q.decided(ctx, c.SiteID, actor, r.Action, strings.TrimSpace(r.Reason))
+	site, err := q.store.SiteByID(ctx, c.SiteID)
 	if err != nil {
 		return nil, err
 	}
+	if r.Ground != "" && !slices.Contains(site.Settings.TermsGrounds, r.Ground) {
+		return nil, FieldErrors{"ground": "one of the site's terms_grounds: " + strings.Join(site.Settings.TermsGrounds, "; ")}
+	}
+	announce := q.decided(site, actor, r.Action, strings.TrimSpace(r.Reason))
 	a := actor.audit()
 	a.Action, a.Detail = "comment."+string(r.Action), strings.TrimSpace(r.Reason)
 	d := schema.Decision{
@@ -203,6 +234,22 @@ func (q *Queue) decide(ctx context.Context, actor Actor, c *schema.Comment, r Re
 	}
 	if r.Action == ActRestore {
 		d.From = []string{schema.StatusRejected, schema.StatusSpam}
+	}
+	d.Then = func(ctx context.Context, tx sqlx.ExtContext, res schema.Decided) error {
+		if res.Changed && res.Before.Status != res.After.Status && (r.Action == ActReject || r.Action == ActSpam) {
+			in := dsa.StatementInput{Decision: string(r.Action), Ground: r.Ground, Moderator: actor.Moderator,
+				Note: strings.TrimSpace(r.Reason)}
+			if more != nil {
+				in.Notice = more.notice
+			}
+			if err := q.statement(ctx, tx, site, res.After, in, actor.audit()); err != nil {
+				return err
+			}
+		}
+		if more != nil && more.then != nil {
+			return more.then(ctx, tx, res)
+		}
+		return nil
 	}
 	res, err := q.store.Decide(ctx, d)
 	if errors.Is(err, schema.ErrConflict) && res.Before != nil {
@@ -223,15 +270,11 @@ func (q *Queue) decide(ctx context.Context, actor Actor, c *schema.Comment, r Re
 }
 
 // decided returns the announcer of a decision on a comment of the site.
-func (q *Queue) decided(ctx context.Context, siteID int64, actor Actor, action Action, reason string) (schema.Announcer, error) {
+func (q *Queue) decided(site *schema.Site, actor Actor, action Action, reason string) schema.Announcer {
 	if q.notify == nil {
-		return nil, nil
+		return nil
 	}
-	site, err := q.store.SiteByID(ctx, siteID)
-	if err != nil {
-		return nil, err
-	}
-	return q.notify.Decided(site, actor, action, reason), nil
+	return q.notify.Decided(site, actor, action, reason)
 }
 
 func conflict(now *schema.Comment, r Request) *ConflictError {

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parley/parley/moderation/dsa"
 	"github.com/parley/parley/schema"
 )
 
@@ -91,6 +92,18 @@ func ValidateSite(slug string, st schema.Settings) map[string]string {
 	}
 	if st.IPRetentionDays < 0 || st.IPRetentionDays > 3650 {
 		p["ip_retention_days"] = "between 0 (keep) and 3650"
+	}
+	if !slices.Contains(dsa.Languages, st.Language) {
+		p["language"] = "one of " + strings.Join(dsa.Languages, ", ")
+	}
+	if len(st.TermsGrounds) == 0 || len(st.TermsGrounds) > 50 {
+		p["terms_grounds"] = "name 1 to 50 grounds from your terms: a statement of reasons cites one"
+	}
+	for _, g := range st.TermsGrounds {
+		if strings.TrimSpace(g) != g || g == "" || utf8.RuneCountInString(g) > 200 || !plainText(g) || strings.ContainsAny(g, "\n\r") {
+			p["terms_grounds"] = fmt.Sprintf("%q: a ground is one line of 1 to 200 characters, without surrounding spaces", g)
+			break
+		}
 	}
 	m := st.Moderation
 	if !Mode(m.Mode).Valid() {

@@ -38,6 +38,14 @@ const banColumns = `id, site_id, kind, value, reason, shadow, expires_at, commen
 // audit entry of its own (action comment.reject), announced by announce
 // (may be nil) in the same transaction, and returned.
 func (s *Store) CreateBan(ctx context.Context, b *Ban, rejectPending bool, audit *Audit, announce Announcer) ([]Decided, error) {
+	return s.CreateBanThen(ctx, b, rejectPending, audit, announce, nil)
+}
+
+// CreateBanThen is CreateBan with then, when not nil, run last in the
+// ban's transaction with the comments it rejected: the statements of
+// reasons a ban owes are written with it or not at all.
+func (s *Store) CreateBanThen(ctx context.Context, b *Ban, rejectPending bool, audit *Audit, announce Announcer,
+	then func(ctx context.Context, tx sqlx.ExtContext, rejected []Decided) error) ([]Decided, error) {
 	col, ok := banColumn[b.Kind]
 	if !ok || b.Value == "" {
 		return nil, fmt.Errorf("ban of kind %q needs a value", b.Kind)
@@ -60,6 +68,9 @@ func (s *Store) CreateBan(ctx context.Context, b *Ban, rejectPending bool, audit
 			}
 		}
 		if !rejectPending {
+			if then != nil {
+				return then(ctx, tx, nil)
+			}
 			return nil
 		}
 		// Locked in id order, as every multi-comment writer does.
@@ -89,6 +100,9 @@ func (s *Store) CreateBan(ctx context.Context, b *Ban, rejectPending bool, audit
 				return err
 			}
 			rejected = append(rejected, Decided{Before: &before, After: &after, Changed: true})
+		}
+		if then != nil {
+			return then(ctx, tx, rejected)
 		}
 		return nil
 	})

@@ -106,6 +106,13 @@ type PostOptions struct {
 	Check     func(digits []byte) bool
 	// Announce builds the comment's webhook events (and one-time links).
 	Announce Announcer
+	// Contact is the email the author gave, kept for statements of
+	// reasons (comment_contacts); "" keeps none.
+	Contact string
+	// Statement, when not nil, is asked once the comment is stored for
+	// the statement of reasons its automated rejection or hiding owes
+	// the author; nil from it means none is owed.
+	Statement func(c *Comment) (*Statement, *Mail, error)
 }
 
 // PostComment stores a new comment in one transaction of the group-commit
@@ -179,6 +186,22 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, o PostOptions) erro
 		}
 		if err := s.moveQueue(b.ctx, b.tx, c.SiteID, "", c.Queue); err != nil {
 			return err
+		}
+		if o.Contact != "" {
+			if _, err := b.exec(`INSERT INTO comment_contacts (comment_id, email) VALUES (?, ?)`, c.ID, o.Contact); err != nil {
+				return fmt.Errorf("store the author's contact: %w", err)
+			}
+		}
+		if o.Statement != nil {
+			st, m, err := o.Statement(c)
+			if err != nil {
+				return err
+			}
+			if st != nil {
+				if err := s.AddStatement(b.ctx, b.tx, st, *m, By(nil, ActorPolicy)); err != nil {
+					return err
+				}
+			}
 		}
 		return s.announce(b.ctx, b.tx, o.Announce, Change{After: c, Article: article})
 	})
@@ -337,6 +360,14 @@ func (s *Store) LatestApproved(ctx context.Context, articleID int64, limit int) 
 // transaction. It fails with ErrConflict when the comment changed since
 // version was read, or is no longer the author's to edit.
 func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKey, status, reasons string, announce Announcer) (*Comment, error) {
+	return s.EditCommentThen(ctx, id, version, body, bodyKey, status, reasons, announce, nil)
+}
+
+// EditCommentThen is EditComment with then, when not nil, run last in the
+// edit's transaction with the comment before and after: the statement of
+// reasons an edit the policy rejects owes is written with it.
+func (s *Store) EditCommentThen(ctx context.Context, id, version int64, body, bodyKey, status, reasons string, announce Announcer,
+	then func(ctx context.Context, tx sqlx.ExtContext, before, after *Comment) error) (*Comment, error) {
 	var out *Comment
 	err := s.writeAgain(ctx, func(tx *sqlx.Tx) error {
 		c, err := s.lockComment(ctx, tx, id)
@@ -363,7 +394,13 @@ func (s *Store) EditComment(ctx context.Context, id, version int64, body, bodyKe
 		if err != nil {
 			return err
 		}
-		return s.announce(ctx, tx, announce, Change{Before: &before, After: out})
+		if err := s.announce(ctx, tx, announce, Change{Before: &before, After: out}); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(ctx, tx, &before, out)
+		}
+		return nil
 	})
 	return out, err
 }
@@ -383,7 +420,10 @@ func (s *Store) DeleteComment(ctx context.Context, id int64) error {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE comments SET body = '', author = '', email_hash = '', body_key = '' WHERE id = ?`), id)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.forgetContact(ctx, tx, id)
 	})
 }
 

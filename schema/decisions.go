@@ -46,6 +46,11 @@ type Decision struct {
 	// Audit is who decides and why (Actor, Action, Detail); the store
 	// fills in the object, the site and the states. No Action, no entry.
 	Audit Audit
+	// Then, when not nil, runs last in the decision's transaction, with
+	// the outcome so far, whether the status changed or not: what the
+	// decision owes besides (a statement of reasons, a closed notice or
+	// appeal, their emails) is written with it or not at all.
+	Then func(ctx context.Context, tx sqlx.ExtContext, d Decided) error
 }
 
 // Decided is the outcome of a decision: the comment before and after, and
@@ -100,6 +105,9 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Decided, error) {
 		relearn := d.Learn != "" && c.Learned != d.Learn
 		if c.Status == d.Status && !dismiss && !relearn {
 			out.After = &before
+			if d.Then != nil {
+				return d.Then(ctx, tx, out)
+			}
 			return nil
 		}
 		if dismiss {
@@ -135,7 +143,12 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Decided, error) {
 			return err
 		}
 		if before.Status != out.After.Status || before.Queue != out.After.Queue {
-			return s.announce(ctx, tx, d.Announce, Change{Before: &before, After: out.After})
+			if err := s.announce(ctx, tx, d.Announce, Change{Before: &before, After: out.After}); err != nil {
+				return err
+			}
+		}
+		if d.Then != nil {
+			return d.Then(ctx, tx, out)
 		}
 		return nil
 	})

@@ -83,11 +83,29 @@ func (s *Store) ForgetEmailHash(ctx context.Context, emailHash string) (int64, e
 				ip_hash = '', reader_id = '', reasons = '[]', edit_token_hash = '', shadow = FALSE WHERE id = ?`), id); err != nil {
 				return fmt.Errorf("erase comment %d: %w", id, err)
 			}
+			if err := s.forgetContact(ctx, tx, id); err != nil {
+				return err
+			}
 			n++
 		}
 		return nil
 	})
 	return n, err
+}
+
+// forgetContact erases the email an author left with a comment for
+// statements of reasons, and the copies statements and notices hold.
+func (s *Store) forgetContact(ctx context.Context, tx sqlx.ExtContext, commentID int64) error {
+	for _, q := range []string{
+		`DELETE FROM comment_contacts WHERE comment_id = ?`,
+		`UPDATE statements SET email = '' WHERE comment_id = ?`,
+		`UPDATE notices SET author_email_hash = '' WHERE comment_id = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, s.q(q), commentID); err != nil {
+			return fmt.Errorf("erase the author's contact: %w", err)
+		}
+	}
+	return nil
 }
 
 // ClearExpiredIPHashes empties the IP hash of every comment older than its

@@ -35,6 +35,19 @@ type Settings struct {
 	IPRetentionDays   int                      `json:"ip_retention_days"`
 	Moderation        Moderation               `json:"moderation"`
 	Webhooks          Webhooks                 `json:"webhooks"`
+	// Language is the language of the email Parley sends for the site
+	// (statements of reasons, notice receipts): "en" or "fr".
+	Language string `json:"language"`
+	// EUDSA turns on the duties of the EU Digital Services Act: a
+	// statement of reasons to every author who left an email whose comment
+	// is removed or hidden, and shadow bans only where such a statement
+	// can be sent. On for new sites; sites that existed before 0019 have it
+	// off until an administrator turns it on.
+	EUDSA bool `json:"eu_dsa"`
+	// TermsGrounds are the provisions of the publisher's terms a moderator
+	// names as the ground of a decision; the first is used when a decision
+	// names none (an automated one, or a one-time link).
+	TermsGrounds []string `json:"terms_grounds"`
 }
 
 // ReactionStyle is how the widget draws a reaction: its label, and its icon
@@ -87,6 +100,15 @@ func DefaultSettings() Settings {
 			ClassifierHold:         0.80,
 		},
 		Webhooks: Webhooks{URLs: []string{}},
+		Language: "en",
+		EUDSA:    true,
+		TermsGrounds: []string{
+			"Terms of use: no spam or advertising",
+			"Terms of use: no insults, harassment or hate speech",
+			"Terms of use: stay on the article's topic",
+			"Terms of use: no personal data of others",
+			"Illegal content under the law that applies to the site",
+		},
 	}
 }
 

@@ -30,6 +30,7 @@ func TestCommandsRefuseMissingDatabase(t *testing.T) {
 		{"reader", "export", "-email", "a@example.org", "-db", typo},
 		{"reader", "forget", "-email", "a@example.org", "-db", typo},
 		{"backup", "-o", filepath.Join(dir, "b.db"), "-db", typo},
+		{"report", "-site", "news", "-from", "2026-01-01", "-to", "2026-06-30", "-db", typo},
 	}
 	for _, args := range cases {
 		_, _, err := runSplit(t, nil, args...)
@@ -168,5 +169,38 @@ func TestDemoSiteOriginsOnce(t *testing.T) {
 	}
 	if got := strings.Join(site.Settings.Origins, " "); got != "http://127.0.0.1:8080 http://localhost:8080" {
 		t.Fatalf("origins %q", got)
+	}
+}
+
+// parley report prints the transparency report as JSON or CSV, and names
+// its mistakes.
+func TestReportCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.db")
+	if _, errOut, err := runSplit(t, nil, "site", "add", "-create", "-slug", "news", "-db", db, "-origin", "https://news.example"); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	out, errOut, err := runSplit(t, nil, "report", "-site", "news", "-from", "2026-01-01", "-to", "2026-06-30", "-db", db)
+	if err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	for _, part := range []string{`"site": "news"`, `"from": "2026-01-01T00:00:00Z"`, `"to": "2026-07-01T00:00:00Z"`, `"median_hours_to_decision": 0`} {
+		if !strings.Contains(out, part) {
+			t.Errorf("report lacks %s:\n%s", part, out)
+		}
+	}
+	out, _, err = runSplit(t, map[string]string{"PARLEY_DB": db}, "report", "-site", "news", "-from", "2026-01-01", "-to", "2026-06-30", "-format", "csv")
+	if err != nil || !strings.HasPrefix(out, "section,item,detail,value\n") {
+		t.Fatalf("csv: %v %q", err, out)
+	}
+	for args, want := range map[string]string{
+		"-site other -from 2026-01-01 -to 2026-06-30":            `no site "other"`,
+		"-site news -from 2026-13-01 -to 2026-06-30":             "-from must be a date",
+		"-site news -from 2026-07-01 -to 2026-06-30":             "-to must not be before from",
+		"-site news -from 2026-01-01 -to 2026-06-30 -format xml": "-format must be json or csv",
+	} {
+		_, _, err := runSplit(t, nil, append([]string{"report", "-db", db}, strings.Fields(args)...)...)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", args, err, want)
+		}
 	}
 }

@@ -50,6 +50,7 @@ Usage:
   parley import    -site news -format disqus|wordpress|remark42|commento|isso|parley [-dry-run] [-rewrite old=new …] [-db …] FILE|-
   parley export    -site news [-o FILE] [-db …]   (every comment with its history, as newline-delimited JSON)
   parley backup    -o FILE [-db …]   (a consistent copy of a SQLite database, taken while serving)
+  parley report    -site news -from 2026-01-01 -to 2026-06-30 [-format json|csv] [-db …]   (the EU DSA transparency report)
   parley version   (version, commit, Go version, database drivers)
 
 Every flag can also be set as PARLEY_<FLAG> (PARLEY_DB, PARLEY_ADDR, …);
@@ -112,6 +113,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return exportCommand(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return backup(ctx, rest, getenv, stdout, stderr)
+	case "report":
+		return reportCommand(ctx, rest, getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		printVersion(stdout)
 		return nil

@@ -144,6 +144,16 @@
     'report-note': 'Note (optional)',
     'report-send': 'Send report',
     'reported': 'Reported, thank you.',
+    'report-illegal': 'Report illegal content',
+    'illegal-title': 'Report illegal content (EU Digital Services Act)',
+    'illegal-hint': 'For spam or rudeness, use Report instead. This notice goes to the publisher with your name and email.',
+    'illegal-category': 'Kind of illegal content',
+    'illegal-explanation': 'Why is this content illegal? Name the law if you can.',
+    'illegal-name': 'Your name',
+    'illegal-email': 'Your email, for the confirmation and the decision',
+    'illegal-good-faith': 'I believe in good faith that the information in this notice is accurate and complete.',
+    'illegal-send': 'Send notice',
+    'illegal-sent': 'Notice received. A confirmation was sent to your email.',
     'cancel': 'Cancel',
     'edit': 'Edit',
     'edit-label': 'Edit your comment',
@@ -1201,7 +1211,7 @@
     var li = entry.li;
     if (entry.editTimer) { clearTimeout(entry.editTimer); entry.editTimer = null; }
     if (entry.panel) this.closePanel(entry);
-    entry.up = entry.down = entry.score = entry.replyBtn = entry.reportBtn = entry.editBtn = entry.deleteBtn = null;
+    entry.up = entry.down = entry.score = entry.replyBtn = entry.reportBtn = entry.illegalBtn = entry.editBtn = entry.deleteBtn = null;
     clear(box);
     var deleted = c.status === 'deleted';
     var pending = c.status === 'pending';
@@ -1251,6 +1261,8 @@
         entry.reportBtn = h('button', { type: 'button', class: 'parley-link parley-report', 'aria-expanded': 'false', onclick: function () { self.toggleReport(entry); } }, t('report'));
         actions.appendChild(entry.reportBtn);
       }
+      entry.illegalBtn = h('button', { type: 'button', class: 'parley-link parley-illegal', 'aria-expanded': 'false', onclick: function () { self.toggleIllegal(entry); } }, t('report-illegal'));
+      actions.appendChild(entry.illegalBtn);
     }
     var edit = this.myEdit(entry);
     if (edit) {
@@ -1413,6 +1425,64 @@
     });
     this.openPanel(entry, 'report', form, entry.reportBtn);
     reason.focus();
+  };
+
+  /* ---- notice of illegal content (EU DSA Art. 16) ---- */
+
+  Widget.prototype.toggleIllegal = function (entry) {
+    if (entry.panel && entry.panel.kind === 'illegal') { this.closePanel(entry, true); return; }
+    var self = this;
+    var t = this.t;
+    var ids = { title: uid('illegal-title'), cat: uid('category'), expl: uid('explanation'), name: uid('notifier'), email: uid('notifier-email'), faith: uid('good-faith') };
+    var category = h('select', { class: 'parley-select parley-input parley-illegal-category', id: ids.cat, name: 'category', required: true });
+    var explanation = h('textarea', { class: 'parley-input parley-textarea', id: ids.expl, name: 'explanation', rows: '4', maxlength: '5000', required: true });
+    var name = h('input', { class: 'parley-input', type: 'text', id: ids.name, name: 'name', maxlength: '200', autocomplete: 'name', required: true });
+    var email = h('input', { class: 'parley-input', type: 'email', id: ids.email, name: 'email', maxlength: '254', autocomplete: 'email', required: true });
+    var faith = h('input', { type: 'checkbox', id: ids.faith, name: 'good_faith' });
+    var send = h('button', { type: 'submit', class: 'parley-btn parley-btn--primary parley-btn--small parley-illegal-submit' }, t('illegal-send'));
+    var err = h('p', { class: 'parley-error', role: 'alert', hidden: true });
+    var form = h('form', { class: 'parley-panel parley-illegal-form', 'aria-labelledby': ids.title, novalidate: true },
+      h('p', { class: 'parley-panel-title', id: ids.title }, t('illegal-title')),
+      h('p', { class: 'parley-hint' }, t('illegal-hint')),
+      h('div', { class: 'parley-field' }, h('label', { class: 'parley-label', for: ids.cat }, t('illegal-category')), category),
+      h('div', { class: 'parley-field' }, h('label', { class: 'parley-label', for: ids.expl }, t('illegal-explanation')), explanation),
+      h('div', { class: 'parley-panel-row' },
+        h('div', { class: 'parley-field' }, h('label', { class: 'parley-label', for: ids.name }, t('illegal-name')), name),
+        h('div', { class: 'parley-field' }, h('label', { class: 'parley-label', for: ids.email }, t('illegal-email')), email)),
+      h('div', { class: 'parley-field' }, h('label', { for: ids.faith }, faith, ' ', t('illegal-good-faith'))),
+      err,
+      h('div', { class: 'parley-panel-actions' }, send,
+        h('button', { type: 'button', class: 'parley-btn parley-btn--small parley-cancel', onclick: function () { self.closePanel(entry, true); } }, t('cancel'))));
+    // The categories are the Commission's; the server labels them in
+    // English and French.
+    self.client.send('GET', '/api/v1/notice-categories?lang=' + (self.cfg.lang === 'fr' ? 'fr' : 'en'), {}).then(function (r) {
+      if (!r.ok) return;
+      (r.data.categories || []).forEach(function (c) { category.appendChild(h('option', { value: c.id }, c.label)); });
+    });
+    form.addEventListener('keydown', function (ev) { if (ev.key === 'Escape') { ev.preventDefault(); self.closePanel(entry, true); } });
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      send.disabled = true;
+      err.hidden = true;
+      var body = { category: category.value, explanation: explanation.value.trim(), name: name.value.trim(), email: email.value.trim(), good_faith: faith.checked };
+      self.client.send('POST', '/api/v1/comments/' + enc(String(entry.data.id)) + '/notices', { reader: 'required', json: body }).then(function (r) {
+        send.disabled = false;
+        if (r.ok) {
+          self.closePanel(entry);
+          var done = h('span', { class: 'parley-reported parley-illegal-sent', tabindex: '-1' }, t('illegal-sent'));
+          if (entry.illegalBtn && entry.illegalBtn.parentNode) entry.illegalBtn.parentNode.replaceChild(done, entry.illegalBtn);
+          entry.illegalBtn = null;
+          done.focus();
+          self.announce(t('illegal-sent'));
+          return;
+        }
+        var fields = r.error && r.error.fields;
+        err.textContent = fields ? Object.keys(fields).map(function (k) { return k + ': ' + fields[k]; }).join(' ') : errorText(self.cfg, r);
+        err.hidden = false;
+      });
+    });
+    this.openPanel(entry, 'illegal', form, entry.illegalBtn);
+    category.focus();
   };
 
   /* ---- edit and delete ---- */

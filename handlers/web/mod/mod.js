@@ -11,7 +11,7 @@
   var QUEUES = ['pending', 'reported', 'spam', 'approved', 'rejected'];
   var COUNTED = ['pending', 'reported', 'spam'];
   var QUEUE_TITLES = { pending: 'Pending', reported: 'Reported', spam: 'Spam', approved: 'Approved', rejected: 'Rejected' };
-  var VIEWS = ['bans', 'audit', 'sites', 'moderators'];
+  var VIEWS = ['notices', 'appeals', 'bans', 'audit', 'sites', 'moderators'];
   var ACTION_DONE = { approve: 'Approved', reject: 'Rejected', spam: 'Marked as spam', restore: 'Restored' };
   var ACTION_STATUS = { approve: 'approved', reject: 'rejected', spam: 'spam' };
   var POLL_MS = 15000;
@@ -381,6 +381,8 @@
     if (state.view === 'queue') loadQueue(true);
     else if (state.view === 'audit') loadAudit(true);
     else if (state.view === 'bans') loadBans();
+    else if (state.view === 'notices') loadNotices();
+    else if (state.view === 'appeals') loadAppeals();
   }
 
   /* ---------------------------------------------------------------- */
@@ -470,6 +472,8 @@
     showOnly(name + '-view');
     if (name === 'audit') loadAudit(true);
     else if (name === 'bans') loadBans();
+    else if (name === 'notices') loadNotices();
+    else if (name === 'appeals') loadAppeals();
     else if (name === 'sites') { renderSitesList(); if (!state.siteForm.slug && state.sites.length) openSite(state.sites[0].slug); }
     else if (name === 'moderators') loadModerators();
   }
@@ -755,17 +759,18 @@
     if (!entry || entry.el.classList.contains('busy')) return;
     if (name === 'ban') { openBan(entry); return; }
     if (name === 'reject') {
-      askReject('Reject comment #' + entry.id).then(function (res) {
-        if (res) decide(entry, 'reject', res.reason);
+      askReject('Reject comment #' + entry.id, siteOf(entry)).then(function (res) {
+        if (res) decide(entry, 'reject', res.reason, res.ground);
       });
       return;
     }
     decide(entry, name);
   }
 
-  function decide(entry, action, reason) {
+  function decide(entry, action, reason, ground) {
     var body = { action: action };
     if (reason) body.reason = reason;
+    if (ground) body.ground = ground;
     if (entry.status) body.expected_status = entry.status;
     setBusy(entry, true);
     return api('POST', '/api/v1/mod/comments/' + encodeURIComponent(entry.id) + '/decision', body).then(function (r) {
@@ -827,11 +832,13 @@
     }
     var targets = state.entries.filter(function (e) { return state.checked.has(e.id); });
     if (!targets.length) return;
-    var ask = action === 'reject' ? askReject('Reject ' + targets.length + ' comment' + (targets.length === 1 ? '' : 's')) : Promise.resolve({});
+    var sites = new Set(targets.map(siteOf));
+    var ask = action === 'reject' ? askReject('Reject ' + targets.length + ' comment' + (targets.length === 1 ? '' : 's'), sites.size === 1 ? siteOf(targets[0]) : '') : Promise.resolve({});
     ask.then(function (res) {
       if (!res) return;
       var body = { ids: targets.map(function (e) { return e.rawId; }), action: action };
       if (res.reason) body.reason = res.reason;
+      if (res.ground) body.ground = res.ground;
       var statuses = new Set(targets.map(function (e) { return e.status; }));
       if (statuses.size === 1) body.expected_status = targets[0].status;
       targets.forEach(function (e) { setBusy(e, true); });
@@ -884,17 +891,27 @@
 
   function anyDialogOpen() { return $$('dialog[open]').length > 0; }
 
-  function askReject(title) {
+  // askReject asks for a reason and, on a site under the EU DSA, the
+  // ground of its terms the statement of reasons cites.
+  function askReject(title, slug) {
     $('#reject-title').textContent = title;
     var input = $('#reject-reason');
     input.value = '';
+    var site = state.sites.filter(function (s) { return s.slug === slug; })[0];
+    var grounds = site && site.eu_dsa ? site.terms_grounds || [] : [];
+    var select = $('#reject-ground');
+    clear(select);
+    grounds.forEach(function (g) { select.appendChild(el('option', { value: g }, g)); });
+    $('#reject-ground-row').hidden = grounds.length === 0;
     var p = openDialog($('#reject-dialog'));
     input.focus();
     return p.then(function (v) {
       restoreFocus();
-      return v === 'ok' ? { reason: input.value.trim() } : null;
+      return v === 'ok' ? { reason: input.value.trim(), ground: grounds.length ? select.value : '' } : null;
     });
   }
+
+  function siteOf(entry) { return entry.item && entry.item.article ? entry.item.article.site : ''; }
 
   function confirmDialog(message, okLabel) {
     $('#confirm-text').textContent = message;
@@ -1075,6 +1092,114 @@
   }
 
   /* ---------------------------------------------------------------- */
+  /* Notices and appeals (EU Digital Services Act)                     */
+  /* ---------------------------------------------------------------- */
+
+  function category(c) { return text(c).replace(/^STATEMENT_CATEGORY_/, '').replace(/_/g, ' ').toLowerCase(); }
+
+  function loadNotices() {
+    var tbody = $('#notices-table tbody');
+    api('GET', '/api/v1/mod/notices' + siteQuery('?')).then(function (r) {
+      if (!r.ok) { if (r.status !== 401) toast('Could not load notices: ' + errorMessage(r), 'error'); return; }
+      clear(tbody);
+      listFrom(r.data, ['notices']).forEach(function (n) {
+        var decide = function (body, done) {
+          api('POST', '/api/v1/mod/notices/' + encodeURIComponent(n.id) + '/decision', body).then(function (d) {
+            if (d.ok) { toast(done, 'ok'); loadNotices(); }
+            else if (d.status !== 401) toast(errorMessage(d), 'error');
+          });
+        };
+        tbody.appendChild(el('tr', { class: 'notice-row', 'data-id': String(n.id) },
+          el('td', { class: 'nowrap' }, timeEl(n.created_at), n.trusted ? [' ', el('span', { class: 'badge badge-trusted' }, 'trusted flagger')] : ''),
+          el('td', null, text(n.site)),
+          el('td', null, category(n.category)),
+          el('td', { class: 'detail card-body' }, n.comment ? text(n.comment.body) : '#' + n.comment_id),
+          el('td', { class: 'detail card-body' }, text(n.explanation)),
+          el('td', { class: 'mono' }, text(n.notifier_name) + ' <' + text(n.notifier_email) + '>'),
+          el('td', { class: 'nowrap' },
+            el('button', { type: 'button', class: 'btn btn-small btn-reject notice-remove', onclick: function () { decide({ action: 'remove' }, 'Comment removed; notifier and author told'); } }, 'Remove'),
+            ' ',
+            el('button', { type: 'button', class: 'btn btn-small notice-dismiss', onclick: function () { decide({ action: 'dismiss' }, 'Notice dismissed; notifier told'); } }, 'Dismiss'),
+            ' ',
+            el('button', { type: 'button', class: 'btn btn-small btn-ghost notice-unfounded', title: 'Dismiss as manifestly unfounded (counts against the notifier)', onclick: function () { decide({ action: 'dismiss', manifestly_unfounded: true }, 'Notice dismissed as unfounded'); } }, 'Unfounded'))));
+      });
+      $('#notices-empty').hidden = tbody.children.length > 0;
+    });
+    $('#dsa-site').hidden = !state.site;
+    $('#dsa-pick-site').hidden = !!state.site;
+    if (state.site) loadDSASite();
+  }
+
+  function loadDSASite() {
+    var base = '/api/v1/mod/sites/' + encodeURIComponent(state.site);
+    api('GET', base + '/trusted-flaggers').then(function (r) {
+      if (!r.ok) return;
+      var ul = $('#flaggers-list');
+      clear(ul);
+      listFrom(r.data, ['trusted_flaggers']).forEach(function (f) {
+        ul.appendChild(el('li', { class: 'flagger' }, el('span', { class: 'mono' }, text(f.email)), f.name ? ' (' + text(f.name) + ') ' : ' ',
+          el('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: function () {
+            api('DELETE', base + '/trusted-flaggers/' + encodeURIComponent(f.email)).then(function (d) {
+              if (d.ok) loadDSASite(); else if (d.status !== 401) toast(errorMessage(d), 'error');
+            });
+          } }, 'Remove')));
+      });
+    });
+    api('GET', base + '/misuse').then(function (r) {
+      if (!r.ok) return;
+      var tbody = $('#misuse-table tbody');
+      clear(tbody);
+      listFrom(r.data, ['notifiers']).forEach(function (n) {
+        tbody.appendChild(el('tr', null, el('td', { class: 'mono' }, 'notifier ' + text(n.email)),
+          el('td', null, n.manifestly_unfounded + ' unfounded of ' + n.notices), el('td', { class: 'misuse-suggestion' }, text(n.suggestion) || '—')));
+      });
+      listFrom(r.data, ['authors']).forEach(function (a) {
+        tbody.appendChild(el('tr', null, el('td', { class: 'mono', title: text(a.email_hash) }, 'author ' + short(text(a.email_hash))),
+          el('td', null, a.removed_on_notice + ' removed on notice'), el('td', { class: 'misuse-suggestion' }, text(a.suggestion) || '—')));
+      });
+    });
+  }
+
+  function addFlagger(ev) {
+    ev.preventDefault();
+    if (!state.site) return;
+    api('POST', '/api/v1/mod/sites/' + encodeURIComponent(state.site) + '/trusted-flaggers',
+      { email: $('#flagger-email').value.trim(), name: $('#flagger-name').value.trim() }).then(function (r) {
+      if (r.ok) { $('#flagger-email').value = ''; $('#flagger-name').value = ''; toast('Trusted flagger added', 'ok'); loadDSASite(); }
+      else if (r.status !== 401) toast(errorMessage(r), 'error');
+    });
+  }
+
+  function loadAppeals() {
+    var tbody = $('#appeals-table tbody');
+    api('GET', '/api/v1/mod/appeals' + siteQuery('?')).then(function (r) {
+      if (!r.ok) { if (r.status !== 401) toast('Could not load appeals: ' + errorMessage(r), 'error'); return; }
+      clear(tbody);
+      listFrom(r.data, ['appeals']).forEach(function (a) {
+        var decide = function (outcome, done) {
+          api('POST', '/api/v1/mod/appeals/' + encodeURIComponent(a.id) + '/decision', { outcome: outcome }).then(function (d) {
+            if (d.ok) { toast(done, 'ok'); loadAppeals(); }
+            else if (d.status !== 401) toast(errorMessage(d), 'error');
+          });
+        };
+        var st = a.statement || {};
+        tbody.appendChild(el('tr', { class: 'appeal-row', 'data-id': String(a.id) },
+          el('td', { class: 'nowrap' }, timeEl(a.created_at)),
+          el('td', null, text(a.site)),
+          el('td', null, el('span', { class: 'badge' }, text(st.decision)), st.automated_decision ? ' (automated)' : ''),
+          el('td', { class: 'detail' }, text(st.ground)),
+          el('td', { class: 'detail card-body' }, a.comment ? text(a.comment.body) : '#' + a.comment_id),
+          el('td', { class: 'detail card-body' }, text(a.explanation)),
+          el('td', { class: 'nowrap' },
+            el('button', { type: 'button', class: 'btn btn-small btn-approve appeal-reverse', onclick: function () { decide('reverse', 'Decision reversed; author told'); } }, 'Reverse'),
+            ' ',
+            el('button', { type: 'button', class: 'btn btn-small appeal-uphold', onclick: function () { decide('uphold', 'Decision upheld; author told'); } }, 'Uphold'))));
+      });
+      $('#appeals-empty').hidden = tbody.children.length > 0;
+    });
+  }
+
+  /* ---------------------------------------------------------------- */
   /* Bans                                                              */
   /* ---------------------------------------------------------------- */
 
@@ -1115,6 +1240,7 @@
 
   var SITE_DEFAULTS = {
     slug: '', origins: [], reactions: ['like', 'dislike'], comments_open: true, strict_articles: false, edit_window_seconds: 900,
+    eu_dsa: true, language: 'en',
     moderation: { mode: 'post', first_time_approved: 1, banned_words: [], suspect_words: [], max_links: 2, report_threshold: 3 }
   };
 
@@ -1153,6 +1279,9 @@
     $('#site-suspect').value = (m.suspect_words || []).join('\n');
     $('#site-max-links').value = m.max_links !== undefined ? m.max_links : '';
     $('#site-report-threshold').value = m.report_threshold !== undefined ? m.report_threshold : '';
+    $('#site-eu-dsa').checked = s.eu_dsa !== false;
+    $('#site-language').value = s.language || 'en';
+    $('#site-grounds').value = (s.terms_grounds || []).join('\n');
   }
 
   // readReactions parses "name | label | icon" lines into the reaction
@@ -1174,6 +1303,10 @@
       comments_open: $('#site-comments-open').checked,
       strict_articles: $('#site-strict').checked,
       edit_window_seconds: intOrUndef($('#site-edit-window').value),
+      eu_dsa: $('#site-eu-dsa').checked,
+      language: $('#site-language').value,
+      // Left empty, a new site gets the default grounds.
+      terms_grounds: lines($('#site-grounds').value).length ? lines($('#site-grounds').value) : undefined,
       moderation: {
         mode: $('#site-mode').value,
         first_time_approved: intOrUndef($('#site-first-time').value),
@@ -1393,6 +1526,7 @@
     $('#refresh').addEventListener('click', function () { refreshCounts(); loadQueue(true); });
     $('#load-more').addEventListener('click', function () { loadQueue(false); });
     $('#audit-more').addEventListener('click', function () { loadAudit(false); });
+    $('#flagger-form').addEventListener('submit', addFlagger);
     $('#select-all').addEventListener('change', function () {
       var on = $('#select-all').checked;
       state.entries.forEach(function (e) { setChecked(e, on); });
