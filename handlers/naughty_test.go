@@ -189,7 +189,7 @@ func (w *worker) accepted(what string, out map[string]any, field, sent string) {
 // panics, and what is accepted comes back exactly as sent.
 func TestNaughtyStrings(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, func(c *handlersConfig) {
+		e := newEnv(t, d, func(c *envConfig) {
 			c.Limits = noLimits()
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
 		})
