@@ -128,7 +128,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	}
 	// IP bans and the posting-rate rule group addresses as the rate limits
 	// do: an IPv6 subscriber holds a whole /64.
-	who := schema.Author{EmailHash: s.keys.EmailHash(email), IPHash: s.keys.IPHash(ip), ReaderID: readerID}
+	who := schema.Author{EmailHash: s.keys.Email(email), IPHash: s.keys.IP(ip), ReaderID: readerID}
 	verdict, err := s.assessor.Assess(r.Context(), moderation.Draft{
 		Site: site, ArticleKey: key, ParentID: parentID, Body: body, Author: author, Who: who})
 	if err != nil {

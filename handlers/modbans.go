@@ -99,7 +99,7 @@ func (s *Server) createBan(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		req.IPHash = s.keys.IPHash(limitKey(a.Unmap().String()))
+		req.IPHash = s.keys.IP(limitKey(a.Unmap().String()))
 	}
 	if in.ExpiresAt != nil && *in.ExpiresAt != "" {
 		t, err := time.Parse(time.RFC3339, *in.ExpiresAt)

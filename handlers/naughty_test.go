@@ -15,7 +15,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
 
@@ -362,7 +362,7 @@ func (w *worker) fields(s string, target int64, auth []string) {
 		if strings.TrimSpace(s) != "" {
 			w.took("email")
 		}
-		if want := handlers.EmailHash(w.secret, s); c.EmailHash != want || (c.EmailHash == "") != (strings.TrimSpace(s) == "") {
+		if want := moderation.EmailHash(w.secret, s); c.EmailHash != want || (c.EmailHash == "") != (strings.TrimSpace(s) == "") {
 			t.Errorf("email %q stored as hash %q, want %q", s, c.EmailHash, want)
 		}
 	}

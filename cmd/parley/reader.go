@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
 
@@ -60,7 +60,7 @@ func readerCommand(ctx context.Context, sub string, args []string, getenv func(s
 		return err
 	}
 	defer store.Close()
-	hash := handlers.EmailHash(secret, *email)
+	hash := moderation.EmailHash(secret, *email)
 	if sub == "forget" {
 		n, err := store.ForgetEmailHash(ctx, hash)
 		if err != nil {

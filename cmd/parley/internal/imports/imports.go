@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley/parley/handlers"
 	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
@@ -428,10 +427,10 @@ func convert(c *Comment, opt Options) (schema.ImportComment, error) {
 		ic.EditedMS.Int64, ic.EditedMS.Valid = c.Edited.UTC().UnixMilli(), true
 	}
 	if e := strings.TrimSpace(c.Email); e != "" {
-		ic.EmailHash = handlers.EmailHash(opt.Secret, e)
+		ic.EmailHash = moderation.EmailHash(opt.Secret, e)
 	}
 	if ip := strings.TrimSpace(c.IP); ip != "" {
-		ic.IPHash = handlers.IPHash(opt.Secret, ip)
+		ic.IPHash = moderation.IPHash(opt.Secret, ip)
 	}
 	return ic, nil
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 	"github.com/parley/parley/schema/schematest"
 )
@@ -134,7 +134,7 @@ func TestImportFixtures(t *testing.T) {
 							}
 							wantEmail := ""
 							if mc.Email != nil {
-								wantEmail = handlers.EmailHash(testSecret, html.UnescapeString(*mc.Email))
+								wantEmail = moderation.EmailHash(testSecret, html.UnescapeString(*mc.Email))
 							}
 							if mc.Status == schema.StatusDeleted {
 								if fx.format == "commento" {
