@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"crypto/subtle"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -37,9 +36,8 @@ func toPublic(c *schema.Comment) publicComment {
 		ID: c.ID, Author: c.Author, Body: c.Body, CreatedAt: c.CreatedAt(), EditedAt: c.EditedAt(),
 		Score: c.Score, Upvotes: c.Upvotes, Downvotes: c.Downvotes,
 	}
-	if c.ParentID.Valid {
-		id := c.ParentID.Int64
-		p.ParentID = &id
+	if c.ParentID != nil {
+		p.ParentID = new(*c.ParentID)
 	}
 	switch {
 	case c.Status == schema.StatusApproved, c.Shadow:
@@ -141,13 +139,13 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	case article != nil && !article.CommentsOpen:
 		return errCommentsClosed()
 	}
-	var parent sql.NullInt64
+	var parent *int64
 	if in.ParentID != nil {
 		p := verdict.Parent
 		if p == nil || article == nil || p.ArticleID != article.ID || p.Status != schema.StatusApproved {
 			return errValidation(map[string]string{"parent_id": "no such comment on this article"})
 		}
-		parent = sql.NullInt64{Int64: p.ID, Valid: true}
+		parent = new(p.ID)
 	}
 	editToken := randomToken(32)
 	c := &schema.Comment{

@@ -36,23 +36,14 @@ type modComment struct {
 func toModComment(c *schema.Comment) modComment {
 	m := modComment{
 		ID: c.ID, Author: c.Author, Body: c.Body, CreatedAt: c.CreatedAt(), EditedAt: c.EditedAt(),
-		DecidedAt: msPtr(c.DecidedMS.Int64, c.DecidedMS.Valid), Status: c.Status, Version: c.Version,
+		DecidedAt: c.DecidedAt(), Status: c.Status, Version: c.Version,
 		Queue: c.Queue, Priority: c.Priority, Score: c.Score, ReportCount: c.ReportCount, Shadow: c.Shadow,
 		EmailHash: c.EmailHash, IPHash: c.IPHash, ReaderID: c.ReaderID,
 	}
-	if c.ParentID.Valid {
-		id := c.ParentID.Int64
-		m.ParentID = &id
+	if c.ParentID != nil {
+		m.ParentID = new(*c.ParentID)
 	}
 	return m
-}
-
-func msPtr(ms int64, valid bool) *time.Time {
-	if !valid {
-		return nil
-	}
-	t := time.UnixMilli(ms).UTC()
-	return &t
 }
 
 // reasonsJSON is a comment's stored reasons, passed through as they are.

@@ -235,7 +235,7 @@ func TestWebhookRetries(t *testing.T) {
 				state[d.URL] = d
 			}
 			f, b, s := state[flaky.srv.URL], state[broken.srv.URL], state[slow.srv.URL]
-			if f.DeliveredMS.Valid && b.GaveUpMS.Valid && s.GaveUpMS.Valid {
+			if f.DeliveredMS != nil && b.GaveUpMS != nil && s.GaveUpMS != nil {
 				if f.Attempts != 3 || b.Attempts != 4 || !strings.Contains(b.LastError, "503") || !strings.Contains(s.LastError, "Timeout") {
 					t.Fatalf("deliveries: flaky %+v, broken %+v, slow %+v", f, b, s)
 				}

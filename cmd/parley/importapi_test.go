@@ -352,7 +352,7 @@ func TestImportAPI(t *testing.T) {
 		var got []string
 		for _, e := range entries {
 			// The restored copy carries the news site's entries too.
-			if (strings.HasPrefix(e.Action, "site.import") || e.Action == "site.export") && e.SiteID.Int64 == site.ID {
+			if (strings.HasPrefix(e.Action, "site.import") || e.Action == "site.export") && e.SiteID != nil && *e.SiteID == site.ID {
 				got = append(got, fmt.Sprintf("%s %s %s", e.Action, e.After, e.Actor))
 			}
 		}

@@ -424,7 +424,7 @@ func convert(c *Comment, opt Options) (schema.ImportComment, error) {
 		ic.Score = ic.Upvotes - ic.Downvotes
 	}
 	if c.Edited != nil {
-		ic.EditedMS.Int64, ic.EditedMS.Valid = c.Edited.UTC().UnixMilli(), true
+		ic.EditedMS = new(c.Edited.UTC().UnixMilli())
 	}
 	if e := strings.TrimSpace(c.Email); e != "" {
 		ic.EmailHash = moderation.EmailHash(opt.Secret, e)
