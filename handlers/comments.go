@@ -14,31 +14,40 @@ import (
 	"github.com/parley/parley/schema"
 )
 
-// publicComment is a comment as readers see it.
-type publicComment struct {
+// commentView is what readers and moderators alike see of a comment: the
+// first fields of both views, in their order (embedding keeps it), so that
+// the two can never disagree on a shared field.
+type commentView struct {
 	ID        int64      `json:"id"`
 	ParentID  *int64     `json:"parent_id"`
 	Author    string     `json:"author"`
 	Body      string     `json:"body"`
 	CreatedAt time.Time  `json:"created_at"`
 	EditedAt  *time.Time `json:"edited_at"`
-	Score     int64      `json:"score"`
-	Upvotes   int64      `json:"upvotes"`
-	Downvotes int64      `json:"downvotes"`
-	Status    string     `json:"status"`
+}
+
+func toCommentView(c *schema.Comment) commentView {
+	v := commentView{ID: c.ID, Author: c.Author, Body: c.Body, CreatedAt: c.CreatedAt(), EditedAt: c.EditedAt()}
+	if c.ParentID != nil {
+		v.ParentID = new(*c.ParentID)
+	}
+	return v
+}
+
+// publicComment is a comment as readers see it.
+type publicComment struct {
+	commentView
+	Score     int64  `json:"score"`
+	Upvotes   int64  `json:"upvotes"`
+	Downvotes int64  `json:"downvotes"`
+	Status    string `json:"status"`
 }
 
 // toPublic shows a comment to readers. The public never learns a verdict:
 // anything held, rejected or spam is "pending", except that a shadow-banned
 // author sees their own comments as published.
 func toPublic(c *schema.Comment) publicComment {
-	p := publicComment{
-		ID: c.ID, Author: c.Author, Body: c.Body, CreatedAt: c.CreatedAt(), EditedAt: c.EditedAt(),
-		Score: c.Score, Upvotes: c.Upvotes, Downvotes: c.Downvotes,
-	}
-	if c.ParentID != nil {
-		p.ParentID = new(*c.ParentID)
-	}
+	p := publicComment{commentView: toCommentView(c), Score: c.Score, Upvotes: c.Upvotes, Downvotes: c.Downvotes}
 	switch {
 	case c.Status == schema.StatusApproved, c.Shadow:
 		p.Status = schema.StatusApproved
