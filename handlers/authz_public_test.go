@@ -13,7 +13,7 @@ import (
 // client, a reader with a valid token, and a client with a forged one.
 func TestPublicAuthorization(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, func(c *handlersConfig) { c.Limits = noLimits() })
+		e := newEnv(t, d, func(c *envConfig) { c.Limits = noLimits() })
 		// Many posts from one address would trip the posting-rate rule.
 		st := e.site.Settings
 		st.Moderation.MaxPerMinute = -1

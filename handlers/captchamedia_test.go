@@ -17,7 +17,7 @@ import (
 // One client asking for one captcha's media over and over gets 429 past
 // its limit, and what it does get is rendered once and served again.
 func TestCaptchaMediaLimitedAndRenderedOnce(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlers.Config) {
+	e := newEnv(t, schema.SQLite, func(c *envConfig) {
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	})
 	burst := handlers.DefaultLimits().CaptchaMedia.Burst

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"crypto/subtle"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -15,32 +14,40 @@ import (
 	"github.com/parley/parley/schema"
 )
 
-// publicComment is a comment as readers see it.
-type publicComment struct {
+// commentView is what readers and moderators alike see of a comment: the
+// first fields of both views, in their order (embedding keeps it), so that
+// the two can never disagree on a shared field.
+type commentView struct {
 	ID        int64      `json:"id"`
 	ParentID  *int64     `json:"parent_id"`
 	Author    string     `json:"author"`
 	Body      string     `json:"body"`
 	CreatedAt time.Time  `json:"created_at"`
 	EditedAt  *time.Time `json:"edited_at"`
-	Score     int64      `json:"score"`
-	Upvotes   int64      `json:"upvotes"`
-	Downvotes int64      `json:"downvotes"`
-	Status    string     `json:"status"`
+}
+
+func toCommentView(c *schema.Comment) commentView {
+	v := commentView{ID: c.ID, Author: c.Author, Body: c.Body, CreatedAt: c.CreatedAt(), EditedAt: c.EditedAt()}
+	if c.ParentID != nil {
+		v.ParentID = new(*c.ParentID)
+	}
+	return v
+}
+
+// publicComment is a comment as readers see it.
+type publicComment struct {
+	commentView
+	Score     int64  `json:"score"`
+	Upvotes   int64  `json:"upvotes"`
+	Downvotes int64  `json:"downvotes"`
+	Status    string `json:"status"`
 }
 
 // toPublic shows a comment to readers. The public never learns a verdict:
 // anything held, rejected or spam is "pending", except that a shadow-banned
 // author sees their own comments as published.
 func toPublic(c *schema.Comment) publicComment {
-	p := publicComment{
-		ID: c.ID, Author: c.Author, Body: c.Body, CreatedAt: c.CreatedAt(), EditedAt: c.EditedAt(),
-		Score: c.Score, Upvotes: c.Upvotes, Downvotes: c.Downvotes,
-	}
-	if c.ParentID.Valid {
-		id := c.ParentID.Int64
-		p.ParentID = &id
-	}
+	p := publicComment{commentView: toCommentView(c), Score: c.Score, Upvotes: c.Upvotes, Downvotes: c.Downvotes}
 	switch {
 	case c.Status == schema.StatusApproved, c.Shadow:
 		p.Status = schema.StatusApproved
@@ -128,7 +135,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	}
 	// IP bans and the posting-rate rule group addresses as the rate limits
 	// do: an IPv6 subscriber holds a whole /64.
-	who := schema.Author{EmailHash: s.keys.EmailHash(email), IPHash: s.keys.IPHash(ip), ReaderID: readerID}
+	who := schema.Author{EmailHash: s.keys.Email(email), IPHash: s.keys.IP(ip), ReaderID: readerID}
 	verdict, err := s.assessor.Assess(r.Context(), moderation.Draft{
 		Site: site, ArticleKey: key, ParentID: parentID, Body: body, Author: author, Who: who})
 	if err != nil {
@@ -141,13 +148,13 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	case article != nil && !article.CommentsOpen:
 		return errCommentsClosed()
 	}
-	var parent sql.NullInt64
+	var parent *int64
 	if in.ParentID != nil {
 		p := verdict.Parent
 		if p == nil || article == nil || p.ArticleID != article.ID || p.Status != schema.StatusApproved {
 			return errValidation(map[string]string{"parent_id": "no such comment on this article"})
 		}
-		parent = sql.NullInt64{Int64: p.ID, Valid: true}
+		parent = new(p.ID)
 	}
 	editToken := randomToken(32)
 	c := &schema.Comment{

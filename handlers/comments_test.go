@@ -95,7 +95,7 @@ func TestPostAndRead(t *testing.T) {
 // Many posts race with one captcha: exactly one is accepted.
 func TestCaptchaRace(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, func(c *handlersConfig) { c.Limits = noLimits() })
+		e := newEnv(t, d, func(c *envConfig) { c.Limits = noLimits() })
 		id, sol := e.captcha()
 		var ok, refused atomic.Int32
 		var wg sync.WaitGroup
@@ -334,7 +334,7 @@ func TestEditAndDelete(t *testing.T) {
 // Bodies come back exactly as written: markup as text, any Unicode.
 func TestBodiesKeptExactly(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, func(c *handlersConfig) { c.Limits = noLimits() })
+		e := newEnv(t, d, func(c *envConfig) { c.Limits = noLimits() })
 		bodies := []string{
 			`<script>alert("x")</script> & <b>bold</b> 'quotes'`,
 			"e\u0301 a\u0308 \u0915\u094d\u0937 combining marks",
@@ -365,7 +365,7 @@ func TestBodiesKeptExactly(t *testing.T) {
 }
 
 func TestCommentValidation(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlersConfig) { c.Limits = noLimits() })
+	e := newEnv(t, schema.SQLite, func(c *envConfig) { c.Limits = noLimits() })
 	cases := []struct {
 		name   string
 		raw    string
@@ -496,7 +496,7 @@ func TestCommentVotesAndReports(t *testing.T) {
 		report(r2, map[string]string{"reason": "abuse"})
 		report(e.readerToken(), map[string]string{"reason": "abuse"})
 		c, _ = e.store.Comment(t.Context(), commentID(a))
-		if !c.ReportedMS.Valid || c.Status != "approved" {
+		if c.ReportedMS == nil || c.Status != "approved" {
 			t.Fatalf("three reports should put it in the reported queue and keep it published: %+v", c)
 		}
 	})

@@ -88,11 +88,11 @@ func toStatementView(st *schema.Statement, site string, mod bool) statementView 
 	v := statementView{ID: st.ID, Site: site, CommentID: st.CommentID, Decision: st.Decision, Ground: st.Ground, Facts: st.Facts,
 		AutomatedDetection: st.AutomatedDetection, AutomatedDecision: st.AutomatedDecision,
 		CreatedAt: st.CreatedAt(), AppealUntil: st.AppealUntil()}
-	if st.NoticeID.Valid {
-		v.NoticeID = &st.NoticeID.Int64
+	if st.NoticeID != nil {
+		v.NoticeID = st.NoticeID
 	}
-	if mod && st.ModeratorID.Valid {
-		v.ModeratorID = &st.ModeratorID.Int64
+	if mod && st.ModeratorID != nil {
+		v.ModeratorID = st.ModeratorID
 	}
 	return v
 }
@@ -112,8 +112,8 @@ type appealView struct {
 func toAppealView(a *schema.Appeal, site string, mod bool) appealView {
 	v := appealView{ID: a.ID, Site: site, CommentID: a.CommentID, Explanation: a.Explanation, Status: a.Status, Reason: a.Reason,
 		DecidedAt: a.DecidedAt(), CreatedAt: a.CreatedAt()}
-	if mod && a.DecidedBy.Valid {
-		v.DecidedBy = &a.DecidedBy.Int64
+	if mod && a.DecidedBy != nil {
+		v.DecidedBy = a.DecidedBy
 	}
 	return v
 }
@@ -180,8 +180,8 @@ func (s *Server) toNoticeView(r *http.Request, n *schema.Notice, slugs map[int64
 	v := noticeView{ID: n.ID, Site: slugs[n.SiteID], CommentID: n.CommentID, Category: n.Category, Explanation: n.Explanation,
 		NotifierName: n.NotifierName, NotifierEmail: n.NotifierEmail, Trusted: n.Trusted, Status: n.Status, Unfounded: n.Unfounded,
 		Reason: n.Reason, DecidedAt: n.DecidedAt(), CreatedAt: n.CreatedAt()}
-	if n.DecidedBy.Valid {
-		v.DecidedBy = &n.DecidedBy.Int64
+	if n.DecidedBy != nil {
+		v.DecidedBy = n.DecidedBy
 	}
 	c, err := s.store.Comment(r.Context(), n.CommentID)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/moderation/webhooks"
 	"github.com/parley/parley/schema"
 	"github.com/parley/parley/schema/schematest"
 )
@@ -28,33 +29,48 @@ type env struct {
 
 const testSecret = "test-secret-0123456789abcdef0123456789abcdef"
 
-func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env {
+// envConfig is what a test may change of the server's configuration and of
+// its webhook delivery worker's.
+type envConfig struct {
+	handlers.Config
+	Webhooks webhooks.Config
+}
+
+func newEnv(t *testing.T, d schema.Dialect, opts ...func(*envConfig)) *env {
 	t.Helper()
 	store := schematest.Open(t, d)
 	// Started first, so that one-time links in webhooks point at it.
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	cfg := handlers.Config{Secret: testSecret, CaptchaTest: true, PublicURL: srv.URL, WebhookPoll: 20 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg := envConfig{
+		Config:   handlers.Config{Secret: testSecret, CaptchaTest: true, PublicURL: srv.URL, Logger: log},
+		Webhooks: webhooks.Config{Poll: 20 * time.Millisecond, Logger: log},
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	h := handlers.New(store, cfg)
+	// As in serve: the settings and the worker allow the same addresses.
+	cfg.Webhooks.AllowPrivate = cfg.AllowPrivateWebhooks
+	hooks := webhooks.New(store, cfg.Webhooks)
+	cfg.WakeWebhooks = hooks.Wake
+	h := handlers.New(store, cfg.Config)
 	// srv checks each exchange against docs/openapi.yaml; e.h is the
 	// server behind it.
 	srv.Config.Handler = validating(t, h)
-	// The background work (webhook deliveries) runs as in production and
-	// stops before the store closes.
+	// The delivery worker runs as in production (the serve command's
+	// runner starts it) and stops before the store closes.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		h.Run(ctx)
+		hooks.Run(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		<-done
+		h.Close()
 	})
 	st := schema.DefaultSettings()
 	st.Origins = []string{"https://news.example"}
@@ -168,8 +184,6 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, d schema.Dialect)) {
 		t.Run(string(d), func(t *testing.T) { fn(t, d) })
 	}
 }
-
-type handlersConfig = handlers.Config
 
 // noLimits turns rate limits off for load-style tests.
 func noLimits() handlers.Limits {

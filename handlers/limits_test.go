@@ -37,8 +37,8 @@ func TestParseRate(t *testing.T) {
 
 // tight limits one kind of request to a burst of 2, and leaves the rest
 // unlimited.
-func tight(set func(l *handlers.Limits, r handlers.Rate)) func(*handlers.Config) {
-	return func(c *handlers.Config) {
+func tight(set func(l *handlers.Limits, r handlers.Rate)) func(*envConfig) {
+	return func(c *envConfig) {
 		l := noLimits()
 		set(&l, handlers.Rate{PerMinute: 1, Burst: 2})
 		c.Limits = l
@@ -94,13 +94,13 @@ func TestRateLimits(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			// Set up through an unlimited server, then test a limited one
 			// on the same store.
-			setup := newEnv(t, schema.SQLite, func(c *handlers.Config) { c.Limits = noLimits() })
+			setup := newEnv(t, schema.SQLite, func(c *envConfig) { c.Limits = noLimits() })
 			target := commentID(setup.post("rl", map[string]any{"body": "a target"}))
 			tok := setup.readerToken()
-			cfg := handlers.Config{Secret: testSecret, CaptchaTest: true}
+			cfg := envConfig{Config: handlers.Config{Secret: testSecret, CaptchaTest: true}}
 			tight(c.set)(&cfg)
 			e := *setup
-			e.srv = httptest.NewServer(handlers.New(setup.store, cfg))
+			e.srv = httptest.NewServer(handlers.New(setup.store, cfg.Config))
 			t.Cleanup(e.srv.Close)
 			for i := range 2 {
 				if r := c.send(&e, tok, target); r.Status != c.ok {
@@ -147,8 +147,8 @@ func spend(t *testing.T, e *env, what string, xff ...[]string) {
 // proxy, the nearest untrusted hop of X-Forwarded-For.
 func TestClientAddress(t *testing.T) {
 	limit := tight(func(l *handlers.Limits, r handlers.Rate) { l.Readers = r })
-	trust := func(cidrs ...string) func(*handlers.Config) {
-		return func(c *handlers.Config) {
+	trust := func(cidrs ...string) func(*envConfig) {
+		return func(c *envConfig) {
 			for _, s := range cidrs {
 				c.TrustedProxies = append(c.TrustedProxies, netip.MustParsePrefix(s))
 			}
@@ -195,7 +195,7 @@ func TestClientAddress(t *testing.T) {
 		}
 	})
 	t.Run("IP hash", func(t *testing.T) {
-		e := newEnv(t, schema.SQLite, trust("127.0.0.1/32"), func(c *handlers.Config) { c.Limits = noLimits() })
+		e := newEnv(t, schema.SQLite, trust("127.0.0.1/32"), func(c *envConfig) { c.Limits = noLimits() })
 		hash := func(xff string) string {
 			r := e.post("h", map[string]any{"body": "from " + randomWord()}, "X-Forwarded-For", xff)
 			c, err := e.store.Comment(t.Context(), commentID(r))
@@ -213,7 +213,7 @@ func TestClientAddress(t *testing.T) {
 
 // A flood from one address is refused while other clients are served.
 func TestFloodFromOneAddress(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlers.Config) {
+	e := newEnv(t, schema.SQLite, func(c *envConfig) {
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	})
 	tok := e.readerToken()
@@ -260,7 +260,7 @@ func TestFloodFromOneAddress(t *testing.T) {
 // Every route that takes a body refuses one over its limit with 413, both
 // when the length is declared and when it is chunked.
 func TestBodyLimits(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlers.Config) { c.Limits = noLimits() })
+	e := newEnv(t, schema.SQLite, func(c *envConfig) { c.Limits = noLimits() })
 	tok := e.readerToken()
 	created := e.post("bl", nil)
 	id, edit := commentID(created), created.JSON["edit_token"].(string)

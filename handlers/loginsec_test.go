@@ -52,7 +52,7 @@ func procKB(t *testing.T, field string) int64 {
 // race detector every touched byte also costs shadow memory, so the bound
 // is checked without it (the race build still runs the requests).
 func TestLoginBurstMemoryBounded(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlers.Config) {
+	e := newEnv(t, schema.SQLite, func(c *envConfig) {
 		c.Limits = handlers.DefaultLimits()
 		c.Limits.LoginHashers = 4
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -155,7 +155,7 @@ func TestLoginBurstMemoryBounded(t *testing.T) {
 // the account's ceiling they are slowed down, not refused, and a right
 // password from an address that has not failed is accepted at once.
 func TestStrangersCannotLockOwnerOut(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlers.Config) {
+	e := newEnv(t, schema.SQLite, func(c *envConfig) {
 		c.Limits = handlers.DefaultLimits()
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	})

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parley/parley/handlers"
 	"github.com/parley/parley/schema"
 )
 
@@ -16,7 +15,7 @@ import (
 // API tells them "pending" or "approved". The operations endpoints that
 // stay public say nothing about moderation.
 func TestMetricsNotPublic(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlers.Config) { c.MetricsToken = "scrape-me-please" })
+	e := newEnv(t, schema.SQLite, func(c *envConfig) { c.MetricsToken = "scrape-me-please" })
 	e.settings(func(st *schema.Settings) { st.Moderation.BannedWords = []string{"forbidden"} })
 	_, status := e.comment(post{Body: "a forbidden word"})
 	if status != "pending" {

@@ -61,11 +61,11 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 			ID: a.ID, At: a.At(), Actor: a.Actor, Action: a.Action, Object: auditObject{Type: a.ObjectType, ID: a.ObjectID},
 			Before: a.Before, After: a.After, Detail: a.Detail,
 		}
-		if a.ModeratorID.Valid {
-			v.Moderator = &auditActor{ID: a.ModeratorID.Int64, Email: a.Actor}
+		if a.ModeratorID != nil {
+			v.Moderator = &auditActor{ID: *a.ModeratorID, Email: a.Actor}
 		}
-		if a.SiteID.Valid {
-			slug := slugs[a.SiteID.Int64]
+		if a.SiteID != nil {
+			slug := slugs[*a.SiteID]
 			v.Site = &slug
 		}
 		items = append(items, v)

@@ -70,7 +70,7 @@ func (s *Server) authenticate(r *http.Request) (*modAuth, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !t.LastUsedMS.Valid || now.Sub(time.UnixMilli(t.LastUsedMS.Int64)) >= touchEvery {
+		if t.LastUsedMS == nil || now.Sub(time.UnixMilli(*t.LastUsedMS)) >= touchEvery {
 			if err := s.store.TouchAPIToken(ctx, t.ID); err != nil {
 				s.log.WarnContext(ctx, "touch api token", "token_id", t.ID, "err", err)
 			}

@@ -87,7 +87,7 @@ func TestLoginAndSession(t *testing.T) {
 }
 
 func TestSecureCookie(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlers.Config) { c.SecureCookies = true })
+	e := newEnv(t, schema.SQLite, func(c *envConfig) { c.SecureCookies = true })
 	e.addModerator("ed@news.example", schema.RoleModerator)
 	r := e.do("POST", "/api/v1/mod/session", map[string]string{"email": "ed@news.example", "password": testPassword})
 	if ck := (&http.Response{Header: r.Header}).Cookies(); len(ck) != 1 || !ck[0].Secure {
@@ -119,7 +119,7 @@ func TestSessionExpiry(t *testing.T) {
 // not counted. Per account, failures slow guessers down but never refuse
 // (see TestStrangersCannotLockOwnerOut).
 func TestLoginRateLimit(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlers.Config) {
+	e := newEnv(t, schema.SQLite, func(c *envConfig) {
 		c.Limits = handlers.DefaultLimits()
 		c.Limits.Logins = handlers.Rate{PerMinute: 1, Burst: 3}
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}

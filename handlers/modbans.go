@@ -28,14 +28,9 @@ func (s *Server) toBanView(b *schema.Ban, slugs map[int64]string) banView {
 	v := banView{
 		ID: b.ID, Site: slugs[b.SiteID], Kind: b.Kind, Value: b.Value, Reason: b.Reason, Shadow: b.Shadow,
 		ExpiresAt: b.ExpiresAt(), CreatedAt: b.CreatedAt(),
-		Active: !b.ExpiresMS.Valid || b.ExpiresMS.Int64 > s.store.Now().UnixMilli(),
+		Active: b.ExpiresMS == nil || *b.ExpiresMS > s.store.Now().UnixMilli(),
 	}
-	if b.CommentID.Valid {
-		v.CommentID = &b.CommentID.Int64
-	}
-	if b.ModeratorID.Valid {
-		v.ModeratorID = &b.ModeratorID.Int64
-	}
+	v.CommentID, v.ModeratorID = b.CommentID, b.ModeratorID
 	return v
 }
 
@@ -100,7 +95,7 @@ func (s *Server) createBan(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		req.IPHash = s.keys.IPHash(limitKey(a.Unmap().String()))
+		req.IPHash = s.keys.IP(limitKey(a.Unmap().String()))
 	}
 	if in.ExpiresAt != nil && *in.ExpiresAt != "" {
 		t, err := time.Parse(time.RFC3339, *in.ExpiresAt)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley/parley/handlers"
 	"github.com/parley/parley/schema"
 )
 
@@ -40,7 +39,7 @@ func (m *modClient) ban(commentID int64, kind string, extra map[string]any) resp
 
 func TestBans(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, relaxed, func(c *handlers.Config) {
+		e := newEnv(t, d, relaxed, func(c *envConfig) {
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		})
 		e.relaxPosting()

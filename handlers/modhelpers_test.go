@@ -192,7 +192,7 @@ func items(t *testing.T, r response) []int64 {
 
 // relaxed turns off the rate limits and lets one IP post many comments a
 // minute, for tests that post a lot.
-func relaxed(c *handlersConfig) { c.Limits = noLimits() }
+func relaxed(c *envConfig) { c.Limits = noLimits() }
 
 func (e *env) relaxPosting() {
 	e.settings(func(st *schema.Settings) { st.Moderation.MaxPerMinute = 1000 })

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 
 	"github.com/gorilla/mux"
 	"github.com/parley/parley/moderation"
@@ -167,19 +166,9 @@ func (s *Server) auditSettings(st schema.Settings) string {
 	}
 	urls := make([]string, len(st.Webhooks.URLs))
 	for i, u := range st.Webhooks.URLs {
-		urls[i] = redactURL(u) + " hmac:" + hex.EncodeToString(mac(s.keys.audit, "webhook-url\x00"+u)[:6])
+		urls[i] = moderation.RedactURL(u) + " hmac:" + hex.EncodeToString(mac(s.keys.audit, "webhook-url\x00"+u)[:6])
 	}
 	st.Webhooks.URLs = urls
 	b, _ := json.Marshal(st)
 	return string(b)
-}
-
-// redactURL keeps a URL's scheme and host, which identify the receiver,
-// and drops the rest, which for chat webhooks is the credential.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "(redacted)"
-	}
-	return u.Scheme + "://" + u.Host + "/…"
 }

@@ -12,14 +12,10 @@ import (
 // The moderator API's views of the store's records. Unlike readers,
 // moderators see statuses, versions and the hashed identities bans use.
 
-// modComment is a comment as moderators see it.
+// modComment is a comment as moderators see it: the readers' view's
+// fields (commentView), then what only moderators see.
 type modComment struct {
-	ID          int64      `json:"id"`
-	ParentID    *int64     `json:"parent_id"`
-	Author      string     `json:"author"`
-	Body        string     `json:"body"`
-	CreatedAt   time.Time  `json:"created_at"`
-	EditedAt    *time.Time `json:"edited_at"`
+	commentView
 	DecidedAt   *time.Time `json:"decided_at"`
 	Status      string     `json:"status"`
 	Version     int64      `json:"version"`
@@ -34,25 +30,11 @@ type modComment struct {
 }
 
 func toModComment(c *schema.Comment) modComment {
-	m := modComment{
-		ID: c.ID, Author: c.Author, Body: c.Body, CreatedAt: c.CreatedAt(), EditedAt: c.EditedAt(),
-		DecidedAt: msPtr(c.DecidedMS.Int64, c.DecidedMS.Valid), Status: c.Status, Version: c.Version,
+	return modComment{
+		commentView: toCommentView(c), DecidedAt: c.DecidedAt(), Status: c.Status, Version: c.Version,
 		Queue: c.Queue, Priority: c.Priority, Score: c.Score, ReportCount: c.ReportCount, Shadow: c.Shadow,
 		EmailHash: c.EmailHash, IPHash: c.IPHash, ReaderID: c.ReaderID,
 	}
-	if c.ParentID.Valid {
-		id := c.ParentID.Int64
-		m.ParentID = &id
-	}
-	return m
-}
-
-func msPtr(ms int64, valid bool) *time.Time {
-	if !valid {
-		return nil
-	}
-	t := time.UnixMilli(ms).UTC()
-	return &t
 }
 
 // reasonsJSON is a comment's stored reasons, passed through as they are.

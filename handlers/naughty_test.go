@@ -15,7 +15,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
 
@@ -189,7 +189,7 @@ func (w *worker) accepted(what string, out map[string]any, field, sent string) {
 // panics, and what is accepted comes back exactly as sent.
 func TestNaughtyStrings(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, func(c *handlersConfig) {
+		e := newEnv(t, d, func(c *envConfig) {
 			c.Limits = noLimits()
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
 		})
@@ -362,7 +362,7 @@ func (w *worker) fields(s string, target int64, auth []string) {
 		if strings.TrimSpace(s) != "" {
 			w.took("email")
 		}
-		if want := handlers.EmailHash(w.secret, s); c.EmailHash != want || (c.EmailHash == "") != (strings.TrimSpace(s) == "") {
+		if want := moderation.EmailHash(w.secret, s); c.EmailHash != want || (c.EmailHash == "") != (strings.TrimSpace(s) == "") {
 			t.Errorf("email %q stored as hash %q, want %q", s, c.EmailHash, want)
 		}
 	}

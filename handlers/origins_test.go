@@ -46,7 +46,7 @@ func TestSiteOriginsNormalised(t *testing.T) {
 
 // /healthz tells what is running.
 func TestHealthzBuildInfo(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlersConfig) {
+	e := newEnv(t, schema.SQLite, func(c *envConfig) {
 		c.Build = handlers.BuildInfo{Version: "v1.2.3", Commit: "abc123", Go: "go1.26.8", Drivers: []string{"sqlite (modernc.org/sqlite v1.62.0)"}}
 	})
 	r := e.do("GET", "/healthz", nil)

@@ -124,7 +124,7 @@ func TestEditKeepsHold(t *testing.T) {
 // Edits and deletes are limited like posts: 429 with Retry-After.
 func TestEditRateLimit(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, func(c *handlers.Config) {
+		e := newEnv(t, d, func(c *envConfig) {
 			c.Limits = noLimits()
 			c.Limits.Edits = handlers.Rate{PerMinute: 1, Burst: 3}
 		})
@@ -137,7 +137,7 @@ func TestEditRateLimit(t *testing.T) {
 		limited(t, "fourth edit", e.edit(id, tok, "Rewritten once more"))
 		limited(t, "delete after the edits", e.do("DELETE", fmt.Sprintf("/api/v1/comments/%d", id), nil, "Authorization", "Bearer "+tok))
 		// Another address of the same reader is limited too: by reader.
-		e2 := newEnv(t, d, func(c *handlers.Config) {
+		e2 := newEnv(t, d, func(c *envConfig) {
 			c.Limits = noLimits()
 			c.Limits.Edits = handlers.Rate{PerMinute: 1, Burst: 2}
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -206,7 +206,7 @@ func TestHeldEventsPerComment(t *testing.T) {
 // an IPv6 /64 is one client.
 func TestIPv6Grouping(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, relaxed, func(c *handlers.Config) {
+		e := newEnv(t, d, relaxed, func(c *envConfig) {
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		})
 		e.settings(func(st *schema.Settings) {

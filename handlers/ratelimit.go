@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/netip"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parley/parley/moderation"
 )
 
 // Limits configures the per-client token buckets: Rate events per minute
@@ -217,17 +218,10 @@ func (l *limiter) sweep() {
 	}
 }
 
-// limitKey is the key an address is limited by: an IPv4 address, or the
-// /64 network of an IPv6 one, since a single subscriber usually holds a
-// whole /64 and could otherwise take a fresh bucket per request.
-func limitKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || a.Is4() {
-		return ip
-	}
-	p, _ := a.WithZone("").Prefix(64)
-	return p.String()
-}
+// limitKey is the key an address is limited by: its group (an IPv6 /64),
+// which a single subscriber could otherwise use for a fresh bucket per
+// request; the stored IP hash covers the same group.
+func limitKey(ip string) string { return moderation.IPGroup(ip) }
 
 // check answers a rate_limited error when key is over its limit.
 func (l *limiter) check(key string) error {

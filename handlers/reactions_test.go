@@ -140,7 +140,7 @@ func TestStrictArticles(t *testing.T) {
 // mind once; the counts are exact.
 func TestConcurrentVotesOverHTTP(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
-		e := newEnv(t, d, func(c *handlersConfig) { c.Limits = noLimits() })
+		e := newEnv(t, d, func(c *envConfig) { c.Limits = noLimits() })
 		path := "/api/v1/sites/news/articles/viral/reactions"
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 32)

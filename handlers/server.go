@@ -5,7 +5,6 @@ package handlers
 
 import (
 	"cmp"
-	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -42,20 +41,14 @@ type Config struct {
 	// https://comments.news.example: one-time links in webhooks start with
 	// it. Default: http://localhost.
 	PublicURL string
-	// WebhookRetries are the waits before each retry of a failed webhook
-	// delivery; after the last, the delivery is given up. Default: 10 s,
-	// 30 s, 2 min, 10 min, 1 h, 3 h, 6 h (8 attempts over about 10 hours).
-	// Tests shorten them.
-	WebhookRetries []time.Duration
-	// WebhookTimeout bounds one delivery attempt. Default: 10 s.
-	WebhookTimeout time.Duration
-	// WebhookPoll is how often the delivery worker looks for due retries;
-	// new events wake it at once. Default: 1 s.
-	WebhookPoll time.Duration
-	// AllowPrivateWebhooks lets webhooks reach loopback, private,
+	// WakeWebhooks, if set, tells the webhook delivery worker (which the
+	// server does not run: see moderation/webhooks) that events were
+	// stored, so that it need not wait for its next poll.
+	WakeWebhooks func()
+	// AllowPrivateWebhooks lets webhook URLs name loopback, private,
 	// link-local and other internal addresses, for a chat server on the
-	// intranet. Off, such URLs are refused in the site settings and again
-	// when a delivery's address is resolved.
+	// intranet. Off, such URLs are refused in the site settings (and the
+	// delivery worker, configured alike, refuses them when dialling).
 	AllowPrivateWebhooks bool
 	// MetricsToken, when set, is the bearer token MetricsHandler asks for.
 	MetricsToken string
@@ -76,11 +69,6 @@ type BuildInfo struct {
 	Commit  string   `json:"commit"`
 	Go      string   `json:"go"`
 	Drivers []string `json:"drivers"`
-}
-
-// DefaultWebhookRetries are the waits between webhook delivery attempts.
-func DefaultWebhookRetries() []time.Duration {
-	return []time.Duration{10 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour}
 }
 
 // captchaMediaBytes bounds the memory of rendered captcha media: some
@@ -104,11 +92,10 @@ type Server struct {
 	// assessor is the one door into moderation for new and edited comments.
 	assessor *moderation.Assessor
 	// queue carries out moderators' decisions and bans; notify announces
-	// comments to webhooks, whose deliveries wake the worker through wake.
+	// comments to webhooks (stored in the outbox, sent by a worker that
+	// cmd runs).
 	queue   *moderation.Queue
 	notify  *moderation.Notifier
-	wake    chan struct{}
-	hooks   *http.Client
 	imports *importJobs
 	handler http.Handler
 	// assets are the web files, minified and compressed on first use.
@@ -128,11 +115,6 @@ func New(store *schema.Store, cfg Config) *Server {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	cfg.PublicURL = strings.TrimRight(cmp.Or(cfg.PublicURL, "http://localhost"), "/")
-	if cfg.WebhookRetries == nil {
-		cfg.WebhookRetries = DefaultWebhookRetries()
-	}
-	cfg.WebhookTimeout = cmp.Or(cfg.WebhookTimeout, 10*time.Second)
-	cfg.WebhookPoll = cmp.Or(cfg.WebhookPoll, time.Second)
 	cfg.ImportMaxBytes = cmp.Or(cfg.ImportMaxBytes, DefaultImportMaxBytes)
 	s := &Server{
 		store:    store,
@@ -144,14 +126,12 @@ func New(store *schema.Store, cfg Config) *Server {
 		pages:    newPageCache(),
 		ids:      newRequestIDs(),
 		assessor: moderation.NewAssessor(store),
-		wake:     make(chan struct{}, 1),
-		hooks:    newWebhookClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks),
 		imports:  newImportJobs(),
 	}
 	s.media = newMediaCache(captchaMediaBytes, schema.CaptchaTTL, func(kind string) { s.metrics.renders.WithLabelValues(kind).Inc() })
 	s.notify = moderation.NewNotifier(store, cfg.Logger, func(token string) string {
 		return cfg.PublicURL + "/api/v1/mod/act/" + token
-	}, s.wakeWebhooks)
+	}, cfg.WakeWebhooks)
 	s.queue = moderation.NewQueue(store, s.notify)
 	// The token rides in the fragment, which browsers do not send: it stays
 	// out of access logs.
@@ -170,49 +150,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// Run does the server's background work until ctx ends: delivering
-// webhooks, forgetting idle rate-limit buckets and, through the store,
-// expired captchas, sessions and links every minute, and clearing IP
-// hashes past their site's retention at once and then every hour. It
-// returns once all of it stopped, import jobs included (they are
-// canceled).
-func (s *Server) Run(ctx context.Context) {
-	defer s.imports.stop()
-	var wg sync.WaitGroup
-	wg.Go(func() { s.deliverWebhooks(ctx) })
-	defer wg.Wait()
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	s.clearOldIPHashes(ctx)
-	for minutes := 1; ; minutes++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.limits.sweep()
-		if n, err := s.store.DeleteExpiredCaptchas(ctx); err != nil {
-			s.log.Warn("delete expired captchas", "err", err)
-		} else if n > 0 {
-			s.log.Debug("deleted expired captchas", "count", n)
-		}
-		if n, err := s.store.DeleteExpired(ctx); err != nil {
-			s.log.Warn("delete expired sessions and links", "err", err)
-		} else if n > 0 {
-			s.log.Debug("deleted expired sessions, links and deliveries", "count", n)
-		}
-		if minutes%60 == 0 {
-			s.clearOldIPHashes(ctx)
-		}
-	}
-}
+// ForgetIdleClients drops the rate-limit buckets of clients idle long
+// enough to be full again, which bounds the limiters' memory. The serve
+// command's job runner calls it every minute.
+func (s *Server) ForgetIdleClients() { s.limits.sweep() }
 
-func (s *Server) clearOldIPHashes(ctx context.Context) {
-	if n, err := s.store.ClearExpiredIPHashes(ctx); err != nil {
-		if ctx.Err() == nil {
-			s.log.Warn("clear expired IP hashes", "err", err)
-		}
-	} else if n > 0 {
-		s.log.Info("cleared IP hashes past their retention", "count", n)
-	}
-}
+// Close cancels the import jobs still running and waits for them: call it
+// after the HTTP server stopped and before the store closes.
+func (s *Server) Close() { s.imports.stop() }

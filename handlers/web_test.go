@@ -19,7 +19,7 @@ import (
 // Accept-Encoding; the widget has an immutable, content-hashed URL whose
 // integrity hash the manifest gives.
 func TestWebAssetsCompressedAndVersioned(t *testing.T) {
-	e := newEnv(t, schema.SQLite, func(c *handlersConfig) { c.Demo = true })
+	e := newEnv(t, schema.SQLite, func(c *envConfig) { c.Demo = true })
 	plain := e.do("GET", "/embed.js", nil, "Accept-Encoding", "identity")
 	if plain.Status != 200 || plain.Header.Get("Content-Encoding") != "" || plain.Header.Get("Cache-Control") != "public, max-age=300" {
 		t.Fatalf("identity: %d %v", plain.Status, plain.Header)

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley/parley/handlers"
 	"github.com/parley/parley/schema"
 )
 
@@ -127,7 +126,7 @@ func (rc *receiver) count() int {
 
 // allowPrivateHooks lets webhooks reach the test receivers, which listen
 // on 127.0.0.1.
-func allowPrivateHooks(c *handlers.Config) { c.AllowPrivateWebhooks = true }
+func allowPrivateHooks(c *envConfig) { c.AllowPrivateWebhooks = true }
 
 func (e *env) useWebhooks(urls ...string) {
 	e.settings(func(st *schema.Settings) {
@@ -189,9 +188,9 @@ func TestWebhookEvents(t *testing.T) {
 func TestWebhookRetries(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
 		waits := []time.Duration{150 * time.Millisecond, 300 * time.Millisecond, 150 * time.Millisecond}
-		e := newEnv(t, d, relaxed, allowPrivateHooks, func(c *handlers.Config) {
-			c.WebhookRetries = waits
-			c.WebhookTimeout = 300 * time.Millisecond
+		e := newEnv(t, d, relaxed, allowPrivateHooks, func(c *envConfig) {
+			c.Webhooks.Retries = waits
+			c.Webhooks.Timeout = 300 * time.Millisecond
 		})
 		flaky, broken, slow := newReceiver(t), newReceiver(t), newReceiver(t)
 		flaky.status = func(n int) int {
@@ -236,7 +235,7 @@ func TestWebhookRetries(t *testing.T) {
 				state[d.URL] = d
 			}
 			f, b, s := state[flaky.srv.URL], state[broken.srv.URL], state[slow.srv.URL]
-			if f.DeliveredMS.Valid && b.GaveUpMS.Valid && s.GaveUpMS.Valid {
+			if f.DeliveredMS != nil && b.GaveUpMS != nil && s.GaveUpMS != nil {
 				if f.Attempts != 3 || b.Attempts != 4 || !strings.Contains(b.LastError, "503") || !strings.Contains(s.LastError, "Timeout") {
 					t.Fatalf("deliveries: flaky %+v, broken %+v, slow %+v", f, b, s)
 				}

@@ -80,7 +80,7 @@ func TestWebhookInternalAddressRefusedAtDelivery(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(ds) == 1 && ds[0].GaveUpMS.Valid {
+			if len(ds) == 1 && ds[0].GaveUpMS != nil {
 				if ds[0].Attempts != 1 || !strings.Contains(ds[0].LastError, "internal address") || strings.Contains(ds[0].LastError, "/hook") {
 					t.Fatalf("delivery %+v", ds[0])
 				}

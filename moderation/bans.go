@@ -2,7 +2,6 @@ package moderation
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -113,13 +112,15 @@ func (q *Queue) ban(ctx context.Context, actor Actor, r BanRequest, reason strin
 	}
 	b := &schema.Ban{
 		SiteID: c.SiteID, Kind: r.Kind, Value: value, Reason: reason, Shadow: r.Shadow,
-		CommentID: sql.NullInt64{Int64: c.ID, Valid: c.ID > 0},
+	}
+	if c.ID > 0 {
+		b.CommentID = new(c.ID)
 	}
 	if r.ExpiresAt != nil {
-		b.ExpiresMS = sql.NullInt64{Int64: r.ExpiresAt.UnixMilli(), Valid: true}
+		b.ExpiresMS = new(r.ExpiresAt.UnixMilli())
 	}
 	if actor.Moderator != nil {
-		b.ModeratorID = sql.NullInt64{Int64: actor.Moderator.ID, Valid: true}
+		b.ModeratorID = new(actor.Moderator.ID)
 	}
 	a := actor.audit()
 	a.Detail = reason

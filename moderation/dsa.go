@@ -348,7 +348,7 @@ func (q *Queue) DecideAppeal(ctx context.Context, actor Actor, id int64, outcome
 	if err != nil {
 		return nil, err
 	}
-	if st.ModeratorID.Valid && st.ModeratorID.Int64 == actor.Moderator.ID {
+	if st.ModeratorID != nil && *st.ModeratorID == actor.Moderator.ID {
 		n, err := q.store.ActiveModerators(ctx, a.SiteID)
 		if err != nil {
 			return nil, err
@@ -411,7 +411,7 @@ func (q *Queue) liftBans(ctx context.Context, actor Actor, st *schema.Statement)
 		return err
 	}
 	for _, b := range bans {
-		if b.CommentID.Valid && b.CommentID.Int64 == st.CommentID {
+		if b.CommentID != nil && *b.CommentID == st.CommentID {
 			if err := q.Unban(ctx, actor, b.ID); err != nil && !errors.Is(err, schema.ErrNotFound) {
 				return err
 			}

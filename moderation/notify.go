@@ -198,9 +198,8 @@ func (n *Notifier) event(name string, site *schema.Site, c *schema.Comment, a *s
 		},
 		Article: EventArticle{Key: a.Key, Title: a.Title, URL: a.URL},
 	}
-	if c.ParentID.Valid {
-		p := c.ParentID.Int64
-		ev.Comment.ParentID = &p
+	if c.ParentID != nil {
+		ev.Comment.ParentID = new(*c.ParentID)
 	}
 	if !json.Valid(ev.Comment.Reasons) {
 		ev.Comment.Reasons = json.RawMessage(`[]`)

@@ -132,3 +132,14 @@ func looseIPv4(host string) (netip.Addr, bool) {
 	n |= last
 	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), true
 }
+
+// RedactURL keeps a webhook URL's scheme and host, which identify the
+// receiver, and drops the rest, which for chat webhooks is the credential:
+// what logs and the audit log show of it.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(redacted)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -19,9 +18,9 @@ type ActionLink struct {
 	Pair      string `db:"pair"`
 	// CommentVersion is the comment's version the link was issued for: it
 	// acts on that text and no other.
-	CommentVersion int64         `db:"comment_version"`
-	ExpiresMS      int64         `db:"expires_at"`
-	UsedMS         sql.NullInt64 `db:"used_at"`
+	CommentVersion int64  `db:"comment_version"`
+	ExpiresMS      int64  `db:"expires_at"`
+	UsedMS         *int64 `db:"used_at"`
 }
 
 // ExpiresAt is when the link stops working.
@@ -29,7 +28,7 @@ func (l *ActionLink) ExpiresAt() time.Time { return msTime(l.ExpiresMS) }
 
 // Usable tells whether the link was neither used nor expired at now.
 func (l *ActionLink) Usable(now time.Time) bool {
-	return !l.UsedMS.Valid && l.ExpiresMS > now.UnixMilli()
+	return l.UsedMS == nil && l.ExpiresMS > now.UnixMilli()
 }
 
 // CreateActionLinks stores links; each needs a Pair, even a link alone.

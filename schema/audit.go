@@ -3,7 +3,6 @@ package schema
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -20,18 +19,18 @@ const (
 // Audit is one entry of the audit log: who did what to which object, when,
 // with the state before and after (a status, or JSON for settings).
 type Audit struct {
-	ID          int64         `db:"id"`
-	AtMS        int64         `db:"at"`
-	ModeratorID sql.NullInt64 `db:"moderator_id"`
+	ID          int64  `db:"id"`
+	AtMS        int64  `db:"at"`
+	ModeratorID *int64 `db:"moderator_id"`
 	// Actor names who acted: the moderator's email, ActorLink or ActorCLI.
-	Actor      string        `db:"actor"`
-	Action     string        `db:"action"` // e.g. comment.approve, ban.create, site.update
-	ObjectType string        `db:"object_type"`
-	ObjectID   int64         `db:"object_id"`
-	SiteID     sql.NullInt64 `db:"site_id"`
-	Before     string        `db:"before_state"`
-	After      string        `db:"after_state"`
-	Detail     string        `db:"detail"`
+	Actor      string `db:"actor"`
+	Action     string `db:"action"` // e.g. comment.approve, ban.create, site.update
+	ObjectType string `db:"object_type"`
+	ObjectID   int64  `db:"object_id"`
+	SiteID     *int64 `db:"site_id"`
+	Before     string `db:"before_state"`
+	After      string `db:"after_state"`
+	Detail     string `db:"detail"`
 }
 
 // At is when the action happened.
@@ -43,7 +42,7 @@ func By(m *Moderator, actor string) Audit {
 	if m == nil {
 		return Audit{Actor: actor}
 	}
-	return Audit{ModeratorID: sql.NullInt64{Int64: m.ID, Valid: true}, Actor: m.Email}
+	return Audit{ModeratorID: new(m.ID), Actor: m.Email}
 }
 
 // For returns a copy of the entry about the given object.
@@ -54,7 +53,7 @@ func (a Audit) For(action, objectType string, objectID int64) Audit {
 
 // OnSite returns a copy of the entry tied to a site.
 func (a Audit) OnSite(siteID int64) Audit {
-	a.SiteID = sql.NullInt64{Int64: siteID, Valid: true}
+	a.SiteID = new(siteID)
 	return a
 }
 

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -12,16 +11,16 @@ import (
 // Ban keeps an identity from publishing on a site: its comments go to spam.
 // A shadow ban hides that from the author.
 type Ban struct {
-	ID          int64         `db:"id"`
-	SiteID      int64         `db:"site_id"`
-	Kind        string        `db:"kind"` // email, ip or reader
-	Value       string        `db:"value"`
-	Reason      string        `db:"reason"`
-	Shadow      bool          `db:"shadow"`
-	ExpiresMS   sql.NullInt64 `db:"expires_at"`
-	CommentID   sql.NullInt64 `db:"comment_id"`
-	ModeratorID sql.NullInt64 `db:"moderator_id"`
-	CreatedMS   int64         `db:"created_at"`
+	ID          int64  `db:"id"`
+	SiteID      int64  `db:"site_id"`
+	Kind        string `db:"kind"` // email, ip or reader
+	Value       string `db:"value"`
+	Reason      string `db:"reason"`
+	Shadow      bool   `db:"shadow"`
+	ExpiresMS   *int64 `db:"expires_at"`
+	CommentID   *int64 `db:"comment_id"`
+	ModeratorID *int64 `db:"moderator_id"`
+	CreatedMS   int64  `db:"created_at"`
 }
 
 // ExpiresAt is when the ban ends, or nil for never.
@@ -118,8 +117,8 @@ func (b *Ban) state() string {
 	if b.Shadow {
 		st = "shadow " + st
 	}
-	if b.ExpiresMS.Valid {
-		st += " until " + msTime(b.ExpiresMS.Int64).Format(time.RFC3339)
+	if b.ExpiresMS != nil {
+		st += " until " + msTime(*b.ExpiresMS).Format(time.RFC3339)
 	}
 	return st
 }
@@ -139,7 +138,7 @@ func (s *Store) ActiveBan(ctx context.Context, siteID int64, a Author) (*Ban, er
 			continue
 		}
 		for _, b := range bans[banKey{id.kind, id.value}] {
-			if b.ExpiresMS.Valid && b.ExpiresMS.Int64 <= now {
+			if b.ExpiresMS != nil && *b.ExpiresMS <= now {
 				continue
 			}
 			if found == nil || (found.Shadow && !b.Shadow) || (found.Shadow == b.Shadow && b.ID < found.ID) {

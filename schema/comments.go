@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -25,31 +24,31 @@ const (
 
 // Comment is a reader's comment under an article.
 type Comment struct {
-	ID            int64         `db:"id"`
-	SiteID        int64         `db:"site_id"`
-	ArticleID     int64         `db:"article_id"`
-	ParentID      sql.NullInt64 `db:"parent_id"`
-	ReaderID      string        `db:"reader_id"`
-	Author        string        `db:"author"`
-	EmailHash     string        `db:"email_hash"`
-	IPHash        string        `db:"ip_hash"`
-	Body          string        `db:"body"`
-	BodyKey       string        `db:"body_key"`
-	Status        string        `db:"status"`
-	Version       int64         `db:"version"`
-	Reasons       string        `db:"reasons"` // JSON array from moderation
-	EditTokenHash string        `db:"edit_token_hash"`
-	Upvotes       int64         `db:"upvotes"`
-	Downvotes     int64         `db:"downvotes"`
-	Score         int64         `db:"score"`
-	ReportCount   int64         `db:"report_count"`
-	Shadow        bool          `db:"shadow"`
-	HasReplies    bool          `db:"has_replies"`
-	Visible       bool          `db:"visible"`
-	ReportedMS    sql.NullInt64 `db:"reported_at"`
-	CreatedMS     int64         `db:"created_at"`
-	EditedMS      sql.NullInt64 `db:"edited_at"`
-	DecidedMS     sql.NullInt64 `db:"decided_at"`
+	ID            int64  `db:"id"`
+	SiteID        int64  `db:"site_id"`
+	ArticleID     int64  `db:"article_id"`
+	ParentID      *int64 `db:"parent_id"`
+	ReaderID      string `db:"reader_id"`
+	Author        string `db:"author"`
+	EmailHash     string `db:"email_hash"`
+	IPHash        string `db:"ip_hash"`
+	Body          string `db:"body"`
+	BodyKey       string `db:"body_key"`
+	Status        string `db:"status"`
+	Version       int64  `db:"version"`
+	Reasons       string `db:"reasons"` // JSON array from moderation
+	EditTokenHash string `db:"edit_token_hash"`
+	Upvotes       int64  `db:"upvotes"`
+	Downvotes     int64  `db:"downvotes"`
+	Score         int64  `db:"score"`
+	ReportCount   int64  `db:"report_count"`
+	Shadow        bool   `db:"shadow"`
+	HasReplies    bool   `db:"has_replies"`
+	Visible       bool   `db:"visible"`
+	ReportedMS    *int64 `db:"reported_at"`
+	CreatedMS     int64  `db:"created_at"`
+	EditedMS      *int64 `db:"edited_at"`
+	DecidedMS     *int64 `db:"decided_at"`
 	// Queue is the moderation queue the comment is in: its status, or
 	// "reported" for an approved comment whose reports reached the
 	// threshold. The store derives it; see queueOf.
@@ -69,7 +68,15 @@ func (c *Comment) CreatedAt() time.Time { return msTime(c.CreatedMS) }
 func (c *Comment) EditedAt() *time.Time { return msTimePtr(c.EditedMS) }
 
 // Parent returns the parent comment's id, or 0.
-func (c *Comment) Parent() int64 { return c.ParentID.Int64 }
+func (c *Comment) Parent() int64 {
+	if c.ParentID == nil {
+		return 0
+	}
+	return *c.ParentID
+}
+
+// DecidedAt is when a moderator last decided the comment, or nil.
+func (c *Comment) DecidedAt() *time.Time { return msTimePtr(c.DecidedMS) }
 
 const commentColumns = `id, site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key,
 	status, version, reasons, edit_token_hash, upvotes, downvotes, score, report_count, shadow, has_replies,
@@ -146,16 +153,16 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, o PostOptions) erro
 				return soft(ErrCaptchaWrong)
 			}
 		}
-		if c.ParentID.Valid {
+		if c.ParentID != nil {
 			if c.ArticleID == 0 {
-				return soft(fmt.Errorf("parent comment %d: %w", c.ParentID.Int64, ErrNotFound))
+				return soft(fmt.Errorf("parent comment %d: %w", *c.ParentID, ErrNotFound))
 			}
-			res, err := b.exec(sqlMarkParent, c.ParentID.Int64, c.ArticleID)
+			res, err := b.exec(sqlMarkParent, *c.ParentID, c.ArticleID)
 			if err != nil {
 				return fmt.Errorf("mark parent: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return soft(fmt.Errorf("parent comment %d: %w", c.ParentID.Int64, ErrNotFound))
+				return soft(fmt.Errorf("parent comment %d: %w", *c.ParentID, ErrNotFound))
 			}
 		}
 		article := o.Article
@@ -231,7 +238,7 @@ func (s *Store) Comment(ctx context.Context, id int64) (*Comment, error) {
 		return nil, fmt.Errorf("comment %d: %w", id, err)
 	}
 	if len(cs) == 0 {
-		return nil, notFound(fmt.Sprintf("comment %d", id), sql.ErrNoRows)
+		return nil, fmt.Errorf("comment %d: %w", id, ErrNotFound)
 	}
 	return &cs[0], nil
 }
@@ -432,7 +439,7 @@ func (s *Store) DeleteComment(ctx context.Context, id int64) error {
 // change goes through it.
 func (s *Store) transition(ctx context.Context, tx sqlx.ExtContext, c *Comment, status string) error {
 	vis := visible(status, c.HasReplies)
-	queue := queueOf(status, c.ReportedMS.Valid)
+	queue := queueOf(status, c.ReportedMS != nil)
 	_, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET status = ?, visible = ?, queue = ?, version = version + 1, decided_at = ? WHERE id = ?`),
 		status, vis, queue, s.nowMS(), c.ID)
 	if err != nil {

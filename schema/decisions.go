@@ -101,7 +101,7 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Decided, error) {
 		case d.From != nil && !slices.Contains(d.From, c.Status):
 			return fmt.Errorf("comment %d is %s: %w", c.ID, c.Status, ErrConflict)
 		}
-		dismiss := d.Status == StatusApproved && (c.ReportCount > 0 || c.ReportedMS.Valid)
+		dismiss := d.Status == StatusApproved && (c.ReportCount > 0 || c.ReportedMS != nil)
 		relearn := d.Learn != "" && c.Learned != d.Learn
 		if c.Status == d.Status && !dismiss && !relearn {
 			out.After = &before

@@ -38,21 +38,21 @@ const (
 
 // Notice is a notice of illegal content about one comment.
 type Notice struct {
-	ID              int64         `db:"id"`
-	SiteID          int64         `db:"site_id"`
-	CommentID       int64         `db:"comment_id"`
-	Category        string        `db:"category"`
-	Explanation     string        `db:"explanation"`
-	NotifierName    string        `db:"notifier_name"`
-	NotifierEmail   string        `db:"notifier_email"`
-	Trusted         bool          `db:"trusted"`
-	AuthorEmailHash string        `db:"author_email_hash"`
-	Status          string        `db:"status"`
-	Unfounded       bool          `db:"unfounded"`
-	Reason          string        `db:"reason"`
-	DecidedBy       sql.NullInt64 `db:"decided_by"`
-	DecidedMS       sql.NullInt64 `db:"decided_at"`
-	CreatedMS       int64         `db:"created_at"`
+	ID              int64  `db:"id"`
+	SiteID          int64  `db:"site_id"`
+	CommentID       int64  `db:"comment_id"`
+	Category        string `db:"category"`
+	Explanation     string `db:"explanation"`
+	NotifierName    string `db:"notifier_name"`
+	NotifierEmail   string `db:"notifier_email"`
+	Trusted         bool   `db:"trusted"`
+	AuthorEmailHash string `db:"author_email_hash"`
+	Status          string `db:"status"`
+	Unfounded       bool   `db:"unfounded"`
+	Reason          string `db:"reason"`
+	DecidedBy       *int64 `db:"decided_by"`
+	DecidedMS       *int64 `db:"decided_at"`
+	CreatedMS       int64  `db:"created_at"`
 }
 
 // CreatedAt is when the notice arrived.
@@ -219,22 +219,22 @@ func (s *Store) ContactIn(ctx context.Context, q sqlx.QueryerContext, commentID 
 // Statement is a statement of reasons sent to the author of a comment
 // that was removed or hidden.
 type Statement struct {
-	ID        int64         `db:"id"`
-	SiteID    int64         `db:"site_id"`
-	CommentID int64         `db:"comment_id"`
-	NoticeID  sql.NullInt64 `db:"notice_id"`
+	ID        int64  `db:"id"`
+	SiteID    int64  `db:"site_id"`
+	CommentID int64  `db:"comment_id"`
+	NoticeID  *int64 `db:"notice_id"`
 	// Decision is what was decided: reject, spam, ban or shadow.
-	Decision           string        `db:"decision"`
-	Ground             string        `db:"ground"`
-	Facts              string        `db:"facts"`
-	Reasons            string        `db:"reasons"`
-	AutomatedDetection bool          `db:"automated_detection"`
-	AutomatedDecision  bool          `db:"automated_decision"`
-	ModeratorID        sql.NullInt64 `db:"moderator_id"`
-	Email              string        `db:"email"`
-	AppealTokenHash    string        `db:"appeal_token_hash"`
-	AppealUntilMS      int64         `db:"appeal_until"`
-	CreatedMS          int64         `db:"created_at"`
+	Decision           string `db:"decision"`
+	Ground             string `db:"ground"`
+	Facts              string `db:"facts"`
+	Reasons            string `db:"reasons"`
+	AutomatedDetection bool   `db:"automated_detection"`
+	AutomatedDecision  bool   `db:"automated_decision"`
+	ModeratorID        *int64 `db:"moderator_id"`
+	Email              string `db:"email"`
+	AppealTokenHash    string `db:"appeal_token_hash"`
+	AppealUntilMS      int64  `db:"appeal_until"`
+	CreatedMS          int64  `db:"created_at"`
 }
 
 // CreatedAt is when the statement was made.
@@ -292,16 +292,16 @@ func (s *Store) Statement(ctx context.Context, id int64) (*Statement, error) {
 
 // Appeal is an author's complaint against a statement's decision.
 type Appeal struct {
-	ID          int64         `db:"id"`
-	SiteID      int64         `db:"site_id"`
-	StatementID int64         `db:"statement_id"`
-	CommentID   int64         `db:"comment_id"`
-	Explanation string        `db:"explanation"`
-	Status      string        `db:"status"`
-	Reason      string        `db:"reason"`
-	DecidedBy   sql.NullInt64 `db:"decided_by"`
-	DecidedMS   sql.NullInt64 `db:"decided_at"`
-	CreatedMS   int64         `db:"created_at"`
+	ID          int64  `db:"id"`
+	SiteID      int64  `db:"site_id"`
+	StatementID int64  `db:"statement_id"`
+	CommentID   int64  `db:"comment_id"`
+	Explanation string `db:"explanation"`
+	Status      string `db:"status"`
+	Reason      string `db:"reason"`
+	DecidedBy   *int64 `db:"decided_by"`
+	DecidedMS   *int64 `db:"decided_at"`
+	CreatedMS   int64  `db:"created_at"`
 }
 
 // CreatedAt is when the appeal arrived.

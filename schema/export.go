@@ -223,7 +223,7 @@ func (s *Store) RestoreSite(ctx context.Context, slug string, settings Settings,
 			if n > 0 {
 				continue
 			}
-			a.SiteID.Int64, a.SiteID.Valid = site.ID, true
+			a.SiteID = new(site.ID)
 			if err := s.insertAudit(ctx, tx, &a); err != nil {
 				return err
 			}

@@ -44,9 +44,9 @@ type ImportComment struct {
 	ReportCount    int64
 	Shadow         bool
 	CreatedMS      int64
-	EditedMS       sql.NullInt64
-	DecidedMS      sql.NullInt64
-	ReportedMS     sql.NullInt64
+	EditedMS       *int64
+	DecidedMS      *int64
+	ReportedMS     *int64
 	// WantID keeps a restored Parley export's comment id when no comment
 	// holds it yet: public pages and links then stay the same.
 	WantID  int64
@@ -59,12 +59,12 @@ type ImportComment struct {
 
 // ImportReport is one reader's report of a comment.
 type ImportReport struct {
-	CommentID   int64         `db:"comment_id" json:"-"`
-	ReaderID    string        `db:"reader_id" json:"reader_id"`
-	Reason      string        `db:"reason" json:"reason"`
-	Note        string        `db:"note" json:"note"`
-	CreatedMS   int64         `db:"created_at" json:"created_at"`
-	DismissedMS sql.NullInt64 `db:"dismissed_at" json:"-"`
+	CommentID   int64  `db:"comment_id" json:"-"`
+	ReaderID    string `db:"reader_id" json:"reader_id"`
+	Reason      string `db:"reason" json:"reason"`
+	Note        string `db:"note" json:"note"`
+	CreatedMS   int64  `db:"created_at" json:"created_at"`
+	DismissedMS *int64 `db:"dismissed_at" json:"-"`
 }
 
 // ImportVote is one reader's vote on a comment.
@@ -189,7 +189,7 @@ func (im *Import) Write(ctx context.Context, batch []ImportComment) (ImportBatch
 		queues := map[string]int64{}
 		approved := map[int64]int64{}
 		for i, c := range todo {
-			if q := queueOf(c.Status, c.ReportedMS.Valid); counted(q) {
+			if q := queueOf(c.Status, c.ReportedMS != nil); counted(q) {
 				queues[q]++
 			}
 			if c.Status == StatusApproved {
@@ -364,7 +364,7 @@ func (im *Import) insertComments(ctx context.Context, tx *sqlx.Tx, todo []*Impor
 			reasons = "[]"
 		}
 		version := max(c.Version, 1)
-		queue := queueOf(c.Status, c.ReportedMS.Valid)
+		queue := queueOf(c.Status, c.ReportedMS != nil)
 		rows[i] = []any{ids[i], im.siteID, articleIDs[i], c.ReaderID, c.Author, c.EmailHash, c.IPHash, c.Body, c.BodyKey,
 			c.Status, version, reasons, c.EditTokenHash, c.Upvotes, c.Downvotes, c.Score, c.ReportCount, c.Shadow,
 			visible(c.Status, false), c.ReportedMS, c.CreatedMS, c.EditedMS, c.DecidedMS, queue,
@@ -392,7 +392,7 @@ func (im *Import) insertExtras(ctx context.Context, tx *sqlx.Tx, todo []*ImportC
 			reports = append(reports, []any{ids[i], r.ReaderID, r.Reason, r.Note, r.CreatedMS, r.DismissedMS})
 		}
 		for _, a := range c.History {
-			a.ObjectType, a.ObjectID, a.SiteID = "comment", ids[i], sql.NullInt64{Int64: im.siteID, Valid: true}
+			a.ObjectType, a.ObjectID, a.SiteID = "comment", ids[i], new(im.siteID)
 			if err := im.s.insertAudit(ctx, tx, &a); err != nil {
 				return err
 			}
@@ -411,13 +411,13 @@ func (im *Import) insertExtras(ctx context.Context, tx *sqlx.Tx, todo []*ImportC
 // moderator the database does not know becomes no moderator, the actor
 // keeping the name.
 func (s *Store) insertAudit(ctx context.Context, tx *sqlx.Tx, a *Audit) error {
-	if a.ModeratorID.Valid {
+	if a.ModeratorID != nil {
 		var n int
-		if err := tx.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM moderators WHERE id = ?`), a.ModeratorID.Int64); err != nil {
+		if err := tx.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM moderators WHERE id = ?`), *a.ModeratorID); err != nil {
 			return err
 		}
 		if n == 0 {
-			a.ModeratorID = sql.NullInt64{}
+			a.ModeratorID = nil
 		}
 	}
 	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit_log (at, moderator_id, actor, action, object_type, object_id, site_id,

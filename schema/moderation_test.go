@@ -169,7 +169,7 @@ func TestQueueCountersStayExact(t *testing.T) {
 				t.Fatalf("%s: counter %d, queue holds %d", q, counts[q], len(rows))
 			}
 			for _, c := range rows {
-				if want := c.Status; q == schema.QueueReported && (want != schema.StatusApproved || !c.ReportedMS.Valid) || q != schema.QueueReported && want != q {
+				if want := c.Status; q == schema.QueueReported && (want != schema.StatusApproved || c.ReportedMS == nil) || q != schema.QueueReported && want != q {
 					t.Fatalf("comment %+v in queue %s", c, q)
 				}
 			}

@@ -2,7 +2,6 @@ package schema_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -15,7 +14,7 @@ func addComment(t *testing.T, s *schema.Store, site *schema.Site, a *schema.Arti
 	c := &schema.Comment{SiteID: site.ID, ArticleID: a.ID, Author: "author of " + body, EmailHash: email, IPHash: "ip-" + email,
 		ReaderID: "reader-" + email, Body: body, BodyKey: body, Status: schema.StatusApproved, EditTokenHash: "x"}
 	if parent != 0 {
-		c.ParentID = sql.NullInt64{Int64: parent, Valid: true}
+		c.ParentID = new(parent)
 	}
 	if err := s.CreateComment(context.Background(), c); err != nil {
 		t.Fatal(err)

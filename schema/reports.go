@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -98,7 +97,7 @@ func (s *Store) dismissReports(ctx context.Context, tx sqlx.ExtContext, c *Comme
 		return fmt.Errorf("dismiss reports: %w", err)
 	}
 	c.Priority -= c.ReportCount
-	c.ReportCount, c.ReportedMS = 0, sql.NullInt64{}
+	c.ReportCount, c.ReportedMS = 0, nil
 	return nil
 }
 

@@ -347,10 +347,10 @@ func notFound(what string, err error) error {
 
 func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
-func msTimePtr(ms sql.NullInt64) *time.Time {
-	if !ms.Valid {
+func msTimePtr(ms *int64) *time.Time {
+	if ms == nil {
 		return nil
 	}
-	t := msTime(ms.Int64)
+	t := msTime(*ms)
 	return &t
 }

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -13,11 +12,11 @@ import (
 // APIToken is a moderator's token for scripts: it acts as the moderator
 // without a session or CSRF token. Only its SHA-256 is stored.
 type APIToken struct {
-	ID          int64         `db:"id"`
-	ModeratorID int64         `db:"moderator_id"`
-	Name        string        `db:"name"`
-	CreatedMS   int64         `db:"created_at"`
-	LastUsedMS  sql.NullInt64 `db:"last_used_at"`
+	ID          int64  `db:"id"`
+	ModeratorID int64  `db:"moderator_id"`
+	Name        string `db:"name"`
+	CreatedMS   int64  `db:"created_at"`
+	LastUsedMS  *int64 `db:"last_used_at"`
 }
 
 // CreatedAt is when the token was made.

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -13,17 +12,17 @@ import (
 // worker claims, sends and retries until the receiver accepts it or the
 // worker gives up.
 type Delivery struct {
-	ID            int64         `db:"id"`
-	SiteID        int64         `db:"site_id"`
-	URL           string        `db:"url"`
-	Event         string        `db:"event"`
-	Payload       string        `db:"payload"`
-	Attempts      int           `db:"attempts"`
-	NextAttemptMS int64         `db:"next_attempt_at"`
-	DeliveredMS   sql.NullInt64 `db:"delivered_at"`
-	GaveUpMS      sql.NullInt64 `db:"gave_up_at"`
-	LastError     string        `db:"last_error"`
-	CreatedMS     int64         `db:"created_at"`
+	ID            int64  `db:"id"`
+	SiteID        int64  `db:"site_id"`
+	URL           string `db:"url"`
+	Event         string `db:"event"`
+	Payload       string `db:"payload"`
+	Attempts      int    `db:"attempts"`
+	NextAttemptMS int64  `db:"next_attempt_at"`
+	DeliveredMS   *int64 `db:"delivered_at"`
+	GaveUpMS      *int64 `db:"gave_up_at"`
+	LastError     string `db:"last_error"`
+	CreatedMS     int64  `db:"created_at"`
 }
 
 // CreatedAt is when the event happened.

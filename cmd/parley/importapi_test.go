@@ -47,10 +47,7 @@ func newImportAPI(t *testing.T, store *schema.Store, maxBytes int64) *importAPI 
 	srv := handlers.New(store, handlers.Config{Secret: apiTestSecret, Importer: newImporter(store, apiTestSecret, 7), ImportMaxBytes: maxBytes,
 		Limits: handlers.Limits{}.Off()})
 	ts := httptest.NewServer(srv)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; ts.Close() })
+	t.Cleanup(func() { ts.Close(); srv.Close() })
 	return &importAPI{t: t, store: store, base: ts.URL}
 }
 
@@ -355,7 +352,7 @@ func TestImportAPI(t *testing.T) {
 		var got []string
 		for _, e := range entries {
 			// The restored copy carries the news site's entries too.
-			if (strings.HasPrefix(e.Action, "site.import") || e.Action == "site.export") && e.SiteID.Int64 == site.ID {
+			if (strings.HasPrefix(e.Action, "site.import") || e.Action == "site.export") && e.SiteID != nil && *e.SiteID == site.ID {
 				got = append(got, fmt.Sprintf("%s %s %s", e.Action, e.After, e.Actor))
 			}
 		}

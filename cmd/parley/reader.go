@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
 
@@ -60,7 +60,7 @@ func readerCommand(ctx context.Context, sub string, args []string, getenv func(s
 		return err
 	}
 	defer store.Close()
-	hash := handlers.EmailHash(secret, *email)
+	hash := moderation.EmailHash(secret, *email)
 	if sub == "forget" {
 		n, err := store.ForgetEmailHash(ctx, hash)
 		if err != nil {
@@ -85,9 +85,8 @@ func readerCommand(ctx context.Context, sub string, args []string, getenv func(s
 			CreatedAt: c.CreatedAt(), EditedAt: c.EditedAt(), Upvotes: c.Upvotes, Downvotes: c.Downvotes,
 			Reports: c.ReportCount, Reasons: json.RawMessage(c.Reasons), IPHash: c.IPHash, ReaderID: c.ReaderID,
 		}
-		if c.ParentID.Valid {
-			p := c.ParentID.Int64
-			e.ParentID = &p
+		if c.ParentID != nil {
+			e.ParentID = new(*c.ParentID)
 		}
 		if !json.Valid(e.Reasons) {
 			e.Reasons = json.RawMessage("[]")

@@ -17,8 +17,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley/parley/cmd/parley/internal/jobs"
 	"github.com/parley/parley/handlers"
 	"github.com/parley/parley/moderation"
+	"github.com/parley/parley/moderation/webhooks"
 	"github.com/parley/parley/schema"
 )
 
@@ -433,11 +435,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		limits = handlers.Limits{}.Off()
 		limits.LoginHashers = hashers
 	}
+	hooks := webhooks.New(store, webhooks.Config{AllowPrivate: *allowPrivateHooks, Logger: logger})
 	srv := handlers.New(store, handlers.Config{
 		Build:  buildInfo(),
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
 		SecureCookies: *secureCookies, PublicURL: *publicURL, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
-		AllowPrivateWebhooks: *allowPrivateHooks, MetricsToken: *metricsToken,
+		AllowPrivateWebhooks: *allowPrivateHooks, WakeWebhooks: hooks.Wake, MetricsToken: *metricsToken,
 		Importer: newImporter(store, secret, 5000), ImportMaxBytes: *importMax,
 	})
 	if *allowPrivateHooks {
@@ -453,17 +456,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	// Background work (webhook deliveries, clean-ups) stops after the last
-	// request and before the store closes.
+	// Background work (webhook deliveries, clean-ups: serveJobs) and
+	// import jobs stop after the last request and before the store closes.
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
 	go func() {
 		defer close(bgDone)
-		srv.Run(bgCtx)
+		jobs.Run(bgCtx, logger, serveJobs(store, srv, hooks, logger))
 	}()
 	defer func() {
 		stopBG()
 		<-bgDone
+		srv.Close()
 	}()
 
 	if mln != nil {

@@ -77,9 +77,9 @@ func MakeReport(site string, from, to time.Time, f *schema.TransparencyFacts) *R
 			r.Notices.ByCategory[n.Category] = map[string]int{}
 		}
 		r.Notices.ByCategory[n.Category][n.Status]++
-		if n.DecidedMS.Valid {
+		if n.DecidedMS != nil {
 			r.Notices.Decided++
-			waits = append(waits, hours(n.DecidedMS.Int64-n.CreatedMS))
+			waits = append(waits, hours(*n.DecidedMS-n.CreatedMS))
 		}
 	}
 	r.Notices.MedianHours, r.Notices.P90Hours = Percentile(waits, 50), Percentile(waits, 90)
@@ -101,8 +101,8 @@ func MakeReport(site string, from, to time.Time, f *schema.TransparencyFacts) *R
 	for _, a := range f.Appeals {
 		r.Appeals.Total++
 		r.Appeals.ByOutcome[a.Status]++
-		if a.DecidedMS.Valid {
-			waits = append(waits, hours(a.DecidedMS.Int64-a.CreatedMS))
+		if a.DecidedMS != nil {
+			waits = append(waits, hours(*a.DecidedMS-a.CreatedMS))
 		}
 	}
 	r.Appeals.MedianHours = Percentile(waits, 50)

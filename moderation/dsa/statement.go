@@ -1,7 +1,6 @@
 package dsa
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -109,10 +108,10 @@ func (r *Renderer) Statement(in StatementInput) (*schema.Statement, schema.Mail,
 		Email: in.Email, AppealTokenHash: in.TokenHash, AppealUntilMS: in.Now.AddDate(0, AppealWindow, 0).UnixMilli(),
 	}
 	if in.Moderator != nil {
-		st.ModeratorID = sql.NullInt64{Int64: in.Moderator.ID, Valid: true}
+		st.ModeratorID = &in.Moderator.ID
 	}
 	if in.Notice != nil {
-		st.NoticeID = sql.NullInt64{Int64: in.Notice.ID, Valid: true}
+		st.NoticeID = &in.Notice.ID
 	}
 	var facts []string
 	switch {

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley/parley/handlers"
 	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
@@ -425,13 +424,13 @@ func convert(c *Comment, opt Options) (schema.ImportComment, error) {
 		ic.Score = ic.Upvotes - ic.Downvotes
 	}
 	if c.Edited != nil {
-		ic.EditedMS.Int64, ic.EditedMS.Valid = c.Edited.UTC().UnixMilli(), true
+		ic.EditedMS = new(c.Edited.UTC().UnixMilli())
 	}
 	if e := strings.TrimSpace(c.Email); e != "" {
-		ic.EmailHash = handlers.EmailHash(opt.Secret, e)
+		ic.EmailHash = moderation.EmailHash(opt.Secret, e)
 	}
 	if ip := strings.TrimSpace(c.IP); ip != "" {
-		ic.IPHash = handlers.IPHash(opt.Secret, ip)
+		ic.IPHash = moderation.IPHash(opt.Secret, ip)
 	}
 	return ic, nil
 }

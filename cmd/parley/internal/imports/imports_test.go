@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 	"github.com/parley/parley/schema/schematest"
 )
@@ -134,7 +134,7 @@ func TestImportFixtures(t *testing.T) {
 							}
 							wantEmail := ""
 							if mc.Email != nil {
-								wantEmail = handlers.EmailHash(testSecret, html.UnescapeString(*mc.Email))
+								wantEmail = moderation.EmailHash(testSecret, html.UnescapeString(*mc.Email))
 							}
 							if mc.Status == schema.StatusDeleted {
 								if fx.format == "commento" {
@@ -173,16 +173,16 @@ func TestImportFixtures(t *testing.T) {
 								}
 							}
 							if mc.Parent == nil {
-								if c.ParentID.Valid {
-									t.Errorf("%s: parent %d, want none", mc.SourceID, c.ParentID.Int64)
+								if c.ParentID != nil {
+									t.Errorf("%s: parent %d, want none", mc.SourceID, *c.ParentID)
 								}
 							} else {
 								pid, err := s.ImportedID(ctx, site.ID, fx.format, *mc.Parent)
 								if err != nil {
 									t.Fatal(err)
 								}
-								if c.ParentID.Int64 != pid {
-									t.Errorf("%s: parent %d, want %d", mc.SourceID, c.ParentID.Int64, pid)
+								if c.Parent() != pid {
+									t.Errorf("%s: parent %d, want %d", mc.SourceID, c.Parent(), pid)
 								}
 								p, _ := s.Comment(ctx, pid)
 								if !p.HasReplies {

@@ -3,7 +3,6 @@ package imports
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,28 +109,13 @@ type exportReactions struct {
 	Reactions []schema.ExportedReaction `json:"reactions"`
 }
 
-func ptr(n sql.NullInt64) *int64 {
-	if !n.Valid {
-		return nil
-	}
-	v := n.Int64
-	return &v
-}
-
-func null(p *int64) sql.NullInt64 {
-	if p == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: *p, Valid: true}
-}
-
 func toExportAudit(a schema.Audit) exportAudit {
-	return exportAudit{At: a.AtMS, ModeratorID: ptr(a.ModeratorID), Actor: a.Actor, Action: a.Action, ObjectType: a.ObjectType,
+	return exportAudit{At: a.AtMS, ModeratorID: a.ModeratorID, Actor: a.Actor, Action: a.Action, ObjectType: a.ObjectType,
 		ObjectID: a.ObjectID, Before: a.Before, After: a.After, Detail: a.Detail}
 }
 
 func fromExportAudit(a exportAudit) schema.Audit {
-	return schema.Audit{AtMS: a.At, ModeratorID: null(a.ModeratorID), Actor: a.Actor, Action: a.Action, ObjectType: a.ObjectType,
+	return schema.Audit{AtMS: a.At, ModeratorID: a.ModeratorID, Actor: a.Actor, Action: a.Action, ObjectType: a.ObjectType,
 		ObjectID: a.ObjectID, Before: a.Before, After: a.After, Detail: a.Detail}
 }
 
@@ -157,7 +141,7 @@ func Export(ctx context.Context, store *schema.Store, site *schema.Site, out io.
 		return err
 	}
 	for _, b := range bans {
-		h.Bans = append(h.Bans, exportBan{b.Kind, b.Value, b.Reason, b.Shadow, ptr(b.ExpiresMS), ptr(b.CommentID), b.CreatedMS})
+		h.Bans = append(h.Bans, exportBan{b.Kind, b.Value, b.Reason, b.Shadow, b.ExpiresMS, b.CommentID, b.CreatedMS})
 	}
 	audit, err := store.SiteAudit(ctx, site.ID)
 	if err != nil {
@@ -176,17 +160,17 @@ func Export(ctx context.Context, store *schema.Store, site *schema.Site, out io.
 		return err
 	}
 	err = store.ExportComments(ctx, site.ID, func(c *schema.ExportedComment) error {
-		e := exportComment{Type: "comment", ID: c.ID, Article: c.ArticleKey, ParentID: ptr(c.ParentID), ReaderID: c.ReaderID,
+		e := exportComment{Type: "comment", ID: c.ID, Article: c.ArticleKey, ParentID: c.ParentID, ReaderID: c.ReaderID,
 			Author: c.Author, EmailHash: c.EmailHash, IPHash: c.IPHash, Body: c.Body, BodyKey: c.BodyKey, Status: c.Status,
 			Version: c.Version, Reasons: json.RawMessage(c.Reasons), EditTokenHash: c.EditTokenHash, Upvotes: c.Upvotes,
 			Downvotes: c.Downvotes, Score: c.Score, ReportCount: c.ReportCount, Shadow: c.Shadow, Learned: c.Learned,
-			ReportedAt: ptr(c.ReportedMS), CreatedAt: c.CreatedMS, EditedAt: ptr(c.EditedMS), DecidedAt: ptr(c.DecidedMS),
+			ReportedAt: c.ReportedMS, CreatedAt: c.CreatedMS, EditedAt: c.EditedMS, DecidedAt: c.DecidedMS,
 			Votes: c.Votes}
 		if !json.Valid(e.Reasons) {
 			e.Reasons = json.RawMessage("[]")
 		}
 		for _, r := range c.Reports {
-			e.Reports = append(e.Reports, exportReport{r.ReaderID, r.Reason, r.Note, r.CreatedMS, ptr(r.DismissedMS)})
+			e.Reports = append(e.Reports, exportReport{r.ReaderID, r.Reason, r.Note, r.CreatedMS, r.DismissedMS})
 		}
 		for _, a := range c.History {
 			e.History = append(e.History, toExportAudit(a))
@@ -233,7 +217,7 @@ func readParley(in io.Reader, h *restorer, emit func(*Comment) error) error {
 			var bans []schema.Ban
 			for _, x := range hd.Bans {
 				bans = append(bans, schema.Ban{Kind: x.Kind, Value: x.Value, Reason: x.Reason, Shadow: x.Shadow,
-					ExpiresMS: null(x.ExpiresAt), CommentID: null(x.CommentID), CreatedMS: x.CreatedAt})
+					ExpiresMS: x.ExpiresAt, CommentID: x.CommentID, CreatedMS: x.CreatedAt})
 			}
 			var audit []schema.Audit
 			for _, a := range hd.Audit {
@@ -271,11 +255,11 @@ func readParley(in io.Reader, h *restorer, emit func(*Comment) error) error {
 			ic := &schema.ImportComment{Article: schema.ImportArticle{Key: e.Article}, ReaderID: e.ReaderID, Author: e.Author,
 				EmailHash: e.EmailHash, IPHash: e.IPHash, Body: e.Body, BodyKey: e.BodyKey, Status: e.Status, Version: e.Version,
 				Reasons: string(e.Reasons), EditTokenHash: e.EditTokenHash, Learned: e.Learned, Upvotes: e.Upvotes, Downvotes: e.Downvotes,
-				Score: e.Score, ReportCount: e.ReportCount, Shadow: e.Shadow, CreatedMS: e.CreatedAt, EditedMS: null(e.EditedAt),
-				DecidedMS: null(e.DecidedAt), ReportedMS: null(e.ReportedAt), WantID: e.ID, Votes: e.Votes}
+				Score: e.Score, ReportCount: e.ReportCount, Shadow: e.Shadow, CreatedMS: e.CreatedAt, EditedMS: e.EditedAt,
+				DecidedMS: e.DecidedAt, ReportedMS: e.ReportedAt, WantID: e.ID, Votes: e.Votes}
 			for _, r := range e.Reports {
 				ic.Reports = append(ic.Reports, schema.ImportReport{ReaderID: r.ReaderID, Reason: r.Reason, Note: r.Note,
-					CreatedMS: r.CreatedAt, DismissedMS: null(r.DismissedAt)})
+					CreatedMS: r.CreatedAt, DismissedMS: r.DismissedAt})
 			}
 			for _, a := range e.History {
 				ic.History = append(ic.History, fromExportAudit(a))

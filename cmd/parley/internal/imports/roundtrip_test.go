@@ -3,9 +3,9 @@ package imports
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/parley/parley/schema"
@@ -67,7 +67,7 @@ func takeSnapshot(t *testing.T, s *schema.Store, slug string) snapshot {
 		for _, a := range c.History {
 			hist = append(hist, fmt.Sprint(a.AtMS, a.Actor, a.Action, a.Before, a.After, a.Detail))
 		}
-		sn.Comments = append(sn.Comments, fmt.Sprintf("%+v %s %v %v %v", cc, c.ArticleKey, c.Votes, c.Reports, hist))
+		sn.Comments = append(sn.Comments, fmt.Sprintf("%s %s %v %s %v", show(cc), c.ArticleKey, c.Votes, show(c.Reports), hist))
 		return nil
 	})
 	if err != nil {
@@ -75,7 +75,7 @@ func takeSnapshot(t *testing.T, s *schema.Store, slug string) snapshot {
 	}
 	bans, _ := s.SiteBans(ctx, site.ID)
 	for _, b := range bans {
-		sn.Bans = append(sn.Bans, fmt.Sprint(b.Kind, b.Value, b.Reason, b.Shadow, b.ExpiresMS, b.CommentID, b.CreatedMS))
+		sn.Bans = append(sn.Bans, fmt.Sprint(b.Kind, b.Value, b.Reason, b.Shadow, show(b.ExpiresMS), show(b.CommentID), b.CreatedMS))
 	}
 	audit, _ := s.SiteAudit(ctx, site.ID)
 	for _, a := range audit {
@@ -99,7 +99,7 @@ func TestExportRoundTrip(t *testing.T) {
 			c := &schema.Comment{SiteID: site.ID, ArticleID: a.ID, Author: author, Body: body, BodyKey: "k" + body,
 				Status: status, EmailHash: "e-" + author, IPHash: "ip-" + author, ReaderID: "r-" + author, EditTokenHash: "t-" + body}
 			if parent != 0 {
-				c.ParentID = sql.NullInt64{Int64: parent, Valid: true}
+				c.ParentID = new(parent)
 			}
 			if err := src.CreateComment(ctx, c); err != nil {
 				t.Fatal(err)
@@ -175,4 +175,33 @@ func TestExportRoundTrip(t *testing.T) {
 			}
 		}
 	})
+}
+
+// show prints v as %+v does, but with the values pointer fields (a
+// nullable column) point to rather than their addresses, so that two
+// snapshots compare by content.
+func show(v any) string {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer:
+		if rv.IsNil() {
+			return "<nil>"
+		}
+		return show(rv.Elem().Interface())
+	case reflect.Slice:
+		parts := make([]string, rv.Len())
+		for i := range parts {
+			parts[i] = show(rv.Index(i).Interface())
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	case reflect.Struct:
+		var parts []string
+		for i := range rv.NumField() {
+			if f := rv.Type().Field(i); f.IsExported() {
+				parts = append(parts, f.Name+":"+show(rv.Field(i).Interface()))
+			}
+		}
+		return "{" + strings.Join(parts, " ") + "}"
+	}
+	return fmt.Sprint(v)
 }

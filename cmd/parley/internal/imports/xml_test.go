@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 	"github.com/parley/parley/schema/schematest"
 )
@@ -38,16 +38,16 @@ func checkWant(t *testing.T, s *schema.Store, site *schema.Site, source string, 
 		}
 		email, ip := "", ""
 		if w.email != "" {
-			email = handlers.EmailHash(testSecret, w.email)
+			email = moderation.EmailHash(testSecret, w.email)
 		}
 		if w.ip != "" {
-			ip = handlers.IPHash(testSecret, w.ip)
+			ip = moderation.IPHash(testSecret, w.ip)
 		}
 		created, _ := time.Parse(time.RFC3339, w.created)
 		if c.Author != w.author || c.Body != w.body || c.Status != w.status || c.EmailHash != email || c.IPHash != ip ||
-			c.ParentID.Int64 != parent || c.CreatedMS != created.UnixMilli() || a.Key != w.article {
+			c.Parent() != parent || c.CreatedMS != created.UnixMilli() || a.Key != w.article {
 			t.Errorf("%s: got author %q body %q status %s email %q ip %q parent %d created %v article %s\nwant %+v",
-				w.id, c.Author, c.Body, c.Status, c.EmailHash, c.IPHash, c.ParentID.Int64, c.CreatedAt(), a.Key, w)
+				w.id, c.Author, c.Body, c.Status, c.EmailHash, c.IPHash, c.Parent(), c.CreatedAt(), a.Key, w)
 		}
 	}
 }
