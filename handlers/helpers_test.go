@@ -30,7 +30,12 @@ const testSecret = "test-secret-0123456789abcdef0123456789abcdef"
 
 func newEnv(t *testing.T, d schema.Dialect, opts ...func(*handlers.Config)) *env {
 	t.Helper()
-	store := schematest.Open(t, d)
+	return newEnvOn(t, schematest.Open(t, d), opts...)
+}
+
+// newEnvOn is newEnv on a store the test opened.
+func newEnvOn(t *testing.T, store *schema.Store, opts ...func(*handlers.Config)) *env {
+	t.Helper()
 	// Started first, so that one-time links in webhooks point at it.
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()

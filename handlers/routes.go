@@ -90,6 +90,8 @@ func (s *Server) router() *mux.Router {
 	mod.Handle("/bans", s.h(s.createBan)).Methods("POST")
 	mod.Handle("/bans/{id}", s.h(s.deleteBan)).Methods("DELETE")
 	mod.Handle("/audit", s.h(s.auditLog)).Methods("GET")
+	mod.Handle("/digest", s.h(s.getDigest)).Methods("GET")
+	mod.Handle("/digest", s.h(s.putDigest)).Methods("PUT")
 
 	// Admins only: sites and accounts.
 	admin := sub("/api/v1/mod")
@@ -129,6 +131,11 @@ func (s *Server) router() *mux.Router {
 	pub.Handle("/sites/{site}/comments.atom", s.h(s.siteFeed)).Methods("GET")
 	pub.Handle("/comments/{id}/vote", s.h(s.voteComment)).Methods("PUT", "DELETE")
 	pub.Handle("/comments/{id}/reports", s.h(s.reportComment)).Methods("POST")
+	// Links of emails; the unsubscribe POST is RFC 8058's one-click.
+	pub.Handle("/mail/confirm/{token}", s.h(s.mailConfirmPage)).Methods("GET")
+	pub.Handle("/mail/confirm/{token}", s.h(s.mailConfirm)).Methods("POST")
+	pub.Handle("/mail/unsubscribe/{token}", s.h(s.mailUnsubscribePage)).Methods("GET")
+	pub.Handle("/mail/unsubscribe/{token}", s.h(s.mailUnsubscribe)).Methods("POST")
 
 	// Writing comments takes larger bodies.
 	posts := sub("/api/v1")

@@ -131,5 +131,14 @@ func ValidateSite(slug string, st schema.Settings) map[string]string {
 	if len(st.Webhooks.URLs) > 0 && len(strings.TrimSpace(st.Webhooks.Secret)) < 16 {
 		p["webhooks.secret"] = "at least 16 characters when webhook URLs are set"
 	}
+	if !languagePattern.MatchString(st.Language) {
+		p["language"] = "a language tag such as en or fr (emails are written in English and French; others fall back to English)"
+	}
+	if st.ReplyDigestMinutes < 0 || st.ReplyDigestMinutes > 7*24*60 {
+		p["reply_digest_minutes"] = "between 0 (each reply at once) and 10080 (a week)"
+	}
 	return p
 }
+
+// languagePattern is a BCP 47 tag as sites write it: en, fr, pt-BR.
+var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)

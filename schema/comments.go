@@ -106,6 +106,9 @@ type PostOptions struct {
 	Check     func(digits []byte) bool
 	// Announce builds the comment's webhook events (and one-time links).
 	Announce Announcer
+	// Subscribe, when not nil, asks for the author's reply notifications;
+	// its State tells what was done.
+	Subscribe *Subscribe
 }
 
 // PostComment stores a new comment in one transaction of the group-commit
@@ -179,6 +182,14 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, o PostOptions) erro
 		}
 		if err := s.moveQueue(b.ctx, b.tx, c.SiteID, "", c.Queue); err != nil {
 			return err
+		}
+		if err := s.queueReplies(b.ctx, b.tx, c); err != nil {
+			return err
+		}
+		if o.Subscribe != nil {
+			if err := s.subscribe(b.ctx, b.tx, c, o.Subscribe); err != nil {
+				return err
+			}
 		}
 		return s.announce(b.ctx, b.tx, o.Announce, Change{After: c, Article: article})
 	})

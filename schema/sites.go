@@ -35,6 +35,13 @@ type Settings struct {
 	IPRetentionDays   int                      `json:"ip_retention_days"`
 	Moderation        Moderation               `json:"moderation"`
 	Webhooks          Webhooks                 `json:"webhooks"`
+	// Language is the language of the site's emails (en, fr; others fall
+	// back to English) when the widget did not say one.
+	Language string `json:"language"`
+	// ReplyDigestMinutes is the least time between two emails about
+	// replies to one reader on one article; replies arriving meanwhile
+	// wait and go together in the next one. 0 sends each at once.
+	ReplyDigestMinutes int `json:"reply_digest_minutes"`
 }
 
 // ReactionStyle is how the widget draws a reaction: its label, and its icon
@@ -86,7 +93,9 @@ func DefaultSettings() Settings {
 			ClassifierSpam:         0.97,
 			ClassifierHold:         0.80,
 		},
-		Webhooks: Webhooks{URLs: []string{}},
+		Webhooks:           Webhooks{URLs: []string{}},
+		Language:           "en",
+		ReplyDigestMinutes: 30,
 	}
 }
 

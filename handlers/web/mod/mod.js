@@ -336,6 +336,15 @@
     $('#dashboard').hidden = false;
     $('#whoami').textContent = (state.me.email || '') + (state.me.role ? ' · ' + state.me.role : '');
     $$('.admin-only').forEach(function (n) { n.hidden = !isAdmin(); });
+    // Without email the server sends no notifications: say so, and offer
+    // no digest.
+    $('#email-off').hidden = data.email !== false;
+    $('#digest-wrap').hidden = data.email !== true;
+    if (data.email === true) {
+      api('GET', '/api/v1/mod/digest').then(function (r) {
+        if (r.ok && r.data) $('#digest').value = String(r.data.every_minutes);
+      });
+    }
     loadSites().then(function () {
       route();
       refreshCounts();
@@ -1432,6 +1441,9 @@
 
   function boot() {
     bind();
+    $('#digest').addEventListener('change', function () {
+      api('PUT', '/api/v1/mod/digest', { every_minutes: Number($('#digest').value) });
+    });
     loadLang().then(function () {
       // Without a sign-in in this browser there is no session to ask
       // about: asking would only log a 401 in the console.
