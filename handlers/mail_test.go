@@ -202,3 +202,92 @@ func TestReplyNotifications(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestEmailOff: without -smtp-url the widget is told not to offer reply
+// notifications, the API refuses them in the contract's shape, and the
+// dashboard is told email is off.
+func TestEmailOff(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
+		e := newEnv(t, d, relaxed)
+		r := e.post("a-1", map[string]any{"email": "a@example.org", "notify_replies": true})
+		if r.Status != 422 || !strings.Contains(r.field("notify_replies"), "-smtp-url") {
+			t.Fatalf("notify_replies without email: %d %s", r.Status, r.Body)
+		}
+		if r := list(e, "a-1", ""); r.JSON["email_notifications"] != false {
+			t.Fatalf("thread: %s", r.Body)
+		}
+		mod := e.moderator("ed@news.example", schema.RoleAdmin)
+		if r := mod.must(200, "GET", "/api/v1/mod/session", nil); r.JSON["email"] != false {
+			t.Fatalf("session: %s", r.Body)
+		}
+		if r := mod.do("PUT", "/api/v1/mod/digest", map[string]any{"every_minutes": 60}); r.Status != 422 || r.field("every_minutes") == "" {
+			t.Fatalf("digest without email: %d %s", r.Status, r.Body)
+		}
+		mod.must(200, "PUT", "/api/v1/mod/digest", map[string]any{"every_minutes": 0})
+	})
+}
+
+// TestSubscriptionRequests: what the API answers around notify_replies,
+// and the bound on confirmations one address can be sent.
+func TestSubscriptionRequests(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
+		e := newMailEnv(t, d)
+		if r := e.post("a-1", map[string]any{"notify_replies": true}); r.Status != 422 || r.field("email") == "" {
+			t.Fatalf("notify_replies without an email: %d %s", r.Status, r.Body)
+		}
+		if r := list(e.env, "a-1", ""); r.JSON["email_notifications"] != true {
+			t.Fatalf("thread: %s", r.Body)
+		}
+		// A stranger using someone's address: three confirmations a day at
+		// most, whatever the number of articles.
+		for i, want := range []string{"confirm_sent", "confirm_sent", "confirm_sent", "confirm_limited"} {
+			r := e.post("art-"+itoa(int64(i)), map[string]any{"email": "victim@example.org", "notify_replies": true, "lang": "fr"})
+			if r.Status != 201 || r.JSON["subscription"] != want {
+				t.Fatalf("ask %d: %d %s, want %s", i, r.Status, r.Body, want)
+			}
+		}
+		e.work()
+		got := e.smtp.To("victim@example.org")
+		if len(got) != 3 || !strings.Contains(got[0].Subject, "Confirmation") {
+			t.Fatalf("%d confirmations (want 3, in French): %+v", len(got), got)
+		}
+		// The link's page speaks the subscription's language; a page for
+		// a link that does not exist answers 404 in the contract's shape
+		// or as a page.
+		confirm := linkPath(t, got[0].Text, "confirm")
+		if r := e.do("GET", confirm, nil, "Accept", "text/html"); r.Status != 200 || !strings.Contains(string(r.Body), "Oui, m’envoyer les réponses") {
+			t.Fatalf("French page: %d %s", r.Status, r.Body)
+		}
+		if r := e.do("GET", confirm, nil); r.Status != 200 || r.JSON["confirmed"] != false {
+			t.Fatalf("JSON: %d %s", r.Status, r.Body)
+		}
+		if r := e.do("GET", "/api/v1/mail/unsubscribe/nope", nil); r.Status != 404 || r.errCode() != "not_found" {
+			t.Fatalf("unknown link: %d %s", r.Status, r.Body)
+		}
+		if r := e.do("POST", "/api/v1/mail/confirm/nope", nil, "Accept", "text/html"); r.Status != 404 || !strings.Contains(string(r.Body), "Nothing to do") {
+			t.Fatalf("unknown link page: %d %s", r.Status, r.Body)
+		}
+		// The button of the page confirms; after that, posting with the box
+		// ticked answers active.
+		if r := e.do("POST", confirm, nil, "Accept", "text/html"); r.Status != 200 || !strings.Contains(string(r.Body), "Confirmé") {
+			t.Fatalf("confirm from the page: %d %s", r.Status, r.Body)
+		}
+		if r := e.post("art-0", map[string]any{"email": "victim@example.org", "notify_replies": true}); r.JSON["subscription"] != "active" {
+			t.Fatalf("after confirming: %s", r.Body)
+		}
+		mod := e.moderator("ed@news.example", schema.RoleModerator)
+		if r := mod.must(200, "GET", "/api/v1/mod/session", nil); r.JSON["email"] != true {
+			t.Fatalf("session: %s", r.Body)
+		}
+		mod.must(200, "PUT", "/api/v1/mod/digest", map[string]any{"every_minutes": 60})
+		if r := mod.must(200, "GET", "/api/v1/mod/digest", nil); num(r.JSON["every_minutes"]) != 60 {
+			t.Fatalf("digest: %s", r.Body)
+		}
+		if r := mod.do("PUT", "/api/v1/mod/digest", map[string]any{"every_minutes": -1}); r.Status != 422 {
+			t.Fatalf("negative digest: %d", r.Status)
+		}
+		if _, body := e.metrics(); !strings.Contains(body, "parley_mail_sent_total") || !strings.Contains(body, "parley_mail_queue_depth 0") {
+			t.Fatalf("metrics lack the mail: %s", body)
+		}
+	})
+}

@@ -236,6 +236,7 @@ func Parse(raw []byte) (Message, error) {
 }
 
 func setPart(m *Message, mediaType, body string) {
+	body = strings.ReplaceAll(body, "\r\n", "\n")
 	switch mediaType {
 	case "text/plain":
 		m.Text = body
