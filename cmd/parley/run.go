@@ -314,6 +314,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	metricsToken := fs.String("metrics-token", "", "bearer token /metrics asks for (Authorization: Bearer …); empty asks for none")
 	importMax := fs.Int64("import-max-bytes", handlers.DefaultImportMaxBytes, "largest file the admin API's import takes, in bytes as uploaded (gzip counts compressed)")
 	smtpURL := fs.String("smtp-url", "", "send email through this SMTP server: smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 (TLS), smtp://127.0.0.1:2525?tls=none (clear text, loopback only); empty turns email off")
+	smtpTimeout := durationVar(fs, "smtp-timeout", 30*time.Second, "how long one SMTP conversation may take; mail a crashed server was sending goes again after twice that (a `duration`)")
 	mailFrom := fs.String("mail-from", "", "the sender of emails, such as \"News comments <comments@news.example>\" (required with -smtp-url)")
 	allowPrivateHooks := fs.Bool("allow-private-webhooks", false, "let webhook URLs reach loopback, private and link-local addresses (an intranet chat server)")
 	var proxies listFlag
@@ -445,7 +446,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	var mailer *mail.Mailer
 	if *smtpURL != "" {
-		if mailer, err = mail.New(store, mail.Config{SMTPURL: *smtpURL, From: *mailFrom, PublicURL: *publicURL, Logger: logger}); err != nil {
+		if mailer, err = mail.New(store, mail.Config{SMTPURL: *smtpURL, From: *mailFrom, PublicURL: *publicURL, Timeout: *smtpTimeout, Logger: logger}); err != nil {
 			ln.Close()
 			if mln != nil {
 				mln.Close()

@@ -51,7 +51,9 @@ type Config struct {
 	// Poll is how often the worker looks for due mail and digests; queued
 	// mail wakes it at once. Default: 1 s.
 	Poll time.Duration
-	// Timeout bounds one SMTP conversation. Default: 30 s.
+	// Timeout bounds one SMTP conversation: no message is started after
+	// it, and each command waits at most that long. A worker that dies
+	// mid-send has its mail sent by another after twice that. Default: 30 s.
 	Timeout time.Duration
 	// ConfirmTTL is how long a confirmation link works. Default: 72 h.
 	ConfirmTTL time.Duration
@@ -309,9 +311,10 @@ func (m *Mailer) prune(ctx context.Context) {
 
 // sendDue claims and sends due mail until none is left.
 func (m *Mailer) sendDue(ctx context.Context) {
-	// The lease outlives a conversation's timeout, so that only a worker
-	// that died mid-send has its mail taken over.
-	lease := m.cfg.Timeout + 30*time.Second
+	// A batch's conversation stops starting messages after Timeout, and
+	// one message takes at most Timeout more: the lease outlives both, so
+	// that only a worker that died mid-send has its mail taken over.
+	lease := 2*m.cfg.Timeout + time.Second
 	for ctx.Err() == nil {
 		rows, err := m.store.ClaimMail(ctx, batch, lease)
 		if err != nil {

@@ -2,9 +2,11 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -40,6 +42,7 @@ func (m *Mailer) send(ctx context.Context, rows []schema.OutMail) []error {
 	if h := heloName(m.from.Address); h != "" {
 		opts = append(opts, gomail.WithHELO(h))
 	}
+	start := time.Now()
 	c, err := gomail.NewClient(m.smtp.host, opts...)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
@@ -49,7 +52,11 @@ func (m *Mailer) send(ctx context.Context, rows []schema.OutMail) []error {
 			defer c.Close()
 			// One message at a time, so each answer is the row's own.
 			for i, msg := range msgs {
-				if msg != nil {
+				switch {
+				case msg == nil:
+				case time.Since(start) > m.cfg.Timeout:
+					errs[i] = errors.New("not attempted: the conversation ran out of time")
+				default:
 					errs[i] = c.Send(msg)
 				}
 			}
