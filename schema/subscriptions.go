@@ -399,3 +399,14 @@ func (s *Store) ForgetMail(ctx context.Context, email, emailHash string) (subs, 
 	})
 	return subs, mails, err
 }
+
+// DeleteUnconfirmed deletes the subscriptions asked for before the cutoff
+// and never confirmed: their address was kept only to wait for the link.
+func (s *Store) DeleteUnconfirmed(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.wdb.ExecContext(ctx, s.q(`DELETE FROM reply_subscriptions WHERE confirmed_at IS NULL AND created_at < ?`), before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("delete unconfirmed subscriptions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

@@ -87,7 +87,8 @@ type Mailer struct {
 	from    *mail.Address
 	metrics *metrics
 	wake    chan struct{}
-	// lastDaily is when the daily chores (pruning sent mail) last ran.
+	// lastPrune is when the daily chores (pruning sent mail and
+	// unconfirmed subscriptions) last ran.
 	mu        sync.Mutex
 	lastPrune time.Time
 }
@@ -306,6 +307,13 @@ func (m *Mailer) prune(ctx context.Context) {
 		}
 	} else if n > 0 {
 		m.log.Info("pruned sent mail", "count", n)
+	}
+	if n, err := m.store.DeleteUnconfirmed(ctx, m.store.Now().Add(-m.cfg.ConfirmTTL)); err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("delete unconfirmed subscriptions", "err", err)
+		}
+	} else if n > 0 {
+		m.log.Info("deleted unconfirmed reply subscriptions", "count", n)
 	}
 }
 

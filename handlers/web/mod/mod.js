@@ -1124,6 +1124,7 @@
 
   var SITE_DEFAULTS = {
     slug: '', origins: [], reactions: ['like', 'dislike'], comments_open: true, strict_articles: false, edit_window_seconds: 900,
+    language: 'en', reply_digest_minutes: 30,
     moderation: { mode: 'post', first_time_approved: 1, banned_words: [], suspect_words: [], max_links: 2, report_threshold: 3 }
   };
 
@@ -1156,6 +1157,8 @@
     $('#site-comments-open').checked = s.comments_open !== false;
     $('#site-strict').checked = !!s.strict_articles;
     $('#site-edit-window').value = s.edit_window_seconds !== undefined ? s.edit_window_seconds : '';
+    $('#site-language').value = s.language === 'fr' ? 'fr' : 'en';
+    $('#site-reply-digest').value = s.reply_digest_minutes !== undefined ? s.reply_digest_minutes : '';
     $('#site-mode').value = m.mode || 'post';
     $('#site-first-time').value = m.first_time_approved !== undefined ? m.first_time_approved : '';
     $('#site-banned').value = (m.banned_words || []).join('\n');
@@ -1183,6 +1186,8 @@
       comments_open: $('#site-comments-open').checked,
       strict_articles: $('#site-strict').checked,
       edit_window_seconds: intOrUndef($('#site-edit-window').value),
+      language: $('#site-language').value,
+      reply_digest_minutes: intOrUndef($('#site-reply-digest').value),
       moderation: {
         mode: $('#site-mode').value,
         first_time_approved: intOrUndef($('#site-first-time').value),
