@@ -179,6 +179,14 @@ func TestReplyNotifications(t *testing.T) {
 			t.Fatalf("after approving one and rejecting the other: %d emails, last %q", len(got), got[len(got)-1].Text)
 		}
 
+		// The link opened in a browser only shows a button.
+		page = e.do("GET", unsubscribe, nil, "Accept", "text/html")
+		if page.Status != 200 || !strings.Contains(string(page.Body), "Stop them</button>") || page.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Fatalf("unsubscribe page: %d %s", page.Status, page.Body)
+		}
+		if r := e.do("GET", unsubscribe, nil); r.Status != 200 || r.JSON["unsubscribed"] != false {
+			t.Fatalf("unsubscribe link as JSON: %d %s", r.Status, r.Body)
+		}
 		// One click in the mail client: a POST without session, cookie or
 		// CSRF token, with RFC 8058's body.
 		r = e.do("POST", unsubscribe, "List-Unsubscribe=One-Click", "Content-Type", "application/x-www-form-urlencoded")
