@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -66,6 +67,9 @@ type commentInput struct {
 	ParentID        *int64 `json:"parent_id"`
 	CaptchaID       string `json:"captcha_id"`
 	CaptchaSolution string `json:"captcha_solution"`
+	// NotifyReplies asks for replies by email (double opt-in), in Lang.
+	NotifyReplies bool   `json:"notify_replies"`
+	Lang          string `json:"lang"`
 }
 
 // createComment validates the post before anything touches the database,
@@ -121,6 +125,17 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(in.CaptchaSolution) == "" {
 		fields["captcha_solution"] = "required"
 	}
+	if in.NotifyReplies {
+		switch {
+		case !s.cfg.Mail.Enabled():
+			return errEmailOff("notify_replies")
+		case email == "" && fields["email"] == "":
+			fields["email"] = "required to be emailed replies (notify_replies)"
+		}
+	}
+	if len(in.Lang) > 35 {
+		fields["lang"] = "a language tag such as en or fr-CA"
+	}
 	var parentID int64
 	if in.ParentID != nil {
 		if parentID = *in.ParentID; parentID <= 0 {
@@ -165,11 +180,17 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	if article != nil {
 		c.ArticleID = article.ID
 	}
+	var subscribe *schema.Subscribe
+	if in.NotifyReplies {
+		if subscribe, err = s.cfg.Mail.Subscribe(email, who.EmailHash, cmp.Or(in.Lang, site.Settings.Language), key, article); err != nil {
+			return err
+		}
+	}
 	err = s.store.PostComment(r.Context(), c, schema.PostOptions{
 		ArticleKey: key, Article: article,
 		CaptchaID: in.CaptchaID, Check: captchaChecker(in.CaptchaSolution),
-		Announce: s.notify.Held(site),
-		Contact:  contact(site, email), Statement: s.queue.PostStatement(site, email),
+		Announce: s.notify.Held(site), Subscribe: subscribe,
+		Contact: contact(site, email), Statement: s.queue.PostStatement(site, email),
 	})
 	switch {
 	case errors.Is(err, schema.ErrCaptchaUnknown):
@@ -185,7 +206,14 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	if c.Status == schema.StatusPending {
 		s.notify.Wake()
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"comment": toPublic(c), "edit_token": editToken})
+	answer := map[string]any{"comment": toPublic(c), "edit_token": editToken}
+	if subscribe != nil {
+		answer["subscription"] = subscribe.State
+		if subscribe.State == schema.SubscribeConfirmSent {
+			s.cfg.Mail.Wake()
+		}
+	}
+	writeJSON(w, http.StatusCreated, answer)
 	return nil
 }
 
@@ -206,6 +234,9 @@ type threadResponse struct {
 	Comments   []publicComment `json:"comments"`
 	NextCursor *string         `json:"next_cursor"`
 	Count      int64           `json:"count"`
+	// EmailNotifications tells the widget whether to offer "email me
+	// replies": the server sends email.
+	EmailNotifications bool `json:"email_notifications"`
 }
 
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
@@ -246,7 +277,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if id == 0 {
-		writeJSON(w, http.StatusOK, threadResponse{Comments: []publicComment{}})
+		writeJSON(w, http.StatusOK, threadResponse{Comments: []publicComment{}, EmailNotifications: s.cfg.Mail.Enabled()})
 		return nil
 	}
 	// A shadow-banned reader gets a page of their own; everyone else
@@ -273,7 +304,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp := threadResponse{Comments: make([]publicComment, 0, len(rows)), Count: article.ApprovedCount}
+	resp := threadResponse{Comments: make([]publicComment, 0, len(rows)), Count: article.ApprovedCount, EmailNotifications: s.cfg.Mail.Enabled()}
 	for i := range rows {
 		resp.Comments = append(resp.Comments, toPublic(&rows[i]))
 	}

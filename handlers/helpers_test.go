@@ -38,7 +38,12 @@ type envConfig struct {
 
 func newEnv(t *testing.T, d schema.Dialect, opts ...func(*envConfig)) *env {
 	t.Helper()
-	store := schematest.Open(t, d)
+	return newEnvOn(t, schematest.Open(t, d), opts...)
+}
+
+// newEnvOn is newEnv on a store the test opened.
+func newEnvOn(t *testing.T, store *schema.Store, opts ...func(*envConfig)) *env {
+	t.Helper()
 	// Started first, so that one-time links in webhooks point at it.
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()

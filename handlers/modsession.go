@@ -14,6 +14,8 @@ import (
 type sessionResponse struct {
 	CSRFToken string  `json:"csrf_token,omitempty"`
 	Moderator modView `json:"moderator"`
+	// Email tells the dashboard whether the server sends email.
+	Email bool `json:"email"`
 }
 
 // login checks a moderator's email and password and starts a session.
@@ -108,7 +110,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.InfoContext(r.Context(), "moderator logged in", "moderator_id", m.ID)
-	writeJSON(w, http.StatusOK, sessionResponse{CSRFToken: csrf, Moderator: toModView(m, slugs)})
+	writeJSON(w, http.StatusOK, sessionResponse{CSRFToken: csrf, Moderator: toModView(m, slugs), Email: s.cfg.Mail.Enabled()})
 	return nil
 }
 
@@ -120,7 +122,7 @@ func (s *Server) currentSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp := sessionResponse{Moderator: toModView(a.mod, slugs)}
+	resp := sessionResponse{Moderator: toModView(a.mod, slugs), Email: s.cfg.Mail.Enabled()}
 	if a.session != nil {
 		resp.CSRFToken = a.session.CSRFToken
 	}

@@ -83,7 +83,8 @@ func checkExchange(router routers.Router, r *http.Request, body []byte, rec *htt
 	// document says); the validator needs to be told.
 	vr := r.Clone(context.Background())
 	vr.Body = io.NopCloser(bytes.NewReader(body))
-	if len(body) > 0 {
+	// Only the RFC 8058 unsubscribe POST is a form, as mail clients send it.
+	if ct := r.Header.Get("Content-Type"); len(body) > 0 && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		vr.Header.Set("Content-Type", "application/json")
 	}
 	if vr.URL.Host == "" {

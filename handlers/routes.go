@@ -107,6 +107,8 @@ func (s *Server) router() *mux.Router {
 	mod.Handle("/sites/{site}/trusted-flaggers/{email}", s.h(s.removeFlagger)).Methods("DELETE")
 	mod.Handle("/sites/{site}/misuse", s.h(s.misuse)).Methods("GET")
 	mod.Handle("/sites/{site}/transparency", s.h(s.transparency)).Methods("GET")
+	mod.Handle("/digest", s.h(s.getDigest)).Methods("GET")
+	mod.Handle("/digest", s.h(s.putDigest)).Methods("PUT")
 
 	// Admins only: sites and accounts.
 	admin := sub("/api/v1/mod")
@@ -149,6 +151,11 @@ func (s *Server) router() *mux.Router {
 	pub.Handle("/notice-categories", s.h(s.noticeCategories)).Methods("GET")
 	pub.Handle("/appeals/{token}", s.h(s.appealStatus)).Methods("GET")
 	pub.Handle("/appeals/{token}", s.h(s.createAppeal)).Methods("POST")
+	// Links of emails; the unsubscribe POST is RFC 8058's one-click.
+	pub.Handle("/mail/confirm/{token}", s.h(s.mailConfirmPage)).Methods("GET")
+	pub.Handle("/mail/confirm/{token}", s.h(s.mailConfirm)).Methods("POST")
+	pub.Handle("/mail/unsubscribe/{token}", s.h(s.mailUnsubscribePage)).Methods("GET")
+	pub.Handle("/mail/unsubscribe/{token}", s.h(s.mailUnsubscribe)).Methods("POST")
 
 	// Writing comments takes larger bodies.
 	posts := sub("/api/v1")

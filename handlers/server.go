@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parley/parley/moderation"
+	"github.com/parley/parley/moderation/mail"
 	"github.com/parley/parley/schema"
 )
 
@@ -58,7 +59,10 @@ type Config struct {
 	// ImportMaxBytes caps an uploaded import file. Default:
 	// DefaultImportMaxBytes.
 	ImportMaxBytes int64
-	Logger         *slog.Logger
+	// Mail sends email (reply notifications, digests); nil runs without:
+	// the widget offers no reply notifications and the API refuses them.
+	Mail   *mail.Mailer
+	Logger *slog.Logger
 	// Build describes the running binary in /healthz.
 	Build BuildInfo
 }
@@ -136,6 +140,9 @@ func New(store *schema.Store, cfg Config) *Server {
 	// The token rides in the fragment, which browsers do not send: it stays
 	// out of access logs.
 	s.queue.SetAppealURL(func(token string) string { return cfg.PublicURL + "/appeal/#" + token })
+	if cfg.Mail != nil {
+		s.metrics.registry.MustRegister(cfg.Mail.Collector())
+	}
 	s.metrics.registry.MustRegister(cacheCollector{store: store, pages: s.pages, media: s.media, assessor: s.assessor})
 	s.handler = s.routes()
 	return s

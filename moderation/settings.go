@@ -10,7 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/parley/parley/moderation/dsa"
 	"github.com/parley/parley/schema"
 )
 
@@ -93,9 +92,6 @@ func ValidateSite(slug string, st schema.Settings) map[string]string {
 	if st.IPRetentionDays < 0 || st.IPRetentionDays > 3650 {
 		p["ip_retention_days"] = "between 0 (keep) and 3650"
 	}
-	if !slices.Contains(dsa.Languages, st.Language) {
-		p["language"] = "one of " + strings.Join(dsa.Languages, ", ")
-	}
 	if len(st.TermsGrounds) == 0 || len(st.TermsGrounds) > 50 {
 		p["terms_grounds"] = "name 1 to 50 grounds from your terms: a statement of reasons cites one"
 	}
@@ -144,5 +140,14 @@ func ValidateSite(slug string, st schema.Settings) map[string]string {
 	if len(st.Webhooks.URLs) > 0 && len(strings.TrimSpace(st.Webhooks.Secret)) < 16 {
 		p["webhooks.secret"] = "at least 16 characters when webhook URLs are set"
 	}
+	if !languagePattern.MatchString(st.Language) {
+		p["language"] = "a language tag such as en or fr (emails are written in English and French; others fall back to English)"
+	}
+	if st.ReplyDigestMinutes < 0 || st.ReplyDigestMinutes > 7*24*60 {
+		p["reply_digest_minutes"] = "between 0 (each reply at once) and 10080 (a week)"
+	}
 	return p
 }
+
+// languagePattern is a BCP 47 tag as sites write it: en, fr, pt-BR.
+var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)

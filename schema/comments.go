@@ -120,6 +120,9 @@ type PostOptions struct {
 	// the statement of reasons its automated rejection or hiding owes
 	// the author; nil from it means none is owed.
 	Statement func(c *Comment) (*Statement, *Mail, error)
+	// Subscribe, when not nil, asks for the author's reply notifications;
+	// its State tells what was done.
+	Subscribe *Subscribe
 }
 
 // PostComment stores a new comment in one transaction of the group-commit
@@ -208,6 +211,14 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, o PostOptions) erro
 				if err := s.AddStatement(b.ctx, b.tx, st, *m, By(nil, ActorPolicy)); err != nil {
 					return err
 				}
+			}
+		}
+		if err := s.queueReplies(b.ctx, b.tx, c); err != nil {
+			return err
+		}
+		if o.Subscribe != nil {
+			if err := s.subscribe(b.ctx, b.tx, c, o.Subscribe); err != nil {
+				return err
 			}
 		}
 		return s.announce(b.ctx, b.tx, o.Announce, Change{After: c, Article: article})

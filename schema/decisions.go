@@ -142,6 +142,12 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Decided, error) {
 		if err != nil {
 			return err
 		}
+		// A held reply tells its parent's author when it is published.
+		if before.Status != StatusApproved {
+			if err := s.queueReplies(ctx, tx, out.After); err != nil {
+				return err
+			}
+		}
 		if before.Status != out.After.Status || before.Queue != out.After.Queue {
 			if err := s.announce(ctx, tx, d.Announce, Change{Before: &before, After: out.After}); err != nil {
 				return err

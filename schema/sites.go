@@ -36,8 +36,14 @@ type Settings struct {
 	Moderation        Moderation               `json:"moderation"`
 	Webhooks          Webhooks                 `json:"webhooks"`
 	// Language is the language of the email Parley sends for the site
-	// (statements of reasons, notice receipts): "en" or "fr".
+	// (reply notifications, statements of reasons, notice receipts): en or
+	// fr; others fall back to English. A reader's email follows the
+	// widget's language when it said one.
 	Language string `json:"language"`
+	// ReplyDigestMinutes is the least time between two emails about
+	// replies to one reader on one article; replies arriving meanwhile
+	// wait and go together in the next one. 0 sends each at once.
+	ReplyDigestMinutes int `json:"reply_digest_minutes"`
 	// EUDSA turns on the duties of the EU Digital Services Act: a
 	// statement of reasons to every author who left an email whose comment
 	// is removed or hidden, and shadow bans only where such a statement
@@ -99,9 +105,10 @@ func DefaultSettings() Settings {
 			ClassifierSpam:         0.97,
 			ClassifierHold:         0.80,
 		},
-		Webhooks: Webhooks{URLs: []string{}},
-		Language: "en",
-		EUDSA:    true,
+		Webhooks:           Webhooks{URLs: []string{}},
+		Language:           "en",
+		ReplyDigestMinutes: 30,
+		EUDSA:              true,
 		TermsGrounds: []string{
 			"Terms of use: no spam or advertising",
 			"Terms of use: no insults, harassment or hate speech",

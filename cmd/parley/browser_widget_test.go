@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/parley/parley/moderation/mail/mailtest"
 )
 
 // mountJS adds a widget to the page, as a publisher's page would, with the
@@ -70,6 +72,40 @@ func TestBrowserWidget(t *testing.T) {
 		tb.eval(nil, `(Q('.parley-form').scrollIntoView({block: 'center'}), true)`)
 		tb.wait("the image in the same box", `(() => { const i = Q('.parley-captcha-img'); const r = i.getBoundingClientRect();
 			return !i.hidden && i.complete && i.naturalWidth > 0 && Math.round(r.width) === 238 && Math.round(r.height) === 78; })()`)
+	})
+
+	t.Run("EmailMeReplies", func(t *testing.T) {
+		// Without -smtp-url there is no box, even with an address.
+		base, _ := startDemo(t)
+		tb := newTab(t, bctx)
+		tb.open(base + "/demo/")
+		tb.wait("the loaded thread", `text(Q('.parley-count')) === '0 comments'`)
+		tb.typeInto(`Q('input[name=email]')`, "ann@example.org")
+		if evalJS[bool](tb, `!Q('.parley-notify').hidden`) {
+			t.Fatal("the box is offered by a server that sends no email")
+		}
+
+		// With it, the box appears once an address is typed, and ticking
+		// it subscribes: the confirmation email arrives.
+		smtp := mailtest.Start(t)
+		base = startServer(t, map[string]string{"PARLEY_DB": filepath.Join(t.TempDir(), "parley.db")}, "-demo", "-captcha-test",
+			"-smtp-url", smtp.URL, "-mail-from", "comments@news.example")
+		tb = newTab(t, bctx)
+		tb.open(base + "/demo/")
+		tb.wait("the loaded thread", `text(Q('.parley-count')) === '0 comments'`)
+		if evalJS[bool](tb, `!Q('.parley-notify').hidden`) {
+			t.Fatal("the box is offered before an address is typed")
+		}
+		tb.typeInto(`Q('input[name=email]')`, "ann@example.org")
+		tb.wait("the box", `!Q('.parley-notify').hidden && text(Q('.parley-notify label')) === 'Email me replies'`)
+		tb.click(`Q('input[name=notify_replies]')`)
+		tb.fillForm("Ann Reader", "Tell me when someone answers.")
+		tb.click(`Q('.parley-submit')`)
+		tb.wait("the message", `text(Q('.parley-form-message')).startsWith('Your comment was published. Check your inbox')`)
+		got := smtp.Wait(t, 1, 10*time.Second)
+		if got[0].To[0] != "ann@example.org" || !strings.Contains(got[0].Subject, "Confirm") || !strings.Contains(got[0].Text, "/api/v1/mail/confirm/") {
+			t.Fatalf("confirmation: %+v", got[0])
+		}
 	})
 
 	t.Run("EmojiReactions", func(t *testing.T) {

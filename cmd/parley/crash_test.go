@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley/parley/moderation/mail/mailtest"
 	"github.com/parley/parley/schema"
 	"github.com/parley/parley/schema/schematest"
 )
@@ -523,5 +524,100 @@ func (l *ledger) check(t *testing.T, c *client, dsn string, targets []int64) {
 			t.Errorf("comment %d: %v up, %v down; stored votes %d up, %d down; acknowledged allow %d to %d up",
 				id, m["upvotes"], m["downvotes"], up, down, lo, hi)
 		}
+	}
+}
+
+// TestCrashMailNeverLost kills the server with SIGKILL while the SMTP
+// server holds its answer to a message it already took, then starts it
+// again: every queued email arrives at least once. The one in flight
+// arrives twice — the server took it, but Parley never heard so and sends
+// it again once its lease ends — which is the documented price of never
+// losing one.
+func TestCrashMailNeverLost(t *testing.T) {
+	bin := buildParley(t)
+	for _, d := range schematest.Engines {
+		t.Run(string(d), func(t *testing.T) {
+			dsn := schematest.DSN(t, d)
+			prepareSite(t, dsn)
+			smtp := mailtest.Start(t)
+			entered := smtp.Hold()
+			args := []string{"-captcha-test", "-rate-readers", "off", "-rate-captchas", "off", "-rate-comments", "off",
+				"-smtp-url", smtp.URL, "-mail-from", "comments@news.example", "-smtp-timeout", "1s"}
+			p := startProcess(t, bin, dsn, args...)
+			c := newClient(p.base)
+			const n = 8
+			addr := func(i int) string { return fmt.Sprintf("reader%d@example.org", i) }
+			for i := range n {
+				status, cap := c.do("POST", "/api/v1/captchas", nil)
+				if status != 201 {
+					t.Fatalf("captcha: %d", status)
+				}
+				status, out := c.do("POST", "/api/v1/sites/news/articles/crash/comments", map[string]any{
+					"author": "Ann", "body": fmt.Sprintf("comment %d", i), "email": addr(i), "notify_replies": true,
+					"captcha_id": cap["id"], "captcha_solution": cap["test_solution"]})
+				if status != 201 || out["subscription"] != "confirm_sent" {
+					t.Fatalf("post %d: %d %v", i, status, out)
+				}
+			}
+			select {
+			case <-entered:
+			case <-time.After(15 * time.Second):
+				t.Fatalf("no email reached the SMTP server:\n%s", p.log())
+			}
+			// The server took the message; Parley is waiting for its 250.
+			p.kill(t)
+			smtp.Release()
+			inFlight := smtp.Messages()[0].To[0]
+
+			p = startProcess(t, bin, dsn, args...)
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				missing := 0
+				for i := range n {
+					if len(smtp.To(addr(i))) == 0 {
+						missing++
+					}
+				}
+				if missing == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d confirmations never arrived:\n%s", missing, n, p.log())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			// Every row is marked sent; only the one in flight took two
+			// attempts.
+			s, err := schema.Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			waitUntil(t, 10*time.Second, func() bool {
+				for i := range n {
+					rows, err := s.MailTo(context.Background(), addr(i))
+					if err != nil || len(rows) != 1 || !rows[0].SentMS.Valid {
+						return false
+					}
+				}
+				return true
+			})
+			if got := len(smtp.To(inFlight)); got != 2 {
+				t.Errorf("the email in flight at the crash arrived %d times, want 2 (once before, once after)", got)
+			}
+			rows, _ := s.MailTo(context.Background(), inFlight)
+			t.Logf("%d emails, %d received; the one in flight (%s) took %d attempts", n, len(smtp.Messages()), inFlight, rows[0].Attempts)
+		})
+	}
+}
+
+func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not so after %s", d)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

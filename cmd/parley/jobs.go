@@ -7,6 +7,7 @@ import (
 
 	"github.com/parley/parley/cmd/parley/internal/jobs"
 	"github.com/parley/parley/handlers"
+	"github.com/parley/parley/moderation/mail"
 	"github.com/parley/parley/moderation/webhooks"
 	"github.com/parley/parley/schema"
 )
@@ -16,8 +17,8 @@ import (
 // more entry here. Every instance runs all of them; what they take from
 // the database they claim there, so instances never do the same work
 // twice.
-func serveJobs(store *schema.Store, srv *handlers.Server, hooks *webhooks.Worker, log *slog.Logger) []jobs.Job {
-	return []jobs.Job{
+func serveJobs(store *schema.Store, srv *handlers.Server, hooks *webhooks.Worker, mailer *mail.Mailer, log *slog.Logger) []jobs.Job {
+	list := []jobs.Job{
 		{Name: "webhook deliveries", Run: func(ctx context.Context) error { hooks.Run(ctx); return nil }},
 		{Name: "idle rate-limit buckets", Every: time.Minute, Run: func(context.Context) error {
 			srv.ForgetIdleClients()
@@ -47,4 +48,9 @@ func serveJobs(store *schema.Store, srv *handlers.Server, hooks *webhooks.Worker
 			return err
 		}},
 	}
+	if mailer != nil {
+		// Sends the mail outbox, builds reply and pending digests, prunes.
+		list = append(list, jobs.Job{Name: "mail", Run: func(ctx context.Context) error { mailer.Run(ctx); return nil }})
+	}
+	return list
 }

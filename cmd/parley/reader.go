@@ -32,6 +32,16 @@ type exportedComment struct {
 	ReaderID  string          `json:"reader_id"`
 }
 
+// exportedSubscription is a reply subscription in an author's export.
+type exportedSubscription struct {
+	Site        string     `json:"site"`
+	Article     string     `json:"article"`
+	Email       string     `json:"email"`
+	Language    string     `json:"language"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ConfirmedAt *time.Time `json:"confirmed_at"`
+}
+
 // notExported says what an export cannot hold, in the export itself.
 const notExported = "Reactions, comment votes and reports are stored under anonymous reader ids from the browser, never with an email address, so they cannot be found by email. Comments the author deleted kept no email hash."
 
@@ -66,7 +76,14 @@ func readerCommand(ctx context.Context, sub string, args []string, getenv func(s
 		if err != nil {
 			return err
 		}
+		subs, mails, err := store.ForgetMail(ctx, *email, hash)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "erased %d comments written with %s\n", n, strings.TrimSpace(*email))
+		if subs > 0 || mails > 0 {
+			fmt.Fprintf(stdout, "erased %d reply subscriptions and %d emails to that address\n", subs, mails)
+		}
 		return nil
 	}
 	rows, err := store.CommentsByEmailHash(ctx, hash)
@@ -74,11 +91,22 @@ func readerCommand(ctx context.Context, sub string, args []string, getenv func(s
 		return err
 	}
 	out := struct {
-		Email       string            `json:"email"`
-		ExportedAt  time.Time         `json:"exported_at"`
-		Comments    []exportedComment `json:"comments"`
-		NotIncluded string            `json:"not_included"`
-	}{Email: strings.TrimSpace(*email), ExportedAt: time.Now().UTC().Truncate(time.Second), Comments: []exportedComment{}, NotIncluded: notExported}
+		Email      string            `json:"email"`
+		ExportedAt time.Time         `json:"exported_at"`
+		Comments   []exportedComment `json:"comments"`
+		// Subscriptions are the address's requests for replies by email.
+		Subscriptions []exportedSubscription `json:"reply_subscriptions"`
+		NotIncluded   string                 `json:"not_included"`
+	}{Email: strings.TrimSpace(*email), ExportedAt: time.Now().UTC().Truncate(time.Second), Comments: []exportedComment{},
+		Subscriptions: []exportedSubscription{}, NotIncluded: notExported}
+	subs, err := store.SubscriptionsByEmailHash(ctx, hash)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		out.Subscriptions = append(out.Subscriptions, exportedSubscription{Site: s.SiteSlug, Article: s.ArticleKey, Email: s.Email,
+			Language: s.Lang, CreatedAt: s.CreatedAt(), ConfirmedAt: s.ConfirmedAt()})
+	}
 	for _, c := range rows {
 		e := exportedComment{
 			ID: c.ID, Site: c.SiteSlug, Article: c.ArticleKey, Author: c.Author, Body: c.Body, Status: c.Status,

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/parley/parley/moderation/mail/mailtest"
+	"github.com/parley/parley/schema"
 )
 
 // An author's comments are found by the email they gave, exported as JSON
@@ -71,5 +76,51 @@ func TestReaderExportAndForget(t *testing.T) {
 		if out, err := runCmd(t, "", args...); err != errUsage {
 			t.Fatalf("%v: %v %s", args, err, fmt.Sprint(out))
 		}
+	}
+}
+
+// A reader's reply subscriptions are in their export and erased with
+// their comments, as is every email to them in the outbox.
+func TestReaderForgetsSubscriptions(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.db")
+	smtp := mailtest.Start(t)
+	base := startServer(t, map[string]string{"PARLEY_DB": db}, "-demo", "-captcha-test",
+		"-smtp-url", smtp.URL, "-mail-from", "comments@news.example")
+	_, c := call(t, "POST", base+"/api/v1/captchas", "")
+	in, _ := json.Marshal(map[string]any{"author": "Ann", "email": "Ann@Example.org", "body": "Tell me", "notify_replies": true, "lang": "fr",
+		"captcha_id": c["id"], "captcha_solution": c["test_solution"]})
+	if status, out := call(t, "POST", base+"/api/v1/sites/demo/articles/story/comments", string(in)); status != 201 || out["subscription"] != "confirm_sent" {
+		t.Fatalf("post: %d %v", status, out)
+	}
+	smtp.Wait(t, 1, 10*time.Second)
+
+	out, err := runCmd(t, "", "reader", "export", "-email", "ann@example.org", "-db", db)
+	var export struct {
+		Subscriptions []struct {
+			Site, Article, Email, Language string
+			ConfirmedAt                    *time.Time `json:"confirmed_at"`
+		} `json:"reply_subscriptions"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &export) != nil || len(export.Subscriptions) != 1 {
+		t.Fatalf("export: %v %s", err, out)
+	}
+	if s := export.Subscriptions[0]; s.Site != "demo" || s.Article != "story" || s.Email != "Ann@Example.org" || s.Language != "fr" || s.ConfirmedAt != nil {
+		t.Fatalf("exported subscription: %+v", s)
+	}
+	out, err = runCmd(t, "", "reader", "forget", "-email", "ann@example.org", "-db", db)
+	if err != nil || !strings.Contains(out, "erased 1 comments") || !strings.Contains(out, "erased 1 reply subscriptions and 1 emails") {
+		t.Fatalf("forget: %v %s", err, out)
+	}
+	out, _ = runCmd(t, "", "reader", "export", "-email", "ann@example.org", "-db", db)
+	if !strings.Contains(out, `"reply_subscriptions": []`) {
+		t.Fatalf("export after forget: %s", out)
+	}
+	s, err := schema.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if rows, err := s.MailTo(context.Background(), "Ann@Example.org"); err != nil || len(rows) != 0 {
+		t.Fatalf("mail kept after forget: %v %v", rows, err)
 	}
 }

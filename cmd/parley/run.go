@@ -21,6 +21,7 @@ import (
 	"github.com/parley/parley/handlers"
 	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/moderation/webhooks"
+	"github.com/parley/parley/moderation/mail"
 	"github.com/parley/parley/schema"
 )
 
@@ -44,6 +45,7 @@ Usage:
   parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-public-url URL] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
                    [-rate-comments 6/m:5 …] [-login-hashers N] [-header-timeout 5s] [-request-timeout 10s]
                    [-metrics-addr 127.0.0.1:9090] [-metrics-token T] [-allow-private-webhooks]
+                   [-smtp-url smtp://user:pass@host:587 -mail-from comments@news.example]
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
   parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
@@ -316,6 +318,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address to serve /metrics on, apart from the public one since metrics reveal moderation; empty disables")
 	metricsToken := fs.String("metrics-token", "", "bearer token /metrics asks for (Authorization: Bearer …); empty asks for none")
 	importMax := fs.Int64("import-max-bytes", handlers.DefaultImportMaxBytes, "largest file the admin API's import takes, in bytes as uploaded (gzip counts compressed)")
+	smtpURL := fs.String("smtp-url", "", "send email through this SMTP server: smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 (TLS), smtp://127.0.0.1:2525?tls=none (clear text, loopback only); empty turns email off")
+	smtpTimeout := durationVar(fs, "smtp-timeout", 30*time.Second, "how long one SMTP conversation may take; mail a crashed server was sending goes again after twice that (a `duration`)")
+	mailFrom := fs.String("mail-from", "", "the sender of emails, such as \"News comments <comments@news.example>\" (required with -smtp-url)")
 	allowPrivateHooks := fs.Bool("allow-private-webhooks", false, "let webhook URLs reach loopback, private and link-local addresses (an intranet chat server)")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
@@ -366,6 +371,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if err := checkDSN(*dsn); err != nil {
 		return err
+	}
+	if *smtpURL == "" && *mailFrom != "" {
+		return errors.New("-mail-from needs -smtp-url: without an SMTP server no email is sent")
+	}
+	if *smtpURL != "" {
+		// Checked before anything opens, so that a typo fails at once.
+		if _, err := mail.New(nil, mail.Config{SMTPURL: *smtpURL, From: *mailFrom}); err != nil {
+			return err
+		}
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var trusted []netip.Prefix
@@ -436,12 +450,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		limits.LoginHashers = hashers
 	}
 	hooks := webhooks.New(store, webhooks.Config{AllowPrivate: *allowPrivateHooks, Logger: logger})
+	var mailer *mail.Mailer
+	if *smtpURL != "" {
+		if mailer, err = mail.New(store, mail.Config{SMTPURL: *smtpURL, From: *mailFrom, PublicURL: *publicURL, Timeout: *smtpTimeout, Logger: logger}); err != nil {
+			ln.Close()
+			if mln != nil {
+				mln.Close()
+			}
+			return err
+		}
+		logger.Info("email on", "smtp", mailer.Describe(), "from", *mailFrom)
+	} else {
+		logger.Info("email off: no -smtp-url; reply notifications and digests are not offered")
+	}
 	srv := handlers.New(store, handlers.Config{
 		Build:  buildInfo(),
 		Secret: secret, CaptchaTest: *captchaTest, Demo: *demo, TrustedProxies: trusted,
 		SecureCookies: *secureCookies, PublicURL: *publicURL, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
 		AllowPrivateWebhooks: *allowPrivateHooks, WakeWebhooks: hooks.Wake, MetricsToken: *metricsToken,
-		Importer: newImporter(store, secret, 5000), ImportMaxBytes: *importMax,
+		Importer: newImporter(store, secret, 5000), ImportMaxBytes: *importMax, Mail: mailer,
 	})
 	if *allowPrivateHooks {
 		logger.Warn("webhooks may reach private addresses (-allow-private-webhooks): only the admins' settings stand between them and internal services")
@@ -462,7 +489,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bgDone := make(chan struct{})
 	go func() {
 		defer close(bgDone)
-		jobs.Run(bgCtx, logger, serveJobs(store, srv, hooks, logger))
+		jobs.Run(bgCtx, logger, serveJobs(store, srv, hooks, mailer, logger))
 	}()
 	defer func() {
 		stopBG()

@@ -112,6 +112,8 @@
     'required': 'This field is required.',
     'too-long': 'Please use at most {max} characters.',
     'email-invalid': 'Please enter a valid email address.',
+    'notify-replies': 'Email me replies',
+    'notify-confirm': 'Check your inbox: follow the link we sent to receive replies.',
     'awaiting': 'Your comment is awaiting moderation.',
     'published': 'Your comment was published.',
     'rate-limited': 'Too many comments, try again in {n} s',
@@ -684,6 +686,8 @@
     '.parley-row { display: flex; flex-wrap: wrap; gap: 0 14px; }',
     '.parley-row > .parley-field { flex: 1 1 220px; min-width: 0; }',
     '.parley-field { display: block; margin: 0 0 12px; }',
+    '.parley-notify { display: flex; gap: 6px; align-items: center; margin: 0 0 12px; }',
+    '.parley-notify[hidden] { display: none; }',
     '.parley-label { display: block; margin: 0 0 4px; font-size: 14px; font-weight: 700; color: var(--p-fg); cursor: default; }',
     '.parley-hint { font-weight: 400; color: var(--p-muted); }',
     '.parley-input { -webkit-appearance: none; appearance: none; display: block; width: 100%; max-width: 100%; margin: 0; padding: 8px 10px;',
@@ -1062,6 +1066,10 @@
         if (isNew && !firstNew) firstNew = entry;
       });
       self.cursor = r.data.next_cursor || null;
+      // The server says whether it sends email: only then is "email me
+      // replies" offered.
+      self.emailOn = r.data.email_notifications === true;
+      if (self.mainForm) self.mainForm.syncNotify();
       if (reset) self.restorePending();
       self.loadMoreBtn.hidden = !self.cursor;
       // Keyboard and screen-reader users go on reading at the first new comment.
@@ -1632,6 +1640,7 @@
     if (!pending) this.setTotal(this.total + 1);
     this.updateEmpty();
     var msg = pending ? t('awaiting') : t('published');
+    if (data.subscription === 'confirm_sent' || data.subscription === 'confirm_pending') msg += ' ' + t('notify-confirm');
     this.announce(msg);
     if (!form.parent) form.showMessage(msg, false);
     entry.li.scrollIntoView({ block: 'nearest' });
@@ -1687,6 +1696,9 @@
 
     this.author = h('input', { class: 'parley-input', type: 'text', name: 'author', id: uid('author'), maxlength: String(MAX_AUTHOR), autocomplete: 'name', required: true, 'aria-required': 'true', value: saved.author || '' });
     this.email = h('input', { class: 'parley-input', type: 'email', name: 'email', id: uid('email'), maxlength: '254', autocomplete: 'email', spellcheck: 'false', value: saved.email || '' });
+    this.notify = h('input', { type: 'checkbox', name: 'notify_replies', id: uid('notify') });
+    this.notifyWrap = h('div', { class: 'parley-notify', hidden: true }, this.notify, h('label', { for: this.notify.id }, t('notify-replies')));
+    this.email.addEventListener('input', function () { self.syncNotify(); });
     this.body = h('textarea', { class: 'parley-input', name: 'body', id: uid('body'), rows: this.parent ? '4' : '5', required: true, 'aria-required': 'true' });
     var counterId = uid('counter');
     this.counter = h('p', { class: 'parley-counter', id: counterId, 'aria-live': 'off' });
@@ -1717,6 +1729,7 @@
       h('div', { class: 'parley-row' },
         field('author', t('name'), this.author),
         field('email', [t('email') + ' ', h('span', { class: 'parley-hint' }, t('email-hint'))], this.email)),
+      this.notifyWrap,
       field('body', t('body'), this.body, this.counter),
       h('div', { class: 'parley-captcha' },
         h('div', { class: 'parley-captcha-figure' }, h('div', { class: 'parley-captcha-box' }, this.img), h('div', { class: 'parley-captcha-tools' }, this.audioBtn, this.newBtn), this.capState),
@@ -1733,6 +1746,7 @@
       });
     }
     this.updateCounter();
+    this.syncNotify();
 
     // A captcha is a database row on the server: fetch it when the reader
     // comes near the form rather than on every page view.
@@ -1749,6 +1763,14 @@
       }, { rootMargin: '300px 0px' });
       this.observer.observe(this.el);
     }
+  };
+
+  // syncNotify offers "email me replies" when the server sends email and
+  // an address is given: without one there is nowhere to send them.
+  CommentForm.prototype.syncNotify = function () {
+    var on = !!this.w.emailOn && this.email.value.trim() !== '';
+    this.notifyWrap.hidden = !on;
+    if (!on) this.notify.checked = false;
   };
 
   CommentForm.prototype.destroy = function () {
@@ -1929,6 +1951,10 @@
     };
     var email = this.email.value.trim();
     if (email) payload.email = email;
+    if (email && this.notify.checked) {
+      payload.notify_replies = true;
+      payload.lang = w.cfg.lang;
+    }
     if (this.parent) payload.parent_id = this.parent.data.id;
 
     this.busy = true;

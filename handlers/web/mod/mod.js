@@ -336,6 +336,15 @@
     $('#dashboard').hidden = false;
     $('#whoami').textContent = (state.me.email || '') + (state.me.role ? ' · ' + state.me.role : '');
     $$('.admin-only').forEach(function (n) { n.hidden = !isAdmin(); });
+    // Without email the server sends no notifications: say so, and offer
+    // no digest.
+    $('#email-off').hidden = data.email !== false;
+    $('#digest-wrap').hidden = data.email !== true;
+    if (data.email === true) {
+      api('GET', '/api/v1/mod/digest').then(function (r) {
+        if (r.ok && r.data) $('#digest').value = String(r.data.every_minutes);
+      });
+    }
     loadSites().then(function () {
       route();
       refreshCounts();
@@ -1240,7 +1249,7 @@
 
   var SITE_DEFAULTS = {
     slug: '', origins: [], reactions: ['like', 'dislike'], comments_open: true, strict_articles: false, edit_window_seconds: 900,
-    eu_dsa: true, language: 'en',
+    eu_dsa: true, language: 'en', reply_digest_minutes: 30,
     moderation: { mode: 'post', first_time_approved: 1, banned_words: [], suspect_words: [], max_links: 2, report_threshold: 3 }
   };
 
@@ -1273,6 +1282,8 @@
     $('#site-comments-open').checked = s.comments_open !== false;
     $('#site-strict').checked = !!s.strict_articles;
     $('#site-edit-window').value = s.edit_window_seconds !== undefined ? s.edit_window_seconds : '';
+    $('#site-language').value = s.language === 'fr' ? 'fr' : 'en';
+    $('#site-reply-digest').value = s.reply_digest_minutes !== undefined ? s.reply_digest_minutes : '';
     $('#site-mode').value = m.mode || 'post';
     $('#site-first-time').value = m.first_time_approved !== undefined ? m.first_time_approved : '';
     $('#site-banned').value = (m.banned_words || []).join('\n');
@@ -1280,7 +1291,6 @@
     $('#site-max-links').value = m.max_links !== undefined ? m.max_links : '';
     $('#site-report-threshold').value = m.report_threshold !== undefined ? m.report_threshold : '';
     $('#site-eu-dsa').checked = s.eu_dsa !== false;
-    $('#site-language').value = s.language || 'en';
     $('#site-grounds').value = (s.terms_grounds || []).join('\n');
   }
 
@@ -1305,6 +1315,7 @@
       edit_window_seconds: intOrUndef($('#site-edit-window').value),
       eu_dsa: $('#site-eu-dsa').checked,
       language: $('#site-language').value,
+      reply_digest_minutes: intOrUndef($('#site-reply-digest').value),
       // Left empty, a new site gets the default grounds.
       terms_grounds: lines($('#site-grounds').value).length ? lines($('#site-grounds').value) : undefined,
       moderation: {
@@ -1566,6 +1577,9 @@
 
   function boot() {
     bind();
+    $('#digest').addEventListener('change', function () {
+      api('PUT', '/api/v1/mod/digest', { every_minutes: Number($('#digest').value) });
+    });
     loadLang().then(function () {
       // Without a sign-in in this browser there is no session to ask
       // about: asking would only log a 401 in the console.
