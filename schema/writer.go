@@ -28,7 +28,8 @@ const maxBatch = 256
 func hotWrites() []string {
 	return []string{sqlReadReaction, sqlInsertReaction, sqlUpdateReaction, sqlDeleteReaction, sqlAddCount,
 		sqlMarkParent, sqlInsertComment, sqlBumpApproved, sqlConsumeCaptcha, sqlInsertCaptcha,
-		sqlVoteArticle, sqlInsertVote, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote}
+		sqlVoteArticle, sqlInsertVote, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote,
+		sqlRollReaction, sqlRollComments, sqlRollHeld}
 }
 
 type writer struct {
@@ -68,6 +69,8 @@ type batch struct {
 	// for the ops that are answered after it returned.
 	commentVotes []*commentVote
 	cur          *op
+	// ins is what the batch folded for the insights' rollups.
+	ins insights
 }
 
 type countKey struct {
@@ -88,6 +91,7 @@ func soft(err error) error { return softError{err} }
 func (b *batch) addCount(article int64, reaction string, by int64) {
 	if by != 0 {
 		b.counts[countKey{article, reaction}] += by
+		b.rollReaction(article, reaction, by)
 	}
 }
 
@@ -255,7 +259,7 @@ func (b *batch) run(ops []*op) error {
 			o.soft = se.err
 		}
 	}
-	for _, step := range []func() error{b.writeCommentVotes, b.writeReactions, b.applyCounts} {
+	for _, step := range []func() error{b.writeCommentVotes, b.writeReactions, b.applyCounts, b.applyInsights} {
 		if err := step(); err != nil {
 			return err
 		}
