@@ -90,6 +90,11 @@ func (s *Server) router() *mux.Router {
 	mod.Handle("/bans", s.h(s.createBan)).Methods("POST")
 	mod.Handle("/bans/{id}", s.h(s.deleteBan)).Methods("DELETE")
 	mod.Handle("/audit", s.h(s.auditLog)).Methods("GET")
+	mod.Handle("/insights", s.h(s.insightsOverview)).Methods("GET")
+	mod.Handle("/insights/articles", s.h(s.insightArticles)).Methods("GET")
+	mod.Handle("/insights/articles/{id}", s.h(s.insightArticle)).Methods("GET")
+	mod.Handle("/insights/desk", s.h(s.insightDesk)).Methods("GET")
+	mod.Handle("/insights/rules", s.h(s.insightRules)).Methods("GET")
 
 	// Admins only: sites and accounts.
 	admin := sub("/api/v1/mod")
