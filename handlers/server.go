@@ -19,6 +19,9 @@ import (
 
 // Config is what the server needs besides its store.
 type Config struct {
+	// InsightsRetention is how long the Insights rollups are kept; 400
+	// days when zero.
+	InsightsRetention time.Duration
 	// Secret is the server secret that signs reader tokens and keys the
 	// hashes of IPs and emails.
 	Secret string
@@ -169,8 +172,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Run does the server's background work until ctx ends: delivering
 // webhooks, forgetting idle rate-limit buckets and, through the store,
-// expired captchas, sessions and links every minute, and clearing IP
-// hashes past their site's retention at once and then every hour. It
+// expired captchas, sessions and links every minute, sampling the queues'
+// sizes for the Insights every minute, and clearing IP hashes and
+// Insights rollups past their retention at once and then every hour. It
 // returns once all of it stopped, import jobs included (they are
 // canceled).
 func (s *Server) Run(ctx context.Context) {
@@ -181,6 +185,7 @@ func (s *Server) Run(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	s.clearOldIPHashes(ctx)
+	s.deleteOldInsights(ctx)
 	for minutes := 1; ; minutes++ {
 		select {
 		case <-ctx.Done():
@@ -198,9 +203,27 @@ func (s *Server) Run(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Debug("deleted expired sessions, links and deliveries", "count", n)
 		}
+		if err := s.store.SampleQueues(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("sample queue sizes for insights", "err", err)
+		}
 		if minutes%60 == 0 {
 			s.clearOldIPHashes(ctx)
+			s.deleteOldInsights(ctx)
 		}
+	}
+}
+
+func (s *Server) deleteOldInsights(ctx context.Context) {
+	keep := s.cfg.InsightsRetention
+	if keep <= 0 {
+		keep = 400 * 24 * time.Hour
+	}
+	if n, err := s.store.DeleteOldInsights(ctx, keep); err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("delete old insights", "err", err)
+		}
+	} else if n > 0 {
+		s.log.Info("deleted insights past their retention", "rows", n)
 	}
 }
 

@@ -41,7 +41,7 @@ const usage = `parley — comments and reactions for news sites
 Usage:
   parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-public-url URL] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
                    [-rate-comments 6/m:5 …] [-login-hashers N] [-header-timeout 5s] [-request-timeout 10s]
-                   [-metrics-addr 127.0.0.1:9090] [-metrics-token T] [-allow-private-webhooks]
+                   [-metrics-addr 127.0.0.1:9090] [-metrics-token T] [-allow-private-webhooks] [-insights-retention 400]
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
   parley moderator add -email ed@news.example -role admin|moderator [-site slug …] [-db …]   (password on stdin)
@@ -311,6 +311,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address to serve /metrics on, apart from the public one since metrics reveal moderation; empty disables")
 	metricsToken := fs.String("metrics-token", "", "bearer token /metrics asks for (Authorization: Bearer …); empty asks for none")
 	importMax := fs.Int64("import-max-bytes", handlers.DefaultImportMaxBytes, "largest file the admin API's import takes, in bytes as uploaded (gzip counts compressed)")
+	insightsRetention := fs.Int("insights-retention", 400, "days the Insights rollups are kept (1 to 3650)")
+	rollups := fs.Bool("rollups", true, "keep the Insights rollups; off only to measure what they cost (make bench)")
 	allowPrivateHooks := fs.Bool("allow-private-webhooks", false, "let webhook URLs reach loopback, private and link-local addresses (an intranet chat server)")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
@@ -348,6 +350,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if *importMax <= 0 {
 		return errors.New("-import-max-bytes must be positive")
+	}
+	if *insightsRetention < 1 || *insightsRetention > 3650 {
+		return fmt.Errorf("-insights-retention is %d: give the days to keep the Insights rollups, 1 to 3650", *insightsRetention)
 	}
 	if limits.LoginHashers < 1 {
 		return errors.New("-login-hashers must be at least 1")
@@ -436,7 +441,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SecureCookies: *secureCookies, PublicURL: *publicURL, Logger: logger, Limits: limits, RequestTimeout: *requestTimeout,
 		AllowPrivateWebhooks: *allowPrivateHooks, MetricsToken: *metricsToken,
 		Importer: newImporter(store, secret, 5000), ImportMaxBytes: *importMax,
+		InsightsRetention: time.Duration(*insightsRetention) * 24 * time.Hour,
 	})
+	store.SetRollups(*rollups)
 	if *allowPrivateHooks {
 		logger.Warn("webhooks may reach private addresses (-allow-private-webhooks): only the admins' settings stand between them and internal services")
 	}
