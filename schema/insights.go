@@ -11,12 +11,15 @@ import (
 )
 
 // Insights are rollups the writes keep as they happen: per article and
-// hour (comments' events, reactions added and retracted, reports), and per
-// site and day (decisions, waiting times, the rules that held comments,
-// queue sizes). The group-commit writer folds a batch's events per row as
-// it folds counters, so a batch adds one upsert per (article, hour)
-// touched, not one per vote; decisions, which have their own transaction,
-// add theirs in it. They hold no personal data (see 0021_insights.sql).
+// hour, and again per article and day (comments' events, reactions added
+// and retracted, reports), and per site and day (decisions, waiting
+// times, the rules that held comments, queue sizes). The group-commit
+// writer folds a batch's events per row as it folds counters, so a batch
+// adds one upsert per (article, hour) and one per (article, day) touched,
+// not one per vote; decisions, which have their own transaction, add
+// theirs in it. They hold no personal data (see 0021_insights.sql). The
+// hours serve an article's card over a few days; the days serve the
+// rankings and the desk over any period.
 
 const hourMS = int64(time.Hour / time.Millisecond)
 
@@ -169,6 +172,16 @@ const (
 			published = insight_hours.published + excluded.published, held = insight_hours.held + excluded.held,
 			rejected = insight_hours.rejected + excluded.rejected, spam = insight_hours.spam + excluded.spam,
 			reports = insight_hours.reports + excluded.reports`
+	sqlRollReactionDay = `INSERT INTO insight_reaction_days (site_id, day, article_id, reaction, added, retracted)
+		SELECT site_id, ?, id, ?, ?, ? FROM articles WHERE id = ?
+		ON CONFLICT (site_id, day, article_id, reaction) DO UPDATE SET added = insight_reaction_days.added + excluded.added,
+			retracted = insight_reaction_days.retracted + excluded.retracted`
+	sqlRollCommentsDay = `INSERT INTO insight_days (article_id, day, site_id, posted, published, held, rejected, spam, reports)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site_id, day, article_id) DO UPDATE SET posted = insight_days.posted + excluded.posted,
+			published = insight_days.published + excluded.published, held = insight_days.held + excluded.held,
+			rejected = insight_days.rejected + excluded.rejected, spam = insight_days.spam + excluded.spam,
+			reports = insight_days.reports + excluded.reports`
 	sqlRollHeld = `INSERT INTO insight_rule_days (site_id, day, rule, held) VALUES (?, ?, ?, ?)
 		ON CONFLICT (site_id, day, rule) DO UPDATE SET held = insight_rule_days.held + excluded.held`
 )
@@ -198,18 +211,29 @@ func (b *batch) applyInsights() error {
 				d := b.ins.reactions[k]
 				arts[i], reactions[i], added[i], retracted[i] = k.article, k.reaction, d[0], d[1]
 			}
-			if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO insight_reaction_hours (article_id, hour, reaction, site_id, added, retracted)
-				SELECT u.article_id, $5, u.reaction, a.site_id, u.added, u.retracted
-				FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(article_id, reaction, added, retracted, n)
-				JOIN articles a ON a.id = u.article_id ORDER BY u.n
-				ON CONFLICT (article_id, hour, reaction) DO UPDATE SET added = insight_reaction_hours.added + excluded.added,
-					retracted = insight_reaction_hours.retracted + excluded.retracted`, arts, reactions, added, retracted, hour); err != nil {
-				return fmt.Errorf("roll reactions: %w", err)
+			for _, t := range []struct {
+				table, col, key string
+				at              int64
+			}{
+				{"insight_reaction_hours", "hour", "article_id, hour, reaction", hour},
+				{"insight_reaction_days", "day", "site_id, day, article_id, reaction", today},
+			} {
+				if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO `+t.table+` (article_id, `+t.col+`, reaction, site_id, added, retracted)
+					SELECT u.article_id, $5, u.reaction, a.site_id, u.added, u.retracted
+					FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(article_id, reaction, added, retracted, n)
+					JOIN articles a ON a.id = u.article_id ORDER BY u.n
+					ON CONFLICT (`+t.key+`) DO UPDATE SET added = `+t.table+`.added + excluded.added,
+						retracted = `+t.table+`.retracted + excluded.retracted`, arts, reactions, added, retracted, t.at); err != nil {
+					return fmt.Errorf("roll reactions: %w", err)
+				}
 			}
 		} else {
 			for _, k := range keys {
 				d := b.ins.reactions[k]
 				if _, err := b.exec(sqlRollReaction, hour, k.reaction, d[0], d[1], k.article); err != nil {
+					return fmt.Errorf("roll reactions: %w", err)
+				}
+				if _, err := b.exec(sqlRollReactionDay, today, k.reaction, d[0], d[1], k.article); err != nil {
 					return fmt.Errorf("roll reactions: %w", err)
 				}
 			}
@@ -230,22 +254,35 @@ func (b *batch) applyInsights() error {
 				h := b.ins.comments[a]
 				cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i], cols[6][i] = h.site, h.posted, h.published, h.held, h.rejected, h.spam, h.reports
 			}
-			if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO insight_hours (article_id, hour, site_id, posted, published, held, rejected, spam, reports)
-				SELECT u.a, $9, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep
-				FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-					WITH ORDINALITY AS u(a, s, p, pub, h, r, sp, rep, n) ORDER BY u.n
-				ON CONFLICT (article_id, hour) DO UPDATE SET posted = insight_hours.posted + excluded.posted,
-					published = insight_hours.published + excluded.published, held = insight_hours.held + excluded.held,
-					rejected = insight_hours.rejected + excluded.rejected, spam = insight_hours.spam + excluded.spam,
-					reports = insight_hours.reports + excluded.reports`,
-				arts, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], hour); err != nil {
-				return fmt.Errorf("roll comments: %w", err)
+			for _, t := range []struct {
+				table, col, key string
+				at              int64
+			}{
+				{"insight_hours", "hour", "article_id, hour", hour},
+				{"insight_days", "day", "site_id, day, article_id", today},
+			} {
+				if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO `+t.table+` (article_id, `+t.col+`, site_id, posted, published, held, rejected, spam, reports)
+					SELECT u.a, $9, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep
+					FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+						WITH ORDINALITY AS u(a, s, p, pub, h, r, sp, rep, n) ORDER BY u.n
+					ON CONFLICT (`+t.key+`) DO UPDATE SET posted = `+t.table+`.posted + excluded.posted,
+						published = `+t.table+`.published + excluded.published, held = `+t.table+`.held + excluded.held,
+						rejected = `+t.table+`.rejected + excluded.rejected, spam = `+t.table+`.spam + excluded.spam,
+						reports = `+t.table+`.reports + excluded.reports`,
+					arts, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], t.at); err != nil {
+					return fmt.Errorf("roll comments: %w", err)
+				}
 			}
 		} else {
 			for _, a := range arts {
 				h := b.ins.comments[a]
-				if _, err := b.exec(sqlRollComments, a, hour, h.site, h.posted, h.published, h.held, h.rejected, h.spam, h.reports); err != nil {
-					return fmt.Errorf("roll comments: %w", err)
+				for _, st := range []struct {
+					query string
+					at    int64
+				}{{sqlRollComments, hour}, {sqlRollCommentsDay, today}} {
+					if _, err := b.exec(st.query, a, st.at, h.site, h.posted, h.published, h.held, h.rejected, h.spam, h.reports); err != nil {
+						return fmt.Errorf("roll comments: %w", err)
+					}
 				}
 			}
 		}
@@ -281,9 +318,14 @@ func (s *Store) rollStatus(ctx context.Context, tx sqlx.ExtContext, c *Comment, 
 	if h == (commentHour{}) {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.q(sqlRollComments), c.ArticleID, HourOf(s.nowMS()), c.SiteID, 0, h.published, h.held, h.rejected, h.spam, 0)
-	if err != nil {
-		return fmt.Errorf("roll status: %w", err)
+	now := s.nowMS()
+	for _, st := range []struct {
+		query string
+		at    int64
+	}{{sqlRollComments, HourOf(now)}, {sqlRollCommentsDay, DayOf(now)}} {
+		if _, err := tx.ExecContext(ctx, s.q(st.query), c.ArticleID, st.at, c.SiteID, 0, h.published, h.held, h.rejected, h.spam, 0); err != nil {
+			return fmt.Errorf("roll status: %w", err)
+		}
 	}
 	return nil
 }
@@ -362,7 +404,7 @@ func (s *Store) DeleteOldInsights(ctx context.Context, retention time.Duration) 
 	for _, site := range sites {
 		err := s.write(ctx, func(tx *sqlx.Tx) error {
 			for _, t := range []struct{ table, col string }{
-				{"insight_hours", "hour"}, {"insight_reaction_hours", "hour"}, {"insight_decision_days", "day"},
+				{"insight_hours", "hour"}, {"insight_reaction_hours", "hour"}, {"insight_days", "day"}, {"insight_reaction_days", "day"}, {"insight_decision_days", "day"},
 				{"insight_wait_days", "day"}, {"insight_rule_days", "day"}, {"insight_queue_days", "day"},
 			} {
 				res, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t.table+` WHERE site_id = ? AND `+t.col+` < ?`), site, cut)

@@ -187,6 +187,29 @@ func TestInsightRollupsMatchRecount(t *testing.T) {
 				sum.Spam += p.Spam
 				sum.Reports += p.Reports
 			}
+			// The day rollups are the hours summed.
+			days, err := s.InsightSeries(ctx, a.ID, schema.DayOf(from), to, 24*int64(time.Hour/time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var daySum schema.InsightPoint
+			dayNet := schema.Counts{}
+			for _, p := range days {
+				daySum.Posted += p.Posted
+				daySum.Published += p.Published
+				daySum.Held += p.Held
+				daySum.Rejected += p.Rejected
+				daySum.Spam += p.Spam
+				daySum.Reports += p.Reports
+				for r, n := range p.Added {
+					dayNet[r] += n - p.Retracted[r]
+				}
+			}
+			if daySum.Posted != sum.Posted || daySum.Published != sum.Published || daySum.Held != sum.Held ||
+				daySum.Rejected != sum.Rejected || daySum.Spam != sum.Spam || daySum.Reports != sum.Reports ||
+				dayNet["like"] != net["like"] || dayNet["dislike"] != net["dislike"] {
+				t.Errorf("article %d: days %+v %v, hours %+v %v", a.ID, daySum, dayNet, sum, net)
+			}
 			recount, err := s.RecountReactions(ctx, a.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -303,8 +326,43 @@ func TestInsightsSurviveForgetAndExpire(t *testing.T) {
 		}
 		now = t0.Add(401 * 24 * time.Hour)
 		n, err := s.DeleteOldInsights(ctx, 400*24*time.Hour)
-		if err != nil || n != 2 {
-			t.Fatalf("deleted %d rows (%v), want the two", n, err)
+		if err != nil || n != 4 {
+			t.Fatalf("deleted %d rows (%v), want the four (hours and days)", n, err)
+		}
+	})
+}
+
+// The benchmark's history generator works on both engines and yields what
+// the Insights page reads: every article active in the period, and every
+// day of the desk.
+func TestSeedInsightHistory(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "big")
+		end := time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
+		if err := s.SeedInsightHistory(ctx, site.ID, 100, 30, 24, end); err != nil {
+			t.Fatal(err)
+		}
+		sc := schema.InsightScope{SiteIDs: []int64{site.ID}, From: end.Add(-31 * 24 * time.Hour).UnixMilli(), To: end.UnixMilli()}
+		acts, err := s.InsightArticles(ctx, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(acts) != 100 {
+			t.Fatalf("%d articles with history, want 100", len(acts))
+		}
+		days, _, err := s.InsightDesk(ctx, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var decided int64
+		for _, d := range days {
+			for _, n := range d.Decisions {
+				decided += n
+			}
+		}
+		if decided == 0 || len(days) != 32 {
+			t.Fatalf("%d days, %d decisions", len(days), decided)
 		}
 	})
 }

@@ -45,10 +45,13 @@ func (a *ArticleActivity) Net(reaction string) int64 {
 	return max(a.Added[reaction]-a.Retracted[reaction], 0)
 }
 
-// InsightArticles returns every article with activity in the scope, by id.
+// InsightArticles returns every article with activity in the scope, by
+// id. It reads the day rollups of the scope's days (a period is read in
+// whole UTC days) and sums them here: the rows come in key order, site and
+// day first, and summing in a map spares the database a sort.
 func (s *Store) InsightArticles(ctx context.Context, sc InsightScope) (map[int64]*ArticleActivity, error) {
 	out := map[int64]*ArticleActivity{}
-	cond, args, ok := sc.where("", "hour")
+	cond, args, ok := InsightScope{sc.SiteIDs, DayOf(sc.From), sc.To}.where("", "day")
 	if !ok {
 		return out, nil
 	}
@@ -60,8 +63,8 @@ func (s *Store) InsightArticles(ctx context.Context, sc InsightScope) (map[int64
 		}
 		return a
 	}
-	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT article_id, site_id, reaction, SUM(added), SUM(retracted)
-		FROM insight_reaction_hours WHERE `+cond+` GROUP BY article_id, site_id, reaction`), args...)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT article_id, site_id, reaction, added, retracted
+		FROM insight_reaction_days WHERE `+cond), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read reaction insights: %w", err)
 	}
@@ -73,14 +76,15 @@ func (s *Store) InsightArticles(ctx context.Context, sc InsightScope) (map[int64
 			return nil, err
 		}
 		a := get(id, site)
-		a.Added[r], a.Retracted[r] = added, retracted
+		a.Added[r] += added
+		a.Retracted[r] += retracted
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = s.db.QueryxContext(ctx, s.q(`SELECT article_id, site_id, SUM(posted), SUM(published), SUM(held), SUM(rejected), SUM(spam), SUM(reports)
-		FROM insight_hours WHERE `+cond+` GROUP BY article_id, site_id`), args...)
+	rows, err = s.db.QueryContext(ctx, s.q(`SELECT article_id, site_id, posted, published, held, rejected, spam, reports
+		FROM insight_days WHERE `+cond), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read comment insights: %w", err)
 	}
@@ -92,7 +96,12 @@ func (s *Store) InsightArticles(ctx context.Context, sc InsightScope) (map[int64
 			return nil, err
 		}
 		a := get(id, site)
-		a.Posted, a.Published, a.Held, a.Rejected, a.Spam, a.Reports = h.posted, h.published, h.held, h.rejected, h.spam, h.reports
+		a.Posted += h.posted
+		a.Published += h.published
+		a.Held += h.held
+		a.Rejected += h.rejected
+		a.Spam += h.spam
+		a.Reports += h.reports
 	}
 	return out, rows.Err()
 }
@@ -106,6 +115,7 @@ type InsightPoint struct {
 
 // InsightSeries returns an article's history from from to to (ms) in steps
 // of step ms (a multiple of an hour), every step present, quiet ones zero.
+// Steps of whole days read the day rollups, others the hours.
 func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int64) ([]InsightPoint, error) {
 	if step < hourMS || to <= from {
 		return nil, fmt.Errorf("insight series: a step of at least an hour over a period that ends after it starts")
@@ -117,8 +127,12 @@ func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int
 		out[i] = InsightPoint{At: from + int64(i)*step, Added: Counts{}, Retracted: Counts{}}
 	}
 	at := func(hour int64) *InsightPoint { return &out[(hour-from)/step] }
-	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT hour, reaction, added, retracted FROM insight_reaction_hours
-		WHERE article_id = ? AND hour >= ? AND hour < ?`), articleID, from, to)
+	rt, ct, col := "insight_reaction_hours", "insight_hours", "hour"
+	if step%day == 0 {
+		rt, ct, col = "insight_reaction_days", "insight_days", "day"
+	}
+	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT `+col+`, reaction, added, retracted FROM `+rt+`
+		WHERE article_id = ? AND `+col+` >= ? AND `+col+` < ?`), articleID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("read reaction history: %w", err)
 	}
@@ -137,8 +151,8 @@ func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = s.db.QueryxContext(ctx, s.q(`SELECT hour, posted, published, held, rejected, spam, reports FROM insight_hours
-		WHERE article_id = ? AND hour >= ? AND hour < ?`), articleID, from, to)
+	rows, err = s.db.QueryxContext(ctx, s.q(`SELECT `+col+`, posted, published, held, rejected, spam, reports FROM `+ct+`
+		WHERE article_id = ? AND `+col+` >= ? AND `+col+` < ?`), articleID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("read comment history: %w", err)
 	}
@@ -196,23 +210,22 @@ func (s *Store) InsightDesk(ctx context.Context, sc InsightScope) ([]DeskDay, []
 		}
 		return &days[i]
 	}
-	cond, args, ok := sc.where("", "hour")
+	dscope := InsightScope{sc.SiteIDs, first, sc.To}
+	dcond, dargs, ok := dscope.where("", "day")
 	if !ok {
 		return days, nil, nil
 	}
-	// Summed per hour across articles, then per day here: the hour is
-	// the index's second column, so no expression is grouped on.
-	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT hour, SUM(posted), SUM(held) FROM insight_hours WHERE `+cond+` GROUP BY hour`), args...)
+	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT day, SUM(posted), SUM(held) FROM insight_days WHERE `+dcond+` GROUP BY day`), dargs...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read desk: %w", err)
 	}
 	for rows.Next() {
-		var hour, posted, held int64
-		if err := rows.Scan(&hour, &posted, &held); err != nil {
+		var dayMS, posted, held int64
+		if err := rows.Scan(&dayMS, &posted, &held); err != nil {
 			rows.Close()
 			return nil, nil, err
 		}
-		if d := at(hour); d != nil {
+		if d := at(dayMS); d != nil {
 			d.Posted += posted
 			d.Held += held
 		}
@@ -221,8 +234,6 @@ func (s *Store) InsightDesk(ctx context.Context, sc InsightScope) ([]DeskDay, []
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	dscope := InsightScope{sc.SiteIDs, first, sc.To}
-	dcond, dargs, _ := dscope.where("", "day")
 	for _, t := range []struct {
 		query string
 		add   func(d *DeskDay, key string, n int64)

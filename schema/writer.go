@@ -29,7 +29,7 @@ func hotWrites() []string {
 	return []string{sqlReadReaction, sqlInsertReaction, sqlUpdateReaction, sqlDeleteReaction, sqlAddCount,
 		sqlMarkParent, sqlInsertComment, sqlBumpApproved, sqlConsumeCaptcha, sqlInsertCaptcha,
 		sqlVoteArticle, sqlInsertVote, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote,
-		sqlRollReaction, sqlRollComments, sqlRollHeld}
+		sqlRollReaction, sqlRollComments, sqlRollReactionDay, sqlRollCommentsDay, sqlRollHeld}
 }
 
 type writer struct {

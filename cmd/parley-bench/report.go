@@ -27,6 +27,10 @@ const (
 	maxRSS            = 150.0 // MB
 	maxPropagationP99 = 50 * time.Millisecond
 	maxQueueP99       = 20 * time.Millisecond
+	maxInsightsP99    = 200 * time.Millisecond
+	// minRollupShare is what a hot path keeps of its rate without the
+	// Insights rollups, in percent.
+	minRollupShare = 95
 )
 
 // minShare is a row's target share of the ceiling, in percent; 0 means the
@@ -76,6 +80,9 @@ func (r *report) target(res result, ceiling float64, first *result) (string, str
 	case res.id == "queue":
 		text = "p99 ≤ " + fmtDur(maxQueueP99)
 		ok = res.p99 <= maxQueueP99
+	case res.id == "insights" || res.id == "insights-year":
+		text = "p99 ≤ " + fmtDur(maxInsightsP99)
+		ok = res.p99 <= maxInsightsP99
 	default:
 		return "", ""
 	}
@@ -114,6 +121,23 @@ func (r *report) print(w io.Writer) {
 		}
 		text, met := r.target(res, ceiling, first)
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", res.name, rate, fmtDur(res.p50), fmtDur(res.p99), res.errors, share, text, met)
+	}
+
+	for off, on := range offRows {
+		var with, without *result
+		for i := range r.rows {
+			switch r.rows[i].id {
+			case on:
+				with = &r.rows[i]
+			case off:
+				without = &r.rows[i]
+			}
+		}
+		if with != nil && without != nil && without.rate() > 0 {
+			keep := 100 * with.rate() / without.rate()
+			fmt.Fprintf(w, "\nInsights rollups on the %s path: %s/s with them, %s/s without (measured after, on the same database), %.1f %% kept; target ≥ %d %%: %s.\n",
+				on, thousands(with.rate()), thousands(without.rate()), keep, minRollupShare, verdict(keep >= minRollupShare))
+		}
 	}
 
 	if m := r.media; m != nil {

@@ -36,6 +36,34 @@ CREATE TABLE insight_reaction_hours (
 );
 CREATE INDEX insight_reaction_hours_site ON insight_reaction_hours (site_id, hour);
 
+-- The same per UTC day, which is what the rankings and the desk read over
+-- long periods: keyed by site and day first, so that a period of a site
+-- is one range of the key.
+CREATE TABLE insight_days (
+    site_id    BIGINT NOT NULL,
+    day        BIGINT NOT NULL,
+    article_id BIGINT NOT NULL,
+    posted     BIGINT NOT NULL DEFAULT 0,
+    published  BIGINT NOT NULL DEFAULT 0,
+    held       BIGINT NOT NULL DEFAULT 0,
+    rejected   BIGINT NOT NULL DEFAULT 0,
+    spam       BIGINT NOT NULL DEFAULT 0,
+    reports    BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (site_id, day, article_id)
+);
+CREATE INDEX insight_days_article ON insight_days (article_id, day);
+
+CREATE TABLE insight_reaction_days (
+    site_id    BIGINT NOT NULL,
+    day        BIGINT NOT NULL,
+    article_id BIGINT NOT NULL,
+    reaction   TEXT NOT NULL,
+    added      BIGINT NOT NULL DEFAULT 0,
+    retracted  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (site_id, day, article_id, reaction)
+);
+CREATE INDEX insight_reaction_days_article ON insight_reaction_days (article_id, day);
+
 -- The moderation desk, per site and UTC day. Decisions by action and by
 -- moderator (0: a one-time link or the command line).
 CREATE TABLE insight_decision_days (
