@@ -116,7 +116,7 @@ func (r *report) print(w io.Writer) {
 			share = fmt.Sprintf("%.0f %%", 100*res.rate()/ceiling)
 		}
 		rate := thousands(res.rps)
-		if res.id == "pairs" {
+		if res.id == "pairs" || res.id == "pairs-off" {
 			rate = fmt.Sprintf("%s pairs/s (%s req/s)", thousands(res.rate()), thousands(res.rps))
 		}
 		text, met := r.target(res, ceiling, first)
