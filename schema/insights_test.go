@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -365,4 +366,66 @@ func TestSeedInsightHistory(t *testing.T) {
 			t.Fatalf("%d days, %d decisions", len(days), decided)
 		}
 	})
+}
+
+// What the rollups cost the store's hot writes, in process: votes that
+// each change a reaction and new comments, from 32 goroutines so that the
+// writer batches as under load, with the rollups on and off
+// (go test -run '^$' -bench Rollups ./schema).
+func BenchmarkRollups(b *testing.B) {
+	for _, d := range schematest.Engines {
+		for _, on := range []bool{true, false} {
+			name := fmt.Sprintf("%s/rollups=%v", d, on)
+			b.Run(name+"/vote", func(b *testing.B) {
+				s := schematest.Open(b, d)
+				s.SetRollups(on)
+				site, err := s.CreateSite(context.Background(), "news", schema.DefaultSettings(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a, err := s.EnsureArticle(context.Background(), site.ID, "hot")
+				if err != nil {
+					b.Fatal(err)
+				}
+				var n atomic.Int64
+				b.SetParallelism(16)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						i := n.Add(1)
+						r := []string{"like", "dislike"}[i%2]
+						if _, err := s.SetReaction(context.Background(), a.ID, fmt.Sprint("r", i%4000), r); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+			b.Run(name+"/post", func(b *testing.B) {
+				s := schematest.Open(b, d)
+				s.SetRollups(on)
+				site, err := s.CreateSite(context.Background(), "news", schema.DefaultSettings(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a, err := s.EnsureArticle(context.Background(), site.ID, "hot")
+				if err != nil {
+					b.Fatal(err)
+				}
+				var n atomic.Int64
+				b.SetParallelism(16)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						body := fmt.Sprint("comment ", n.Add(1))
+						c := &schema.Comment{SiteID: site.ID, ArticleID: a.ID, Author: "x", Body: body, BodyKey: body, Status: schema.StatusApproved, EditTokenHash: "h", Reasons: "[]"}
+						if err := s.CreateComment(context.Background(), c); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
 }

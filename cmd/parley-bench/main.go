@@ -270,6 +270,10 @@ func run(ctx context.Context) error {
 	// A graceful stop, so that a CPU profile is written out.
 	a.Process.Signal(os.Interrupt)
 	a.Wait()
+	// The rows without rollups run on a server restarted with
+	// -rollups=false, then the same rows again with them (ids ending in
+	// "-again"): the path is measured with, without, with, so that what
+	// the database accumulates during the load favours neither side.
 	var off []benchPath
 	for _, p := range rows {
 		for id, of := range offRows {
@@ -279,14 +283,21 @@ func run(ctx context.Context) error {
 			}
 		}
 	}
-	if len(off) > 0 {
-		step("restarting parley serve with -rollups=false")
-		c, err := startServer(bin, o.dsn, filepath.Join(work, "server-off.log"), "", "-rollups=false")
+	for i, pass := range [][]string{{"-rollups=false"}, nil} {
+		if len(off) == 0 {
+			break
+		}
+		step("restarting parley serve with %v", pass)
+		c, err := startServer(bin, o.dsn, filepath.Join(work, fmt.Sprintf("server-rollups-%d.log", i)), "", pass...)
 		if err != nil {
 			return err
 		}
 		for _, p := range off {
 			p.url = strings.Replace(p.url, base, c.base, 1)
+			if pass == nil {
+				p.id = offRows[p.id] + "-again"
+				p.name = strings.TrimSuffix(p.name, ", rollups off") + ", rollups on again"
+			}
 			step("loading %s", p.name)
 			res, err := load(p)
 			if err != nil {
