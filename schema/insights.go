@@ -187,13 +187,17 @@ const (
 )
 
 // applyInsights writes what the batch folded, in key order like the
-// counters: one statement per row on SQLite, one per table on PostgreSQL.
+// counters: one statement per row on SQLite; on PostgreSQL one for the
+// comments' hours and days, the reactions' having gone with the counters
+// (applyCounts, which runs first).
 func (b *batch) applyInsights() error {
 	if len(b.ins.reactions) == 0 && len(b.ins.comments) == 0 && len(b.ins.held) == 0 {
 		return nil
 	}
 	now := b.s.nowMS()
 	hour, today := HourOf(now), DayOf(now)
+	// On PostgreSQL applyCounts wrote the reactions' rollups with the
+	// counters and left none here.
 	if len(b.ins.reactions) > 0 {
 		keys := make([]countKey, 0, len(b.ins.reactions))
 		for k := range b.ins.reactions {
@@ -205,37 +209,13 @@ func (b *batch) applyInsights() error {
 			}
 			return keys[i].reaction < keys[j].reaction
 		})
-		if b.s.dialect == Postgres {
-			arts, reactions, added, retracted := make([]int64, len(keys)), make([]string, len(keys)), make([]int64, len(keys)), make([]int64, len(keys))
-			for i, k := range keys {
-				d := b.ins.reactions[k]
-				arts[i], reactions[i], added[i], retracted[i] = k.article, k.reaction, d[0], d[1]
+		for _, k := range keys {
+			d := b.ins.reactions[k]
+			if _, err := b.exec(sqlRollReaction, hour, k.reaction, d[0], d[1], k.article); err != nil {
+				return fmt.Errorf("roll reactions: %w", err)
 			}
-			for _, t := range []struct {
-				table, col, key string
-				at              int64
-			}{
-				{"insight_reaction_hours", "hour", "article_id, hour, reaction", hour},
-				{"insight_reaction_days", "day", "site_id, day, article_id, reaction", today},
-			} {
-				if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO `+t.table+` (article_id, `+t.col+`, reaction, site_id, added, retracted)
-					SELECT u.article_id, $5, u.reaction, a.site_id, u.added, u.retracted
-					FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(article_id, reaction, added, retracted, n)
-					JOIN articles a ON a.id = u.article_id ORDER BY u.n
-					ON CONFLICT (`+t.key+`) DO UPDATE SET added = `+t.table+`.added + excluded.added,
-						retracted = `+t.table+`.retracted + excluded.retracted`, arts, reactions, added, retracted, t.at); err != nil {
-					return fmt.Errorf("roll reactions: %w", err)
-				}
-			}
-		} else {
-			for _, k := range keys {
-				d := b.ins.reactions[k]
-				if _, err := b.exec(sqlRollReaction, hour, k.reaction, d[0], d[1], k.article); err != nil {
-					return fmt.Errorf("roll reactions: %w", err)
-				}
-				if _, err := b.exec(sqlRollReactionDay, today, k.reaction, d[0], d[1], k.article); err != nil {
-					return fmt.Errorf("roll reactions: %w", err)
-				}
+			if _, err := b.exec(sqlRollReactionDay, today, k.reaction, d[0], d[1], k.article); err != nil {
+				return fmt.Errorf("roll reactions: %w", err)
 			}
 		}
 	}
@@ -254,24 +234,23 @@ func (b *batch) applyInsights() error {
 				h := b.ins.comments[a]
 				cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i], cols[6][i] = h.site, h.posted, h.published, h.held, h.rejected, h.spam, h.reports
 			}
-			for _, t := range []struct {
-				table, col, key string
-				at              int64
-			}{
-				{"insight_hours", "hour", "article_id, hour", hour},
-				{"insight_days", "day", "site_id, day, article_id", today},
-			} {
-				if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO `+t.table+` (article_id, `+t.col+`, site_id, posted, published, held, rejected, spam, reports)
-					SELECT u.a, $9, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep
-					FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-						WITH ORDINALITY AS u(a, s, p, pub, h, r, sp, rep, n) ORDER BY u.n
-					ON CONFLICT (`+t.key+`) DO UPDATE SET posted = `+t.table+`.posted + excluded.posted,
-						published = `+t.table+`.published + excluded.published, held = `+t.table+`.held + excluded.held,
-						rejected = `+t.table+`.rejected + excluded.rejected, spam = `+t.table+`.spam + excluded.spam,
-						reports = `+t.table+`.reports + excluded.reports`,
-					arts, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], t.at); err != nil {
-					return fmt.Errorf("roll comments: %w", err)
-				}
+			// Hours and days in one round trip, as data-modifying CTEs.
+			if _, err := b.tx.ExecContext(b.ctx, `WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+					WITH ORDINALITY AS u(a, s, p, pub, h, r, sp, rep, n)),
+				hours AS (INSERT INTO insight_hours (article_id, hour, site_id, posted, published, held, rejected, spam, reports)
+					SELECT u.a, $9, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep FROM u ORDER BY u.n
+					ON CONFLICT (article_id, hour) DO UPDATE SET posted = insight_hours.posted + excluded.posted,
+						published = insight_hours.published + excluded.published, held = insight_hours.held + excluded.held,
+						rejected = insight_hours.rejected + excluded.rejected, spam = insight_hours.spam + excluded.spam,
+						reports = insight_hours.reports + excluded.reports)
+				INSERT INTO insight_days (article_id, day, site_id, posted, published, held, rejected, spam, reports)
+				SELECT u.a, $10, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep FROM u ORDER BY u.n
+				ON CONFLICT (site_id, day, article_id) DO UPDATE SET posted = insight_days.posted + excluded.posted,
+					published = insight_days.published + excluded.published, held = insight_days.held + excluded.held,
+					rejected = insight_days.rejected + excluded.rejected, spam = insight_days.spam + excluded.spam,
+					reports = insight_days.reports + excluded.reports`,
+				arts, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], hour, today); err != nil {
+				return fmt.Errorf("roll comments: %w", err)
 			}
 		} else {
 			for _, a := range arts {

@@ -272,8 +272,9 @@ func run(ctx context.Context) error {
 	a.Wait()
 	// The rows without rollups run on a server restarted with
 	// -rollups=false, then the same rows again with them (ids ending in
-	// "-again"): the path is measured with, without, with, so that what
-	// the database accumulates during the load favours neither side.
+	// "-again"): the first run with rollups warms the database (every
+	// voter's first reaction is an insert), and the two warm runs are
+	// compared.
 	var off []benchPath
 	for _, p := range rows {
 		for id, of := range offRows {
