@@ -161,7 +161,9 @@ func TestBrowserInsights(t *testing.T) {
 		t.Error("a chart cannot take the focus")
 	}
 
-	// One click from a ranking to the article's card.
+	// One click from a ranking to the article's card (scrolled back up,
+	// where the sticky top bar covers nothing of the rankings).
+	tb.eval(nil, `(document.activeElement.blur(), window.scrollTo(0, 0), true)`)
 	tb.click(`document.querySelector('#insights-disliked tbody tr a')`)
 	tb.wait("the article's card", `!document.querySelector('#insights-article').hidden && document.querySelector('#insights-overview').hidden && `+
 		`document.querySelectorAll('#insight-article-charts figure.chart').length === 2 && document.querySelector('#insight-article-title').textContent !== 'Article'`)
