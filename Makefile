@@ -65,7 +65,7 @@ bench-import: build
 # docs/widget-fr.png and docs/widget-ar.png from the browser tests, after
 # seeding a realistic thread.
 screenshots:
-	PARLEY_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestBrowser(|Widget|DashboardFrench)$$' ./cmd/parley/
+	PARLEY_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestBrowser(|Widget|DashboardFrench|Insights)$$' ./cmd/parley/
 
 # fuzz runs each fuzz target for FUZZTIME (plain `go test` runs only their
 # seeds, from f.Add and testdata/fuzz).

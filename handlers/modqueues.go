@@ -32,6 +32,8 @@ type queueItem struct {
 }
 
 type articleView struct {
+	// ID is what the article's insight card is asked by.
+	ID    int64  `json:"id"`
 	Site  string `json:"site"`
 	Key   string `json:"key"`
 	Title string `json:"title"`
@@ -137,7 +139,7 @@ func (s *Server) queueItems(r *http.Request, rows []schema.Comment) ([]queueItem
 	for i := range rows {
 		c := &rows[i]
 		item := queueItem{Comment: toModComment(c), Reasons: reasonsJSON(c), Reports: []reportView{}}
-		item.Article.Site = slugs[c.SiteID]
+		item.Article.ID, item.Article.Site = c.ArticleID, slugs[c.SiteID]
 		if a := articles[c.ArticleID]; a != nil {
 			item.Article.Key, item.Article.Title, item.Article.URL = a.Key, a.Title, a.URL
 		}

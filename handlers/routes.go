@@ -109,6 +109,11 @@ func (s *Server) router() *mux.Router {
 	mod.Handle("/sites/{site}/transparency", s.h(s.transparency)).Methods("GET")
 	mod.Handle("/digest", s.h(s.getDigest)).Methods("GET")
 	mod.Handle("/digest", s.h(s.putDigest)).Methods("PUT")
+	mod.Handle("/insights", s.h(s.insightsOverview)).Methods("GET")
+	mod.Handle("/insights/articles", s.h(s.insightArticles)).Methods("GET")
+	mod.Handle("/insights/articles/{id}", s.h(s.insightArticle)).Methods("GET")
+	mod.Handle("/insights/desk", s.h(s.insightDesk)).Methods("GET")
+	mod.Handle("/insights/rules", s.h(s.insightRules)).Methods("GET")
 
 	// Admins only: sites and accounts.
 	admin := sub("/api/v1/mod")

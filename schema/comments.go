@@ -183,6 +183,7 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, o PostOptions) erro
 		if err != nil {
 			return fmt.Errorf("insert comment: %w", err)
 		}
+		b.rollPost(c)
 		// The article's counter before the queue counters, in the order
 		// transition takes them.
 		if c.Status == StatusApproved {
@@ -455,6 +456,9 @@ func (s *Store) transition(ctx context.Context, tx sqlx.ExtContext, c *Comment, 
 		status, vis, queue, s.nowMS(), c.ID)
 	if err != nil {
 		return fmt.Errorf("set status: %w", err)
+	}
+	if err := s.rollStatus(ctx, tx, c, status); err != nil {
+		return err
 	}
 	was, is := c.Status == StatusApproved, status == StatusApproved
 	switch {

@@ -115,6 +115,11 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Decided, error) {
 				return err
 			}
 		}
+		if c.Status != d.Status {
+			if err := s.rollDecision(ctx, tx, &before, d.Status, d.Audit); err != nil {
+				return err
+			}
+		}
 		if c.Status != d.Status || dismiss {
 			if err := s.transition(ctx, tx, c, d.Status); err != nil {
 				return err

@@ -48,6 +48,7 @@ func (s *Store) ReportComment(ctx context.Context, commentID int64, readerID, re
 		counted = true
 		var c struct {
 			SiteID   int64  `db:"site_id"`
+			Article  int64  `db:"article_id"`
 			Status   string `db:"status"`
 			Queue    string `db:"queue"`
 			Count    int64  `db:"report_count"`
@@ -56,9 +57,10 @@ func (s *Store) ReportComment(ctx context.Context, commentID int64, readerID, re
 		// The update locks the row, so concurrent reports on other
 		// instances count one by one and only one sees the threshold.
 		if err := b.get(&c, `UPDATE comments SET report_count = report_count + 1, priority = priority + 1
-			WHERE id = ? RETURNING site_id, status, queue, report_count, reported_at`, commentID); err != nil {
+			WHERE id = ? RETURNING site_id, article_id, status, queue, report_count, reported_at`, commentID); err != nil {
 			return notFound(fmt.Sprintf("comment %d", commentID), err)
 		}
+		b.rollReport(c.SiteID, c.Article)
 		if c.Reported != nil || c.Count < int64(threshold) {
 			return nil
 		}

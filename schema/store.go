@@ -67,6 +67,8 @@ type Store struct {
 
 	stopCheckpoints func()
 	closed          atomic.Bool
+	// noRollups turns the insights' rollups off, for the benchmark.
+	noRollups atomic.Bool
 }
 
 // Open connects to dsn — a postgres:// URL, or else an SQLite file path —

@@ -29,7 +29,8 @@ const maxBatch = 256
 func hotWrites() []string {
 	return []string{sqlReadReaction, sqlInsertReaction, sqlUpdateReaction, sqlDeleteReaction, sqlAddCount,
 		sqlMarkParent, sqlInsertComment, sqlBumpApproved, sqlConsumeCaptcha, sqlInsertCaptcha,
-		sqlVoteArticle, sqlInsertVote, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote}
+		sqlVoteArticle, sqlInsertVote, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote,
+		sqlRollReaction, sqlRollComments, sqlRollReactionDay, sqlRollCommentsDay, sqlRollHeld}
 }
 
 type writer struct {
@@ -69,6 +70,8 @@ type batch struct {
 	// for the ops that are answered after it returned.
 	commentVotes []*commentVote
 	cur          *op
+	// ins is what the batch folded for the insights' rollups.
+	ins insights
 }
 
 type countKey struct {
@@ -89,6 +92,7 @@ func soft(err error) error { return softError{err} }
 func (b *batch) addCount(article int64, reaction string, by int64) {
 	if by != 0 {
 		b.counts[countKey{article, reaction}] += by
+		b.rollReaction(article, reaction, by)
 	}
 }
 
@@ -271,7 +275,7 @@ func (b *batch) run(ops []*op) error {
 			o.soft = se.err
 		}
 	}
-	for _, step := range []func() error{b.writeCommentVotes, b.writeReactions, b.applyCounts} {
+	for _, step := range []func() error{b.writeCommentVotes, b.writeReactions, b.applyCounts, b.applyInsights} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -300,18 +304,44 @@ func (b *batch) applyCounts() error {
 		// One round trip for the whole batch; rows are upserted in the
 		// order given, so instances still lock counters in key order.
 		articles, reactions, deltas := make([]int64, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+		added, retracted := make([]int64, len(keys)), make([]int64, len(keys))
 		for i, k := range keys {
 			articles[i], reactions[i], deltas[i] = k.article, k.reaction, b.counts[k]
+			if d := b.ins.reactions[k]; d != nil {
+				added[i], retracted[i] = d[0], d[1]
+			}
 		}
 		var rows []struct {
 			Article  int64  `db:"article_id"`
 			Reaction string `db:"reaction"`
 			Count    int64  `db:"count"`
 		}
-		if err := b.tx.SelectContext(b.ctx, &rows, `INSERT INTO reaction_counts (article_id, reaction, count)
+		// The insights' reaction rollups ride in the same statement, as
+		// data-modifying CTEs: one round trip for counters and rollups.
+		query, args := `INSERT INTO reaction_counts (article_id, reaction, count)
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])
 			ON CONFLICT (article_id, reaction) DO UPDATE SET count = reaction_counts.count + excluded.count
-			RETURNING article_id, reaction, count`, articles, reactions, deltas); err != nil {
+			RETURNING article_id, reaction, count`, []any{articles, reactions, deltas}
+		if len(b.ins.reactions) > 0 {
+			now := b.s.nowMS()
+			query, args = `WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+					WITH ORDINALITY AS u(article_id, reaction, delta, added, retracted, n)),
+				r AS (SELECT u.*, a.site_id FROM u JOIN articles a ON a.id = u.article_id WHERE u.added <> 0 OR u.retracted <> 0),
+				h AS (INSERT INTO insight_reaction_hours (article_id, hour, reaction, site_id, added, retracted)
+					SELECT article_id, $6, reaction, site_id, added, retracted FROM r ORDER BY n
+					ON CONFLICT (article_id, hour, reaction) DO UPDATE SET added = insight_reaction_hours.added + excluded.added,
+						retracted = insight_reaction_hours.retracted + excluded.retracted),
+				d AS (INSERT INTO insight_reaction_days (site_id, day, article_id, reaction, added, retracted)
+					SELECT site_id, $7, article_id, reaction, added, retracted FROM r ORDER BY n
+					ON CONFLICT (site_id, day, article_id, reaction) DO UPDATE SET added = insight_reaction_days.added + excluded.added,
+						retracted = insight_reaction_days.retracted + excluded.retracted)
+				INSERT INTO reaction_counts (article_id, reaction, count) SELECT article_id, reaction, delta FROM u ORDER BY n
+				ON CONFLICT (article_id, reaction) DO UPDATE SET count = reaction_counts.count + excluded.count
+				RETURNING article_id, reaction, count`,
+				[]any{articles, reactions, deltas, added, retracted, HourOf(now), DayOf(now)}
+			b.ins.reactions = nil // written
+		}
+		if err := b.tx.SelectContext(b.ctx, &rows, query, args...); err != nil {
 			return fmt.Errorf("count reactions: %w", err)
 		}
 		got := make(map[countKey]int64, len(rows))

@@ -28,7 +28,7 @@ type result struct {
 // rate is what the row's share is taken of: requests a second, or for the
 // captcha + post row, posts a second (each post is one pair).
 func (r result) rate() float64 {
-	if r.id == "pairs" {
+	if strings.HasPrefix(r.id, "pairs") {
 		if r.requests == 0 {
 			return 0
 		}

@@ -52,7 +52,12 @@ type options struct {
 
 // The ids -only takes, in the order the rows run.
 var rowIDs = []string{"counts-token", "counts-quiet", "counts-anon", "bulk", "vote", "comment-vote",
-	"page", "deep", "pairs", "queue", "media", "propagation"}
+	"page", "deep", "pairs", "queue", "insights", "insights-year", "media", "propagation", "vote-off", "pairs-off"}
+
+// offRows run last, on a server restarted with -rollups=false: the same
+// paths as their namesakes without the Insights rollups, to measure what
+// the rollups cost.
+var offRows = map[string]string{"vote-off": "vote", "pairs-off": "pairs"}
 
 func run(ctx context.Context) error {
 	var o options
@@ -105,6 +110,12 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if selected(o.only, "insights") || selected(o.only, "insights-year") {
+		step("seeding the insights site: %d articles, a year of hourly history", insightArticles)
+		if err := seedInsights(ctx, o, bin); err != nil {
+			return err
+		}
+	}
 
 	ceiling, stopCeiling, err := startCeiling()
 	if err != nil {
@@ -122,7 +133,7 @@ func run(ctx context.Context) error {
 
 	step("issuing reader tokens")
 	nVoters := 10
-	if selected(o.only, "vote") || selected(o.only, "comment-vote") {
+	if selected(o.only, "vote") || selected(o.only, "comment-vote") || selected(o.only, "vote-off") {
 		nVoters = 40000
 	}
 	voters, err := readerTokens(base, nVoters)
@@ -193,13 +204,25 @@ func run(ctx context.Context) error {
 		{id: "deep", name: fmt.Sprintf("comments, deep page (at %s)", thousands(float64(o.threadRows*9/10))), url: base + "/api/v1/sites/bench/articles/thread/comments?limit=50&cursor=" + sd.deepCursor},
 		{id: "pairs", name: "captcha + post pairs (pairs/s)", url: base + "/api/v1/sites/bench/articles/posts/comments", script: sc["pairs"]},
 		{id: "queue", name: fmt.Sprintf("moderator queue page (%s comments)", thousands(float64(o.queueRows))), url: base + "/api/v1/mod/queues/pending?limit=50", script: sc["queue"]},
+		{id: "insights", name: fmt.Sprintf("Insights page, last 7 days (%s articles, a year of hourly history; one client)", thousands(insightArticles)), url: base + "/api/v1/mod/insights?site=insights", script: sc["queue"]},
+		{id: "insights-year", name: "Insights page, last 365 days (the same; one client)", url: base + "/api/v1/mod/insights?site=insights&from=" + time.Now().UTC().AddDate(0, 0, -364).Format(time.DateOnly), script: sc["queue"]},
+	}
+	load := func(p benchPath) (result, error) {
+		if strings.HasPrefix(p.id, "insights") {
+			// One client, one request at a time: the latency is the
+			// server's time to answer the page.
+			one := o
+			one.threads = 1
+			return wrk(one, p, 1)
+		}
+		return wrk(o, p, o.conns)
 	}
 	for _, p := range rows {
-		if p.id == "queue" && modToken == "" || p.id != "ceiling" && !selected(o.only, p.id) {
+		if (p.id == "queue" || strings.HasPrefix(p.id, "insights")) && modToken == "" || p.id != "ceiling" && !selected(o.only, p.id) {
 			continue
 		}
 		step("loading %s", p.name)
-		res, err := wrk(o, p, o.conns)
+		res, err := load(p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
@@ -247,6 +270,46 @@ func run(ctx context.Context) error {
 	// A graceful stop, so that a CPU profile is written out.
 	a.Process.Signal(os.Interrupt)
 	a.Wait()
+	// The rows without rollups run on a server restarted with
+	// -rollups=false, then the same rows again with them (ids ending in
+	// "-again"): the first run with rollups warms the database (every
+	// voter's first reaction is an insert), and the two warm runs are
+	// compared.
+	var off []benchPath
+	for _, p := range rows {
+		for id, of := range offRows {
+			if of == p.id && selected(o.only, id) {
+				p.id, p.name = id, p.name+", rollups off"
+				off = append(off, p)
+			}
+		}
+	}
+	for i, pass := range [][]string{{"-rollups=false"}, nil} {
+		if len(off) == 0 {
+			break
+		}
+		step("restarting parley serve with %v", pass)
+		c, err := startServer(bin, o.dsn, filepath.Join(work, fmt.Sprintf("server-rollups-%d.log", i)), "", pass...)
+		if err != nil {
+			return err
+		}
+		for _, p := range off {
+			p.url = strings.Replace(p.url, base, c.base, 1)
+			if pass == nil {
+				p.id = offRows[p.id] + "-again"
+				p.name = strings.TrimSuffix(p.name, ", rollups off") + ", rollups on again"
+			}
+			step("loading %s", p.name)
+			res, err := load(p)
+			if err != nil {
+				c.Process.Kill()
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+			rep.rows = append(rep.rows, res)
+		}
+		c.Process.Signal(os.Interrupt)
+		c.Wait()
+	}
 	rep.print(os.Stdout)
 	return nil
 }
@@ -461,6 +524,27 @@ func seed(ctx context.Context, o options, bin string, postgres bool) (seeded, er
 	return sd, nil
 }
 
+// insightArticles is the size of the Insights page's site.
+const insightArticles = 10_000
+
+// seedInsights creates the insights site with its articles and a year of
+// hourly history, each article active for three days after it appeared.
+func seedInsights(ctx context.Context, o options, bin string) error {
+	if out, err := exec.Command(bin, "site", "add", "-slug", "insights", "-origin", "http://127.0.0.1", "-db", o.dsn).CombinedOutput(); err != nil {
+		return fmt.Errorf("site add: %v %s", err, out)
+	}
+	s, err := schema.Open(ctx, o.dsn)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	site, err := s.Site(ctx, "insights")
+	if err != nil {
+		return err
+	}
+	return s.SeedInsightHistory(ctx, site.ID, insightArticles, 365, 72, time.Now())
+}
+
 // threadIDs lists the ids of an article's public comments.
 func threadIDs(ctx context.Context, s *schema.Store, articleID int64) ([]int64, error) {
 	var ids []int64
@@ -507,7 +591,7 @@ type server struct {
 var noLimits = []string{"-rate-readers", "off", "-rate-captchas", "off", "-rate-comments", "off",
 	"-rate-votes", "off", "-rate-reports", "off", "-rate-logins", "off", "-rate-reads", "off"}
 
-func startServer(bin, dsn, logPath, profile string) (*server, error) {
+func startServer(bin, dsn, logPath, profile string, extra ...string) (*server, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -517,6 +601,7 @@ func startServer(bin, dsn, logPath, profile string) (*server, error) {
 		abs, _ := filepath.Abs(profile)
 		args = append(args, "-cpuprofile", abs)
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,10 @@ const (
 	maxRSS            = 150.0 // MB
 	maxPropagationP99 = 50 * time.Millisecond
 	maxQueueP99       = 20 * time.Millisecond
+	maxInsightsP99    = 200 * time.Millisecond
+	// minRollupShare is what a hot path keeps of its rate without the
+	// Insights rollups, in percent.
+	minRollupShare = 95
 )
 
 // minShare is a row's target share of the ceiling, in percent; 0 means the
@@ -76,6 +81,9 @@ func (r *report) target(res result, ceiling float64, first *result) (string, str
 	case res.id == "queue":
 		text = "p99 ≤ " + fmtDur(maxQueueP99)
 		ok = res.p99 <= maxQueueP99
+	case res.id == "insights" || res.id == "insights-year":
+		text = "p99 ≤ " + fmtDur(maxInsightsP99)
+		ok = res.p99 <= maxInsightsP99
 	default:
 		return "", ""
 	}
@@ -109,11 +117,33 @@ func (r *report) print(w io.Writer) {
 			share = fmt.Sprintf("%.0f %%", 100*res.rate()/ceiling)
 		}
 		rate := thousands(res.rps)
-		if res.id == "pairs" {
+		if strings.HasPrefix(res.id, "pairs") {
 			rate = fmt.Sprintf("%s pairs/s (%s req/s)", thousands(res.rate()), thousands(res.rps))
 		}
 		text, met := r.target(res, ceiling, first)
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", res.name, rate, fmtDur(res.p50), fmtDur(res.p99), res.errors, share, text, met)
+	}
+
+	for off, on := range offRows {
+		var with, again, without *result
+		for i := range r.rows {
+			switch r.rows[i].id {
+			case on:
+				with = &r.rows[i]
+			case on + "-again":
+				again = &r.rows[i]
+			case off:
+				without = &r.rows[i]
+			}
+		}
+		if with != nil && again != nil && without != nil && without.rate() > 0 {
+			// The first run is cold (on the vote path every voter's first
+			// reaction is an insert, later ones updates): the comparison is
+			// of the two warm runs, without and then with.
+			keep := 100 * again.rate() / without.rate()
+			fmt.Fprintf(w, "\nInsights rollups on the %s path: %s/s without them, then %s/s with them (both after the first, cold run at %s/s), on the same database; %.1f %% kept; target ≥ %d %%: %s.\n",
+				on, thousands(without.rate()), thousands(again.rate()), thousands(with.rate()), keep, minRollupShare, verdict(keep >= minRollupShare))
+		}
 	}
 
 	if m := r.media; m != nil {

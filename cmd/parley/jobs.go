@@ -17,7 +17,7 @@ import (
 // more entry here. Every instance runs all of them; what they take from
 // the database they claim there, so instances never do the same work
 // twice.
-func serveJobs(store *schema.Store, srv *handlers.Server, hooks *webhooks.Worker, mailer *mail.Mailer, log *slog.Logger) []jobs.Job {
+func serveJobs(store *schema.Store, srv *handlers.Server, hooks *webhooks.Worker, mailer *mail.Mailer, insightsRetention time.Duration, log *slog.Logger) []jobs.Job {
 	list := []jobs.Job{
 		{Name: "webhook deliveries", Run: func(ctx context.Context) error { hooks.Run(ctx); return nil }},
 		{Name: "idle rate-limit buckets", Every: time.Minute, Run: func(context.Context) error {
@@ -48,6 +48,15 @@ func serveJobs(store *schema.Store, srv *handlers.Server, hooks *webhooks.Worker
 			return err
 		}},
 	}
+	list = append(list,
+		jobs.Job{Name: "queue sizes for the Insights", Every: time.Minute, Run: store.SampleQueues},
+		jobs.Job{Name: "Insights retention", Every: time.Hour, AtStart: true, Run: func(ctx context.Context) error {
+			n, err := store.DeleteOldInsights(ctx, insightsRetention)
+			if n > 0 {
+				log.Info("deleted insights past their retention", "rows", n)
+			}
+			return err
+		}})
 	if mailer != nil {
 		// Sends the mail outbox, builds reply and pending digests, prunes.
 		list = append(list, jobs.Job{Name: "mail", Run: func(ctx context.Context) error { mailer.Run(ctx); return nil }})

@@ -49,7 +49,7 @@ func TestServeJobsRetentionAtStart(t *testing.T) {
 			go func() {
 				defer close(done)
 				log := slog.New(slog.DiscardHandler)
-				jobs.Run(jctx, log, serveJobs(store, srv, hooks, nil, log))
+				jobs.Run(jctx, log, serveJobs(store, srv, hooks, nil, 400*24*time.Hour, log))
 			}()
 			defer func() { cancel(); <-done }()
 			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {

@@ -44,7 +44,7 @@ const usage = `parley — comments and reactions for news sites
 Usage:
   parley serve     [-addr 127.0.0.1:8080] [-db parley.db] [-public-url URL] [-captcha-test] [-demo] [-trusted-proxy CIDR …]
                    [-rate-comments 6/m:5 …] [-login-hashers N] [-header-timeout 5s] [-request-timeout 10s]
-                   [-metrics-addr 127.0.0.1:9090] [-metrics-token T] [-allow-private-webhooks]
+                   [-metrics-addr 127.0.0.1:9090] [-metrics-token T] [-allow-private-webhooks] [-insights-retention 400]
                    [-smtp-url smtp://user:pass@host:587 -mail-from comments@news.example]
   parley migrate   [-db …]
   parley site add  -slug news -origin https://news.example [-origin …] [-db …]
@@ -321,6 +321,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	smtpURL := fs.String("smtp-url", "", "send email through this SMTP server: smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 (TLS), smtp://127.0.0.1:2525?tls=none (clear text, loopback only); empty turns email off")
 	smtpTimeout := durationVar(fs, "smtp-timeout", 30*time.Second, "how long one SMTP conversation may take; mail a crashed server was sending goes again after twice that (a `duration`)")
 	mailFrom := fs.String("mail-from", "", "the sender of emails, such as \"News comments <comments@news.example>\" (required with -smtp-url)")
+	insightsRetention := fs.Int("insights-retention", 400, "days the Insights rollups are kept (1 to 3650)")
+	rollups := fs.Bool("rollups", true, "keep the Insights rollups; off only to measure what they cost (make bench)")
 	allowPrivateHooks := fs.Bool("allow-private-webhooks", false, "let webhook URLs reach loopback, private and link-local addresses (an intranet chat server)")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
@@ -358,6 +360,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if *importMax <= 0 {
 		return errors.New("-import-max-bytes must be positive")
+	}
+	if *insightsRetention < 1 || *insightsRetention > 3650 {
+		return fmt.Errorf("-insights-retention is %d: give the days to keep the Insights rollups, 1 to 3650", *insightsRetention)
 	}
 	if limits.LoginHashers < 1 {
 		return errors.New("-login-hashers must be at least 1")
@@ -470,6 +475,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		AllowPrivateWebhooks: *allowPrivateHooks, WakeWebhooks: hooks.Wake, MetricsToken: *metricsToken,
 		Importer: newImporter(store, secret, 5000), ImportMaxBytes: *importMax, Mail: mailer,
 	})
+	store.SetRollups(*rollups)
 	if *allowPrivateHooks {
 		logger.Warn("webhooks may reach private addresses (-allow-private-webhooks): only the admins' settings stand between them and internal services")
 	}
@@ -489,7 +495,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bgDone := make(chan struct{})
 	go func() {
 		defer close(bgDone)
-		jobs.Run(bgCtx, logger, serveJobs(store, srv, hooks, mailer, logger))
+		jobs.Run(bgCtx, logger, serveJobs(store, srv, hooks, mailer, time.Duration(*insightsRetention)*24*time.Hour, logger))
 	}()
 	defer func() {
 		stopBG()

@@ -11,7 +11,7 @@
   var QUEUES = ['pending', 'reported', 'spam', 'approved', 'rejected'];
   var COUNTED = ['pending', 'reported', 'spam'];
   var QUEUE_TITLES = { pending: 'Pending', reported: 'Reported', spam: 'Spam', approved: 'Approved', rejected: 'Rejected' };
-  var VIEWS = ['notices', 'appeals', 'bans', 'audit', 'sites', 'moderators'];
+  var VIEWS = ['insights', 'notices', 'appeals', 'bans', 'audit', 'sites', 'moderators'];
   var ACTION_DONE = { approve: 'Approved', reject: 'Rejected', spam: 'Marked as spam', restore: 'Restored' };
   var ACTION_STATUS = { approve: 'approved', reject: 'rejected', spam: 'spam' };
   var POLL_MS = 15000;
@@ -213,6 +213,7 @@
     counts: {},
     poll: null,
     audit: { cursor: null, seq: 0 },
+    insightSeq: 0,
     siteForm: { slug: null, original: null }
   };
 
@@ -392,6 +393,7 @@
     else if (state.view === 'bans') loadBans();
     else if (state.view === 'notices') loadNotices();
     else if (state.view === 'appeals') loadAppeals();
+    else if (state.view === 'insights') route();
   }
 
   /* ---------------------------------------------------------------- */
@@ -443,6 +445,8 @@
   function route() {
     if (!state.me) return;
     var name = (window.location.hash || '').replace(/^#\/?/, '');
+    var card = /^insights\/article\/(\d+)$/.exec(name);
+    if (card) { showInsights(card[1]); return; }
     if (QUEUES.indexOf(name) >= 0) { showQueue(name); return; }
     if (VIEWS.indexOf(name) >= 0 && (isAdmin() || (name !== 'sites' && name !== 'moderators'))) { showView(name); return; }
     showQueue('pending');
@@ -480,6 +484,7 @@
     setTabs(name);
     showOnly(name + '-view');
     if (name === 'audit') loadAudit(true);
+    else if (name === 'insights') showInsights(null);
     else if (name === 'bans') loadBans();
     else if (name === 'notices') loadNotices();
     else if (name === 'appeals') loadAppeals();
@@ -654,6 +659,7 @@
       ? el('a', { class: 'article', href: url, target: '_blank', rel: 'noopener noreferrer', title: where }, a.title || where)
       : el('span', { class: 'article', title: a.title || '' }, a.title ? a.title : where));
     if (url || a.title) meta.appendChild(el('span', { class: 'article-key mono' }, where));
+    if (a.id) meta.appendChild(el('a', { class: 'insight-link', href: '#/insights/article/' + a.id, title: 'Insights for this article' }, 'Insights'));
     meta.appendChild(el('span', { class: 'sep', 'aria-hidden': 'true' }, '·'));
     meta.appendChild(timeEl(c.created_at));
     if (c.edited_at) meta.appendChild(el('span', { class: 'muted', title: 'Edited ' + c.edited_at }, 'edited'));
@@ -1064,6 +1070,194 @@
       case 'g': ev.preventDefault(); refreshCounts(); loadQueue(true); return;
       default:
     }
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Insights: rankings, the desk, the rules, an article's card        */
+  /* ---------------------------------------------------------------- */
+
+  // Charts are SVG drawn here, no library: each is a focusable <figure>
+  // with a <title> in the SVG and the same figures as a <table>.
+  var SVGNS = 'http://www.w3.org/2000/svg';
+  var chartSeq = 0;
+
+  function svgEl(tag, attrs, txt) {
+    var n = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { n.setAttribute(k, String(attrs[k])); });
+    if (txt !== undefined) n.textContent = txt;
+    return n;
+  }
+
+  // chart draws series ([{name, values}]) as grouped bars over labels.
+  function chart(title, labels, series, describe) {
+    var id = 'chart-' + (++chartSeq);
+    var W = 720, H = 170, L = 36, B = 20, T = 8, R = 6;
+    var max = 0;
+    series.forEach(function (s) { s.values.forEach(function (v) { if (v > max) max = v; }); });
+    var total = series.map(function (s) {
+      return tr(s.name) + ' ' + s.values.reduce(function (a, b) { return a + b; }, 0);
+    }).join(', ');
+    var svg = svgEl('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-labelledby': id + '-t', focusable: 'false' });
+    svg.appendChild(svgEl('title', { id: id + '-t' }, tr(title) + ' (' + labels.length + ' ' + tr(describe || 'points') + '; ' + tr('totals') + ': ' + total + ')'));
+    var plotW = W - L - R, plotH = H - T - B;
+    svg.appendChild(svgEl('line', { class: 'axis', x1: L, y1: T + plotH, x2: W - R, y2: T + plotH }));
+    svg.appendChild(svgEl('line', { class: 'axis', x1: L, y1: T, x2: L, y2: T + plotH }));
+    svg.appendChild(svgEl('text', { x: L - 4, y: T + 8, 'text-anchor': 'end' }, String(max)));
+    svg.appendChild(svgEl('text', { x: L - 4, y: T + plotH, 'text-anchor': 'end' }, '0'));
+    var slot = labels.length ? plotW / labels.length : plotW;
+    var bw = Math.max(1, (slot * 0.8) / Math.max(1, series.length));
+    var every = Math.max(1, Math.ceil(labels.length / 8));
+    labels.forEach(function (lab, i) {
+      series.forEach(function (s, j) {
+        var v = s.values[i] || 0;
+        var h = max ? (v / max) * plotH : 0;
+        if (h > 0) svg.appendChild(svgEl('rect', { class: 's' + j, x: (L + i * slot + slot * 0.1 + j * bw).toFixed(1), y: (T + plotH - h).toFixed(1), width: bw.toFixed(1), height: h.toFixed(1) }));
+      });
+      if (i % every === 0) svg.appendChild(svgEl('text', { x: (L + i * slot + slot / 2).toFixed(1), y: H - 6, 'text-anchor': 'middle' }, lab));
+    });
+    var legend = el('div', { class: 'legend', 'aria-hidden': 'true' }, series.map(function (s, j) {
+      return el('span', null, el('i', { class: 's' + j }), s.name);
+    }));
+    var table = el('table', { class: 'grid' },
+      el('caption', { class: 'sr-only' }, title),
+      el('thead', null, el('tr', null, el('th', { scope: 'col' }, ''), series.map(function (s) { return el('th', { scope: 'col', class: 'num' }, s.name); }))),
+      el('tbody', null, labels.map(function (lab, i) {
+        return el('tr', null, el('th', { scope: 'row' }, lab), series.map(function (s) { return el('td', { class: 'num' }, String(s.values[i] || 0)); }));
+      })));
+    return el('figure', { class: 'chart', tabindex: '0', 'aria-labelledby': id + '-c' },
+      el('figcaption', { id: id + '-c' }, title), legend, svg,
+      el('details', null, el('summary', null, 'Table of the chart'), el('div', { class: 'table-wrap' }, table)));
+  }
+
+  function isoDay(d) { return d.toISOString().slice(0, 10); }
+
+  function insightPeriod() {
+    var days = parseInt($('#insights-days').value, 10) || 7;
+    var to = new Date();
+    var from = new Date(to.getTime() - (days - 1) * 86400000);
+    return 'from=' + isoDay(from) + '&to=' + isoDay(to);
+  }
+
+  function pct(x) { return x === null || x === undefined ? '—' : (x * 100).toFixed(0) + ' %'; }
+  function bound(x) { return x === null || x === undefined ? '—' : x.toFixed(2); }
+
+  function waitText(s) {
+    if (s === null || s === undefined) return '—';
+    if (s < 0) return tr('over a week');
+    if (s < 3600) return '≤ ' + Math.round(s / 60) + ' min';
+    if (s < 172800) return '≤ ' + Math.round(s / 3600) + ' h';
+    return '≤ ' + Math.round(s / 86400) + ' d';
+  }
+
+  function cardLink(a) {
+    return el('a', { href: '#/insights/article/' + a.id, class: 'insight-link', title: (a.site || '') + '/' + (a.key || '') }, a.title || a.key || ('#' + a.id));
+  }
+
+  function rankTable(items, cols) {
+    if (!items.length) return el('p', { class: 'empty' }, 'No activity in this period.');
+    return el('div', { class: 'table-wrap' }, el('table', { class: 'grid rank-table' },
+      el('thead', null, el('tr', null, el('th', { scope: 'col' }, 'Article'), cols.map(function (c) { return el('th', { scope: 'col', class: 'num' }, c[0]); }))),
+      el('tbody', null, items.map(function (a) {
+        return el('tr', null, el('td', null, cardLink(a)), cols.map(function (c) { return el('td', { class: 'num' }, c[1](a)); }));
+      }))));
+  }
+
+  function figure(label, value) { return el('span', null, el('b', null, value), label); }
+
+  function showInsights(articleId) {
+    state.view = 'insights';
+    setTabs('insights');
+    showOnly('insights-view');
+    $('#insights-overview').hidden = !!articleId;
+    $('#insights-article').hidden = !articleId;
+    if (articleId) loadInsightArticle(articleId); else loadInsights();
+  }
+
+  function loadInsights() {
+    var seq = ++state.insightSeq;
+    var q = insightPeriod() + siteQuery('&');
+    $('#insights-csv').setAttribute('href', '/api/v1/mod/insights/articles?order=liked&format=csv&' + q);
+    api('GET', '/api/v1/mod/insights?' + q).then(function (r) {
+      if (seq !== state.insightSeq) return;
+      if (!r.ok) { if (r.status !== 401) toast('Could not load the insights: ' + errorMessage(r), 'error'); return; }
+      var d = r.data;
+      $('#insights-period').textContent = d.period.from + ' – ' + d.period.to + ' · ' + d.positive + ' / ' + d.negative;
+      var share = function (a) { return pct(a.share); };
+      var lb = function (a) { return bound(a.wilson_lower_bound); };
+      clear($('#insights-liked'));
+      $('#insights-liked').appendChild(rankTable(d.liked, [[d.positive, function (a) { return String(a.for); }], ['Votes', function (a) { return String(a.for + a.against); }], ['Share', share], ['Lower bound', lb]]));
+      clear($('#insights-disliked'));
+      $('#insights-disliked').appendChild(rankTable(d.disliked, [[d.negative, function (a) { return String(a.against); }], ['Votes', function (a) { return String(a.for + a.against); }], ['Share', share], ['Lower bound', lb]]));
+      clear($('#insights-discussed'));
+      $('#insights-discussed').appendChild(rankTable(d.discussed, [['Comments', function (a) { return String(a.comments.posted); }], ['Held', function (a) { return String(a.comments.held); }], ['Reports', function (a) { return String(a.reports); }]]));
+
+      var desk = d.desk;
+      var sum = $('#insights-desk-summary');
+      clear(sum);
+      append(sum, [figure('Median time to decision', waitText(desk.median_wait_seconds)), figure('90th percentile', waitText(desk.p90_wait_seconds)),
+        figure('Pending now', String(desk.backlog.pending || 0)), figure('Reported now', String(desk.backlog.reported || 0)), figure('Spam now', String(desk.backlog.spam || 0))]);
+      var days = desk.days.map(function (x) { return x.date.slice(5); });
+      var box = $('#insights-desk');
+      clear(box);
+      box.appendChild(chart('Held and decided per day', days, [
+        { name: 'Held', values: desk.days.map(function (x) { return x.held; }) },
+        { name: 'Decided', values: desk.days.map(function (x) { return x.decided; }) }], 'days'));
+      box.appendChild(chart('Backlog at the end of the day', days, [
+        { name: 'Pending', values: desk.days.map(function (x) { return x.backlog.pending || 0; }) },
+        { name: 'Reported', values: desk.days.map(function (x) { return x.backlog.reported || 0; }) },
+        { name: 'Spam', values: desk.days.map(function (x) { return x.backlog.spam || 0; }) }], 'days'));
+      box.appendChild(el('div', { class: 'table-wrap' }, el('table', { class: 'grid' },
+        el('caption', { class: 'sr-only' }, 'Decisions by moderator'),
+        el('thead', null, el('tr', null, el('th', { scope: 'col' }, 'Moderator'), el('th', { scope: 'col' }, 'Action'), el('th', { scope: 'col', class: 'num' }, 'Decisions'))),
+        el('tbody', null, desk.moderators.map(function (m) {
+          return el('tr', null, el('td', null, m.moderator), el('td', null, m.action), el('td', { class: 'num' }, String(m.decisions)));
+        })))));
+
+      var rules = $('#insights-rules');
+      clear(rules);
+      if (!d.rules.length) { rules.appendChild(el('p', { class: 'empty' }, 'No rule held a comment in this period.')); return; }
+      rules.appendChild(chart('How moderators decided on the comments each rule held', d.rules.map(function (x) { return x.rule; }), [
+        { name: 'Approved', values: d.rules.map(function (x) { return x.approved; }) },
+        { name: 'Rejected', values: d.rules.map(function (x) { return x.rejected; }) },
+        { name: 'Spam', values: d.rules.map(function (x) { return x.spam; }) }], 'rules'));
+      rules.appendChild(el('div', { class: 'table-wrap' }, el('table', { class: 'grid rank-table' },
+        el('caption', { class: 'sr-only' }, 'Rules'),
+        el('thead', null, el('tr', null, ['Rule', 'Held', 'Approved', 'Rejected', 'Spam', 'Precision'].map(function (h, i) { return el('th', { scope: 'col', class: i ? 'num' : null }, h); }))),
+        el('tbody', null, d.rules.map(function (x) {
+          return el('tr', null, el('td', { class: 'mono' }, x.rule), [x.held, x.approved, x.rejected, x.spam].map(function (v) { return el('td', { class: 'num' }, String(v)); }), el('td', { class: 'num' }, pct(x.precision)));
+        })))));
+    });
+  }
+
+  function loadInsightArticle(id) {
+    var seq = ++state.insightSeq;
+    var q = insightPeriod();
+    $('#insights-csv').setAttribute('href', '/api/v1/mod/insights/articles/' + encodeURIComponent(id) + '?format=csv&' + q);
+    api('GET', '/api/v1/mod/insights/articles/' + encodeURIComponent(id) + '?' + q).then(function (r) {
+      if (seq !== state.insightSeq) return;
+      if (!r.ok) { if (r.status !== 401) toast('Could not load the article: ' + errorMessage(r), 'error'); return; }
+      var d = r.data, a = d.article;
+      $('#insight-article-title').textContent = a.title || (a.site + '/' + a.key);
+      $('#insights-period').textContent = d.period.from + ' – ' + d.period.to;
+      var figs = $('#insight-article-figures');
+      clear(figs);
+      append(figs, Object.keys(d.counts).sort().map(function (k) { return figure(tr('now') + ': ' + k, String(d.counts[k])); }));
+      append(figs, [figure(tr('Share') + ' ' + d.positive, pct(a.share)), figure('Comments', String(a.comments.posted)),
+        figure('Held', String(a.comments.held)), figure('Rejected', String(a.comments.rejected + a.comments.spam)), figure('Reports', String(a.reports))]);
+      var labels = d.points.map(function (p) { return d.step === 'hour' ? p.at.slice(5, 13).replace('T', ' ') + 'h' : p.at.slice(5, 10); });
+      var box = $('#insight-article-charts');
+      clear(box);
+      box.appendChild(chart('Reactions over time', labels, d.reactions.map(function (x) {
+        return { name: x, values: d.points.map(function (p) { return p.reactions[x] ? p.reactions[x].added - p.reactions[x].retracted : 0; }) };
+      }), d.step === 'hour' ? 'hours' : 'days'));
+      box.appendChild(chart('Comments over time', labels, [
+        { name: 'Posted', values: d.points.map(function (p) { return p.comments.posted; }) },
+        { name: 'Published', values: d.points.map(function (p) { return p.comments.published; }) },
+        { name: 'Held', values: d.points.map(function (p) { return p.comments.held; }) },
+        { name: 'Rejected or spam', values: d.points.map(function (p) { return p.comments.rejected + p.comments.spam; }) },
+        { name: 'Reports', values: d.points.map(function (p) { return p.reports; }) }], d.step === 'hour' ? 'hours' : 'days'));
+      $('#insight-article-title').focus();
+    });
   }
 
   /* ---------------------------------------------------------------- */
@@ -1538,6 +1732,7 @@
     $('#load-more').addEventListener('click', function () { loadQueue(false); });
     $('#audit-more').addEventListener('click', function () { loadAudit(false); });
     $('#flagger-form').addEventListener('submit', addFlagger);
+    $('#insights-days').addEventListener('change', route);
     $('#select-all').addEventListener('change', function () {
       var on = $('#select-all').checked;
       state.entries.forEach(function (e) { setChecked(e, on); });

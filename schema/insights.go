@@ -1,0 +1,407 @@
+package schema
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Insights are rollups the writes keep as they happen: per article and
+// hour, and again per article and day (comments' events, reactions added
+// and retracted, reports), and per site and day (decisions, waiting
+// times, the rules that held comments, queue sizes). The group-commit
+// writer folds a batch's events per row as it folds counters, so a batch
+// adds one upsert per (article, hour) and one per (article, day) touched,
+// not one per vote; decisions, which have their own transaction, add
+// theirs in it. They hold no personal data (see 0021_insights.sql). The
+// hours serve an article's card over a few days; the days serve the
+// rankings and the desk over any period.
+
+const hourMS = int64(time.Hour / time.Millisecond)
+
+// HourOf is the start of the UTC hour of a time in ms.
+func HourOf(ms int64) int64 { return ms - ms%hourMS }
+
+// DayOf is the start of the UTC day of a time in ms.
+func DayOf(ms int64) int64 { return ms - ms%day }
+
+// WaitBuckets are the upper bounds, in seconds, of the histogram of the
+// time from a comment's post to a moderator's decision; longer waits go in
+// bucket 0.
+var WaitBuckets = []int64{60, 300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 12 * 3600, 24 * 3600, 48 * 3600, 7 * 24 * 3600}
+
+func waitBucket(ms int64) int64 {
+	for _, b := range WaitBuckets {
+		if ms <= b*1000 {
+			return b
+		}
+	}
+	return 0
+}
+
+// SetRollups turns the insights' rollups on (the default) or off. Off is
+// for the benchmark only, to measure what they cost the hot paths.
+func (s *Store) SetRollups(on bool) { s.noRollups.Store(!on) }
+
+func (s *Store) rollups() bool { return !s.noRollups.Load() }
+
+// commentHour is one article's comment events in a batch.
+type commentHour struct {
+	site                                             int64
+	posted, published, held, rejected, spam, reports int64
+}
+
+type ruleKey struct {
+	site int64
+	rule string
+}
+
+// insights is what a batch folds for the rollups.
+type insights struct {
+	reactions map[countKey]*[2]int64 // added, retracted
+	comments  map[int64]*commentHour
+	held      map[ruleKey]int64
+}
+
+func (b *batch) rollReaction(article int64, reaction string, by int64) {
+	if !b.s.rollups() {
+		return
+	}
+	if b.ins.reactions == nil {
+		b.ins.reactions = map[countKey]*[2]int64{}
+	}
+	k := countKey{article, reaction}
+	d := b.ins.reactions[k]
+	if d == nil {
+		d = &[2]int64{}
+		b.ins.reactions[k] = d
+	}
+	if by > 0 {
+		d[0] += by
+	} else {
+		d[1] -= by
+	}
+}
+
+func (b *batch) commentHour(site, article int64) *commentHour {
+	if b.ins.comments == nil {
+		b.ins.comments = map[int64]*commentHour{}
+	}
+	h := b.ins.comments[article]
+	if h == nil {
+		h = &commentHour{site: site}
+		b.ins.comments[article] = h
+	}
+	return h
+}
+
+// rollPost records a new comment: posted, the status the policy gave it,
+// and the rules that held it.
+func (b *batch) rollPost(c *Comment) {
+	if !b.s.rollups() {
+		return
+	}
+	h := b.commentHour(c.SiteID, c.ArticleID)
+	h.posted++
+	statusEvent(h, c.Status, 1)
+	if c.Status == StatusApproved {
+		return
+	}
+	if b.ins.held == nil {
+		b.ins.held = map[ruleKey]int64{}
+	}
+	for _, r := range holdingRules(c.Reasons) {
+		b.ins.held[ruleKey{c.SiteID, r}]++
+	}
+}
+
+func (b *batch) rollReport(site, article int64) {
+	if b.s.rollups() {
+		b.commentHour(site, article).reports++
+	}
+}
+
+func statusEvent(h *commentHour, status string, by int64) {
+	switch status {
+	case StatusApproved:
+		h.published += by
+	case StatusPending:
+		h.held += by
+	case StatusRejected:
+		h.rejected += by
+	case StatusSpam:
+		h.spam += by
+	}
+}
+
+// holdingRules are the rules among a comment's reasons that did more than
+// allow it, each once.
+func holdingRules(reasons string) []string {
+	var rs []struct {
+		Rule    string `json:"rule"`
+		Verdict string `json:"verdict"`
+	}
+	if json.Unmarshal([]byte(reasons), &rs) != nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if r.Rule != "" && r.Verdict != "allow" && !seen[r.Rule] {
+			seen[r.Rule] = true
+			out = append(out, r.Rule)
+		}
+	}
+	return out
+}
+
+// The rollups' statements on SQLite, prepared once; the article's site is
+// read in the statement, so the vote path needs nothing more.
+const (
+	sqlRollReaction = `INSERT INTO insight_reaction_hours (article_id, hour, reaction, site_id, added, retracted)
+		SELECT id, ?, ?, site_id, ?, ? FROM articles WHERE id = ?
+		ON CONFLICT (article_id, hour, reaction) DO UPDATE SET added = insight_reaction_hours.added + excluded.added,
+			retracted = insight_reaction_hours.retracted + excluded.retracted`
+	sqlRollComments = `INSERT INTO insight_hours (article_id, hour, site_id, posted, published, held, rejected, spam, reports)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (article_id, hour) DO UPDATE SET posted = insight_hours.posted + excluded.posted,
+			published = insight_hours.published + excluded.published, held = insight_hours.held + excluded.held,
+			rejected = insight_hours.rejected + excluded.rejected, spam = insight_hours.spam + excluded.spam,
+			reports = insight_hours.reports + excluded.reports`
+	sqlRollReactionDay = `INSERT INTO insight_reaction_days (site_id, day, article_id, reaction, added, retracted)
+		SELECT site_id, ?, id, ?, ?, ? FROM articles WHERE id = ?
+		ON CONFLICT (site_id, day, article_id, reaction) DO UPDATE SET added = insight_reaction_days.added + excluded.added,
+			retracted = insight_reaction_days.retracted + excluded.retracted`
+	sqlRollCommentsDay = `INSERT INTO insight_days (article_id, day, site_id, posted, published, held, rejected, spam, reports)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site_id, day, article_id) DO UPDATE SET posted = insight_days.posted + excluded.posted,
+			published = insight_days.published + excluded.published, held = insight_days.held + excluded.held,
+			rejected = insight_days.rejected + excluded.rejected, spam = insight_days.spam + excluded.spam,
+			reports = insight_days.reports + excluded.reports`
+	sqlRollHeld = `INSERT INTO insight_rule_days (site_id, day, rule, held) VALUES (?, ?, ?, ?)
+		ON CONFLICT (site_id, day, rule) DO UPDATE SET held = insight_rule_days.held + excluded.held`
+)
+
+// applyInsights writes what the batch folded, in key order like the
+// counters: one statement per row on SQLite; on PostgreSQL one for the
+// comments' hours and days, the reactions' having gone with the counters
+// (applyCounts, which runs first).
+func (b *batch) applyInsights() error {
+	if len(b.ins.reactions) == 0 && len(b.ins.comments) == 0 && len(b.ins.held) == 0 {
+		return nil
+	}
+	now := b.s.nowMS()
+	hour, today := HourOf(now), DayOf(now)
+	// On PostgreSQL applyCounts wrote the reactions' rollups with the
+	// counters and left none here.
+	if len(b.ins.reactions) > 0 {
+		keys := make([]countKey, 0, len(b.ins.reactions))
+		for k := range b.ins.reactions {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			if keys[i].article != keys[j].article {
+				return keys[i].article < keys[j].article
+			}
+			return keys[i].reaction < keys[j].reaction
+		})
+		for _, k := range keys {
+			d := b.ins.reactions[k]
+			if _, err := b.exec(sqlRollReaction, hour, k.reaction, d[0], d[1], k.article); err != nil {
+				return fmt.Errorf("roll reactions: %w", err)
+			}
+			if _, err := b.exec(sqlRollReactionDay, today, k.reaction, d[0], d[1], k.article); err != nil {
+				return fmt.Errorf("roll reactions: %w", err)
+			}
+		}
+	}
+	if len(b.ins.comments) > 0 {
+		arts := make([]int64, 0, len(b.ins.comments))
+		for a := range b.ins.comments {
+			arts = append(arts, a)
+		}
+		sort.Slice(arts, func(i, j int) bool { return arts[i] < arts[j] })
+		if b.s.dialect == Postgres {
+			cols := make([][]int64, 7)
+			for i := range cols {
+				cols[i] = make([]int64, len(arts))
+			}
+			for i, a := range arts {
+				h := b.ins.comments[a]
+				cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i], cols[6][i] = h.site, h.posted, h.published, h.held, h.rejected, h.spam, h.reports
+			}
+			// Hours and days in one round trip, as data-modifying CTEs.
+			if _, err := b.tx.ExecContext(b.ctx, `WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+					WITH ORDINALITY AS u(a, s, p, pub, h, r, sp, rep, n)),
+				hours AS (INSERT INTO insight_hours (article_id, hour, site_id, posted, published, held, rejected, spam, reports)
+					SELECT u.a, $9, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep FROM u ORDER BY u.n
+					ON CONFLICT (article_id, hour) DO UPDATE SET posted = insight_hours.posted + excluded.posted,
+						published = insight_hours.published + excluded.published, held = insight_hours.held + excluded.held,
+						rejected = insight_hours.rejected + excluded.rejected, spam = insight_hours.spam + excluded.spam,
+						reports = insight_hours.reports + excluded.reports)
+				INSERT INTO insight_days (article_id, day, site_id, posted, published, held, rejected, spam, reports)
+				SELECT u.a, $10, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep FROM u ORDER BY u.n
+				ON CONFLICT (site_id, day, article_id) DO UPDATE SET posted = insight_days.posted + excluded.posted,
+					published = insight_days.published + excluded.published, held = insight_days.held + excluded.held,
+					rejected = insight_days.rejected + excluded.rejected, spam = insight_days.spam + excluded.spam,
+					reports = insight_days.reports + excluded.reports`,
+				arts, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], hour, today); err != nil {
+				return fmt.Errorf("roll comments: %w", err)
+			}
+		} else {
+			for _, a := range arts {
+				h := b.ins.comments[a]
+				for _, st := range []struct {
+					query string
+					at    int64
+				}{{sqlRollComments, hour}, {sqlRollCommentsDay, today}} {
+					if _, err := b.exec(st.query, a, st.at, h.site, h.posted, h.published, h.held, h.rejected, h.spam, h.reports); err != nil {
+						return fmt.Errorf("roll comments: %w", err)
+					}
+				}
+			}
+		}
+	}
+	if len(b.ins.held) > 0 {
+		keys := make([]ruleKey, 0, len(b.ins.held))
+		for k := range b.ins.held {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			if keys[i].site != keys[j].site {
+				return keys[i].site < keys[j].site
+			}
+			return keys[i].rule < keys[j].rule
+		})
+		for _, k := range keys {
+			if _, err := b.exec(sqlRollHeld, k.site, today, k.rule, b.ins.held[k]); err != nil {
+				return fmt.Errorf("roll rules: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// rollStatus records a comment entering a status after it was posted (a
+// decision, an edit, a ban), in the transaction of the change.
+func (s *Store) rollStatus(ctx context.Context, tx sqlx.ExtContext, c *Comment, status string) error {
+	if !s.rollups() || c.Status == status {
+		return nil
+	}
+	var h commentHour
+	statusEvent(&h, status, 1)
+	if h == (commentHour{}) {
+		return nil
+	}
+	now := s.nowMS()
+	for _, st := range []struct {
+		query string
+		at    int64
+	}{{sqlRollComments, HourOf(now)}, {sqlRollCommentsDay, DayOf(now)}} {
+		if _, err := tx.ExecContext(ctx, s.q(st.query), c.ArticleID, st.at, c.SiteID, 0, h.published, h.held, h.rejected, h.spam, 0); err != nil {
+			return fmt.Errorf("roll status: %w", err)
+		}
+	}
+	return nil
+}
+
+// rollDecision records a moderator's decision that changed a comment: by
+// whom and what, how long the comment waited if it was held, and what the
+// decision says of the rules that held it.
+func (s *Store) rollDecision(ctx context.Context, tx sqlx.ExtContext, before *Comment, status string, a Audit) error {
+	if !s.rollups() {
+		return nil
+	}
+	now := s.nowMS()
+	today := DayOf(now)
+	action := a.Action
+	if action == "" {
+		action = "comment." + status
+	}
+	var moderator int64 // 0: the policy, a link or a ban, not a moderator
+	if a.ModeratorID != nil {
+		moderator = *a.ModeratorID
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO insight_decision_days (site_id, day, moderator_id, action, decisions) VALUES (?, ?, ?, ?, 1)
+		ON CONFLICT (site_id, day, moderator_id, action) DO UPDATE SET decisions = insight_decision_days.decisions + 1`),
+		before.SiteID, today, moderator, action); err != nil {
+		return fmt.Errorf("roll decision: %w", err)
+	}
+	held := before.Queue == QueuePending || before.Queue == QueueSpam || before.Queue == QueueReported
+	if !held {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO insight_wait_days (site_id, day, bucket, decisions) VALUES (?, ?, ?, 1)
+		ON CONFLICT (site_id, day, bucket) DO UPDATE SET decisions = insight_wait_days.decisions + 1`),
+		before.SiteID, today, waitBucket(now-before.CreatedMS)); err != nil {
+		return fmt.Errorf("roll wait: %w", err)
+	}
+	if before.Queue == QueueReported {
+		return nil
+	}
+	col := map[string]string{StatusApproved: "approved", StatusRejected: "rejected", StatusSpam: "spam"}[status]
+	if col == "" {
+		return nil
+	}
+	rules := holdingRules(before.Reasons)
+	sort.Strings(rules)
+	for _, r := range rules {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO insight_rule_days (site_id, day, rule, `+col+`) VALUES (?, ?, ?, 1)
+			ON CONFLICT (site_id, day, rule) DO UPDATE SET `+col+` = insight_rule_days.`+col+` + 1`), before.SiteID, today, r); err != nil {
+			return fmt.Errorf("roll rule: %w", err)
+		}
+	}
+	return nil
+}
+
+// SampleQueues records the queues' current sizes as today's: the sweep
+// calls it every minute, so a day's row ends with its last sample.
+func (s *Store) SampleQueues(ctx context.Context) error {
+	if !s.rollups() {
+		return nil
+	}
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO insight_queue_days (site_id, day, queue, size)
+			SELECT site_id, ?, queue, count FROM queue_counts WHERE TRUE
+			ON CONFLICT (site_id, day, queue) DO UPDATE SET size = excluded.size`), DayOf(s.nowMS()))
+		if err != nil {
+			return fmt.Errorf("sample queues: %w", err)
+		}
+		return nil
+	})
+}
+
+// DeleteOldInsights removes rollups older than retention, site by site so
+// that each delete is an index range. It returns how many rows went.
+func (s *Store) DeleteOldInsights(ctx context.Context, retention time.Duration) (int64, error) {
+	cut := s.nowMS() - retention.Milliseconds()
+	var sites []int64
+	if err := s.db.SelectContext(ctx, &sites, `SELECT id FROM sites ORDER BY id`); err != nil {
+		return 0, fmt.Errorf("read sites: %w", err)
+	}
+	var total int64
+	for _, site := range sites {
+		err := s.write(ctx, func(tx *sqlx.Tx) error {
+			for _, t := range []struct{ table, col string }{
+				{"insight_hours", "hour"}, {"insight_reaction_hours", "hour"}, {"insight_days", "day"}, {"insight_reaction_days", "day"}, {"insight_decision_days", "day"},
+				{"insight_wait_days", "day"}, {"insight_rule_days", "day"}, {"insight_queue_days", "day"},
+			} {
+				res, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t.table+` WHERE site_id = ? AND `+t.col+` < ?`), site, cut)
+				if err != nil {
+					return fmt.Errorf("delete old insights: %w", err)
+				}
+				n, _ := res.RowsAffected()
+				total += n
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}

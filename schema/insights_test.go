@@ -1,0 +1,431 @@
+package schema_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley/parley/schema"
+	"github.com/parley/parley/schema/schematest"
+)
+
+type hourKey struct {
+	article  int64
+	hour     int64
+	reaction string
+}
+
+// After a mixed load over four hours — concurrent votes, changes and
+// retractions, posts with every verdict, reports and decisions — every
+// rollup equals a recount: reactions added and retracted per hour against
+// what the load did, the net against the reactions table, comments posted
+// per hour and the statuses entered against the comments and the audit
+// log, decisions and the rules' figures against the decisions made.
+func TestInsightRollupsMatchRecount(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "news")
+		var arts []*schema.Article
+		for i := 0; i < 3; i++ {
+			a, err := s.EnsureArticle(ctx, site.ID, fmt.Sprintf("story-%d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			arts = append(arts, a)
+		}
+		t0 := time.Date(2026, 3, 1, 22, 15, 0, 0, time.UTC) // the load crosses midnight
+		var clock sync.Mutex
+		now := t0
+		s.SetClock(func() time.Time { clock.Lock(); defer clock.Unlock(); return now })
+
+		want := map[hourKey][2]int64{}
+		var wantMu sync.Mutex
+		mine := map[string]string{} // reader/article -> reaction
+		var posted []*schema.Comment
+		reports := map[int64]int64{}
+		decisions, waited, held := 0, 0, 0
+		heldRules := map[string]int64{}
+		ruleDecided := map[string][3]int64{}
+		reasons := []string{
+			`[{"rule":"mode","detail":"pre-moderation","verdict":"hold"}]`,
+			`[{"rule":"links","detail":"3 links","verdict":"hold"},{"rule":"classifier","detail":"0.97","verdict":"spam"}]`,
+			`[{"rule":"banned_words","detail":"x","verdict":"reject"}]`,
+		}
+		for h := 0; h < 4; h++ {
+			clock.Lock()
+			now = t0.Add(time.Duration(h) * time.Hour)
+			hour := schema.HourOf(now.UnixMilli())
+			clock.Unlock()
+			var wg sync.WaitGroup
+			for g := 0; g < 8; g++ {
+				wg.Go(func() {
+					rng := rand.New(rand.NewPCG(uint64(h), uint64(g)))
+					local := map[hourKey][2]int64{}
+					for i := 0; i < 40; i++ {
+						reader := fmt.Sprintf("r-%d-%d", g, rng.IntN(6))
+						a := arts[rng.IntN(len(arts))]
+						r := []string{"like", "dislike", ""}[rng.IntN(3)]
+						k := fmt.Sprint(reader, "/", a.ID)
+						wantMu.Lock()
+						old := mine[k]
+						mine[k] = r
+						wantMu.Unlock()
+						if _, err := s.SetReaction(ctx, a.ID, reader, r); err != nil {
+							t.Error(err)
+							return
+						}
+						if old == r {
+							continue
+						}
+						if old != "" {
+							v := local[hourKey{a.ID, hour, old}]
+							v[1]++
+							local[hourKey{a.ID, hour, old}] = v
+						}
+						if r != "" {
+							v := local[hourKey{a.ID, hour, r}]
+							v[0]++
+							local[hourKey{a.ID, hour, r}] = v
+						}
+					}
+					wantMu.Lock()
+					for k, v := range local {
+						w := want[k]
+						want[k] = [2]int64{w[0] + v[0], w[1] + v[1]}
+					}
+					wantMu.Unlock()
+				})
+			}
+			var postMu sync.Mutex
+			for i := 0; i < 12; i++ {
+				wg.Go(func() {
+					status := []string{schema.StatusApproved, schema.StatusPending, schema.StatusSpam, schema.StatusRejected}[i%4]
+					c := &schema.Comment{SiteID: site.ID, ArticleID: arts[i%3].ID, Author: "x", Body: fmt.Sprintf("c %d %d", h, i),
+						BodyKey: fmt.Sprintf("c %d %d", h, i), Status: status, EditTokenHash: "h", Reasons: "[]"}
+					if status != schema.StatusApproved {
+						c.Reasons = reasons[i%3]
+					}
+					if err := s.CreateComment(ctx, c); err != nil {
+						t.Error(err)
+						return
+					}
+					postMu.Lock()
+					posted = append(posted, c)
+					postMu.Unlock()
+				})
+			}
+			wg.Wait()
+			for _, c := range posted {
+				if c.CreatedMS < hour || c.Status == schema.StatusApproved {
+					continue
+				}
+				if c.Status == schema.StatusPending {
+					held++
+				}
+				for _, r := range ruleNames(c.Reasons) {
+					heldRules[r]++
+				}
+			}
+			// Reports on the published comments, and decisions on about
+			// half of the held ones.
+			for i, c := range posted {
+				if c.Status == schema.StatusApproved && i%2 == 0 {
+					if ok, _, err := s.ReportComment(ctx, c.ID, fmt.Sprintf("rep-%d", h), "spam", "", 100, nil); err != nil {
+						t.Fatal(err)
+					} else if ok {
+						reports[c.ArticleID]++
+					}
+				}
+				if c.Status == schema.StatusApproved || c.CreatedMS < hour || i%2 == 1 {
+					continue
+				}
+				to := []string{schema.StatusApproved, schema.StatusRejected, schema.StatusSpam}[(i/2+h)%3]
+				if to == c.Status {
+					to = schema.StatusApproved
+				}
+				d, err := s.Decide(ctx, schema.Decision{CommentID: c.ID, Status: to, Audit: schema.By(nil, "desk").For("comment."+to, "", 0)})
+				if err != nil || !d.Changed {
+					t.Fatalf("decide: %v %+v", err, d)
+				}
+				decisions++
+				if c.Status == schema.StatusPending || c.Status == schema.StatusSpam {
+					waited++
+					for _, r := range ruleNames(c.Reasons) {
+						v := ruleDecided[r]
+						v[map[string]int{schema.StatusApproved: 0, schema.StatusRejected: 1, schema.StatusSpam: 2}[to]]++
+						ruleDecided[r] = v
+					}
+				}
+				c.Status = to
+			}
+		}
+
+		from, to := schema.HourOf(t0.UnixMilli()), t0.Add(4*time.Hour).UnixMilli()
+		for _, a := range arts {
+			series, err := s.InsightSeries(ctx, a.ID, from, to, int64(time.Hour/time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			net := schema.Counts{}
+			var sum schema.InsightPoint
+			for _, p := range series {
+				for _, r := range []string{"like", "dislike"} {
+					w := want[hourKey{a.ID, p.At, r}]
+					if p.Added[r] != w[0] || p.Retracted[r] != w[1] {
+						t.Errorf("article %d hour %d %s: rolled up +%d -%d, the load did +%d -%d", a.ID, p.At, r, p.Added[r], p.Retracted[r], w[0], w[1])
+					}
+					net[r] += p.Added[r] - p.Retracted[r]
+				}
+				sum.Posted += p.Posted
+				sum.Published += p.Published
+				sum.Held += p.Held
+				sum.Rejected += p.Rejected
+				sum.Spam += p.Spam
+				sum.Reports += p.Reports
+			}
+			// The day rollups are the hours summed.
+			days, err := s.InsightSeries(ctx, a.ID, schema.DayOf(from), to, 24*int64(time.Hour/time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var daySum schema.InsightPoint
+			dayNet := schema.Counts{}
+			for _, p := range days {
+				daySum.Posted += p.Posted
+				daySum.Published += p.Published
+				daySum.Held += p.Held
+				daySum.Rejected += p.Rejected
+				daySum.Spam += p.Spam
+				daySum.Reports += p.Reports
+				for r, n := range p.Added {
+					dayNet[r] += n - p.Retracted[r]
+				}
+			}
+			if daySum.Posted != sum.Posted || daySum.Published != sum.Published || daySum.Held != sum.Held ||
+				daySum.Rejected != sum.Rejected || daySum.Spam != sum.Spam || daySum.Reports != sum.Reports ||
+				dayNet["like"] != net["like"] || dayNet["dislike"] != net["dislike"] {
+				t.Errorf("article %d: days %+v %v, hours %+v %v", a.ID, daySum, dayNet, sum, net)
+			}
+			recount, err := s.RecountReactions(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []string{"like", "dislike"} {
+				if net[r] != recount[r] {
+					t.Errorf("article %d %s: rollups net %d, recount %d", a.ID, r, net[r], recount[r])
+				}
+			}
+			postedByHour, entered, err := s.RecountInsights(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range series {
+				if p.Posted != postedByHour[p.At] {
+					t.Errorf("article %d hour %d: %d posted rolled up, %d recounted", a.ID, p.At, p.Posted, postedByHour[p.At])
+				}
+			}
+			if sum.Published != entered[schema.StatusApproved] || sum.Held != entered[schema.StatusPending] ||
+				sum.Rejected != entered[schema.StatusRejected] || sum.Spam != entered[schema.StatusSpam] {
+				t.Errorf("article %d: rolled up %+v, recounted %v", a.ID, sum, entered)
+			}
+			if sum.Reports != reports[a.ID] {
+				t.Errorf("article %d: %d reports rolled up, %d made", a.ID, sum.Reports, reports[a.ID])
+			}
+		}
+
+		sc := schema.InsightScope{SiteIDs: []int64{site.ID}, From: from, To: to}
+		days, mods, err := s.InsightDesk(ctx, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(days) != 2 {
+			t.Fatalf("%d days, want 2 (the load crossed midnight)", len(days))
+		}
+		var gotDecisions, gotWaits, gotHeld int64
+		for _, d := range days {
+			for _, n := range d.Decisions {
+				gotDecisions += n
+			}
+			for _, n := range d.Waits {
+				gotWaits += n
+			}
+			gotHeld += d.Held
+		}
+		var modDecisions int64
+		for _, m := range mods {
+			modDecisions += m.Decisions
+		}
+		if gotHeld != int64(held) {
+			t.Errorf("%d held by day, %d posted held", gotHeld, held)
+		}
+		if gotDecisions != int64(decisions) || modDecisions != int64(decisions) || gotWaits != int64(waited) {
+			t.Errorf("decisions: %d by day, %d by moderator, %d waits; %d made, %d of held comments", gotDecisions, modDecisions, gotWaits, decisions, waited)
+		}
+		rules, err := s.InsightRules(ctx, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rules {
+			d := ruleDecided[r.Rule]
+			if r.Held != heldRules[r.Rule] || r.Approved != d[0] || r.Rejected != d[1] || r.Spam != d[2] {
+				t.Errorf("rule %s: %+v, want held %d and decided %v", r.Rule, r, heldRules[r.Rule], d)
+			}
+		}
+		if len(rules) != len(heldRules) {
+			t.Errorf("%d rules rolled up, %d held", len(rules), len(heldRules))
+		}
+	})
+}
+
+func ruleNames(reasons string) []string {
+	var out []string
+	for _, r := range []string{"mode", "links", "classifier", "banned_words"} {
+		if strings.Contains(reasons, `"rule":"`+r+`"`) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Rollups hold nobody's data: `reader forget` leaves them, and the
+// sweep removes what is older than the retention.
+func TestInsightsSurviveForgetAndExpire(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "news")
+		a, err := s.EnsureArticle(ctx, site.ID, "story")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Date(2026, 1, 10, 9, 30, 0, 0, time.UTC)
+		now := t0
+		s.SetClock(func() time.Time { return now })
+		if _, err := s.SetReaction(ctx, a.ID, "reader-1", "like"); err != nil {
+			t.Fatal(err)
+		}
+		c := &schema.Comment{SiteID: site.ID, ArticleID: a.ID, ReaderID: "reader-1", Author: "Ann", EmailHash: "ann-hash",
+			Body: "mine", BodyKey: "mine", Status: schema.StatusApproved, EditTokenHash: "h", Reasons: "[]"}
+		if err := s.CreateComment(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.ForgetEmailHash(ctx, "ann-hash"); err != nil || n != 1 {
+			t.Fatalf("forget: %d, %v", n, err)
+		}
+		from := schema.HourOf(t0.UnixMilli())
+		to := from + int64(time.Hour/time.Millisecond)
+		series, err := s.InsightSeries(ctx, a.ID, from, to, int64(time.Hour/time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(series) != 1 || series[0].Added["like"] != 1 || series[0].Posted != 1 || series[0].Published != 1 {
+			t.Fatalf("after forget: %+v", series)
+		}
+		now = t0.Add(401 * 24 * time.Hour)
+		n, err := s.DeleteOldInsights(ctx, 400*24*time.Hour)
+		if err != nil || n != 4 {
+			t.Fatalf("deleted %d rows (%v), want the four (hours and days)", n, err)
+		}
+	})
+}
+
+// The benchmark's history generator works on both engines and yields what
+// the Insights page reads: every article active in the period, and every
+// day of the desk.
+func TestSeedInsightHistory(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "big")
+		end := time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
+		if err := s.SeedInsightHistory(ctx, site.ID, 100, 30, 24, end); err != nil {
+			t.Fatal(err)
+		}
+		sc := schema.InsightScope{SiteIDs: []int64{site.ID}, From: end.Add(-31 * 24 * time.Hour).UnixMilli(), To: end.UnixMilli()}
+		acts, err := s.InsightArticles(ctx, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(acts) != 100 {
+			t.Fatalf("%d articles with history, want 100", len(acts))
+		}
+		days, _, err := s.InsightDesk(ctx, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var decided int64
+		for _, d := range days {
+			for _, n := range d.Decisions {
+				decided += n
+			}
+		}
+		if decided == 0 || len(days) != 32 {
+			t.Fatalf("%d days, %d decisions", len(days), decided)
+		}
+	})
+}
+
+// What the rollups cost the store's hot writes, in process: votes that
+// each change a reaction and new comments, from 32 goroutines so that the
+// writer batches as under load, with the rollups on and off
+// (go test -run '^$' -bench Rollups ./schema).
+func BenchmarkRollups(b *testing.B) {
+	for _, d := range schematest.Engines {
+		for _, on := range []bool{true, false} {
+			name := fmt.Sprintf("%s/rollups=%v", d, on)
+			b.Run(name+"/vote", func(b *testing.B) {
+				s := schematest.Open(b, d)
+				s.SetRollups(on)
+				site, err := s.CreateSite(context.Background(), "news", schema.DefaultSettings(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a, err := s.EnsureArticle(context.Background(), site.ID, "hot")
+				if err != nil {
+					b.Fatal(err)
+				}
+				var n atomic.Int64
+				b.SetParallelism(16)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						i := n.Add(1)
+						r := []string{"like", "dislike"}[i%2]
+						if _, err := s.SetReaction(context.Background(), a.ID, fmt.Sprint("r", i%4000), r); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+			b.Run(name+"/post", func(b *testing.B) {
+				s := schematest.Open(b, d)
+				s.SetRollups(on)
+				site, err := s.CreateSite(context.Background(), "news", schema.DefaultSettings(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a, err := s.EnsureArticle(context.Background(), site.ID, "hot")
+				if err != nil {
+					b.Fatal(err)
+				}
+				var n atomic.Int64
+				b.SetParallelism(16)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						body := fmt.Sprint("comment ", n.Add(1))
+						c := &schema.Comment{SiteID: site.ID, ArticleID: a.ID, Author: "x", Body: body, BodyKey: body, Status: schema.StatusApproved, EditTokenHash: "h", Reasons: "[]"}
+						if err := s.CreateComment(context.Background(), c); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
