@@ -202,6 +202,9 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.imports.update(job, func(j *importJob) { j.Bytes, j.Phase = n, "checking" })
 	audit := schema.By(moderator(r), "").For("site.import", "site", site.ID).OnSite(site.ID)
+	// The answer shows the job as it starts: a small file may be done
+	// before the answer is written, and its outcome is for importStatus.
+	view, _ := s.imports.view(job.ID)
 	s.imports.running.Add(1)
 	go func() {
 		defer s.imports.running.Done()
@@ -209,7 +212,6 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request) error {
 		defer f.Close()
 		s.runImport(site, f, req, job, audit)
 	}()
-	view, _ := s.imports.view(job.ID)
 	writeJSON(w, http.StatusAccepted, view)
 	return nil
 }
