@@ -155,12 +155,12 @@ func (im *Import) Write(ctx context.Context, batch []ImportComment) (ImportBatch
 		}
 		done := map[string]bool{}
 		for chunk := range slices.Chunk(ids, 5000) {
-			q, args, err := sqlx.In(`SELECT source_id FROM imported_comments WHERE site_id = ? AND source = ? AND source_id IN (?)`, im.siteID, im.source, chunk)
+			q, args, err := s.inQuery(`SELECT source_id FROM imported_comments WHERE site_id = ? AND source = ? AND source_id IN (?)`, im.siteID, im.source, chunk)
 			if err != nil {
 				return err
 			}
 			var got []string
-			if err := tx.SelectContext(ctx, &got, s.q(q), args...); err != nil {
+			if err := tx.SelectContext(ctx, &got, q, args...); err != nil {
 				return fmt.Errorf("find imported comments: %w", err)
 			}
 			for _, id := range got {
@@ -209,12 +209,12 @@ func (im *Import) Write(ctx context.Context, batch []ImportComment) (ImportBatch
 		}
 		if len(links.older) > 0 {
 			for chunk := range slices.Chunk(links.older, 5000) {
-				q, args, err := sqlx.In(`UPDATE comments SET has_replies = TRUE, visible = (status = 'approved' OR status = 'deleted')
+				q, args, err := s.inQuery(`UPDATE comments SET has_replies = TRUE, visible = (status = 'approved' OR status = 'deleted')
 					WHERE has_replies = FALSE AND id IN (?)`, chunk)
 				if err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, s.q(q), args...); err != nil {
+				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 					return fmt.Errorf("mark parents: %w", err)
 				}
 			}
@@ -298,12 +298,12 @@ func (im *Import) linkParents(ctx context.Context, tx *sqlx.Tx, todo []*ImportCo
 	slices.Sort(ask)
 	ask = slices.Compact(ask)
 	for chunk := range slices.Chunk(ask, 5000) {
-		q, args, err := sqlx.In(`SELECT m.source_id, m.comment_id, c.article_id FROM imported_comments m JOIN comments c ON c.id = m.comment_id
+		q, args, err := im.s.inQuery(`SELECT m.source_id, m.comment_id, c.article_id FROM imported_comments m JOIN comments c ON c.id = m.comment_id
 			WHERE m.site_id = ? AND m.source = ? AND m.source_id IN (?)`, im.siteID, im.source, chunk)
 		if err != nil {
 			return l, err
 		}
-		rows, err := tx.QueryContext(ctx, im.s.q(q), args...)
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return l, fmt.Errorf("find parents: %w", err)
 		}
@@ -377,12 +377,12 @@ func (im *Import) allocate(ctx context.Context, tx *sqlx.Tx, todo []*ImportComme
 	}
 	taken := map[int64]bool{}
 	for chunk := range slices.Chunk(want, 5000) {
-		q, args, err := sqlx.In(`SELECT id FROM comments WHERE id IN (?)`, chunk)
+		q, args, err := s.inQuery(`SELECT id FROM comments WHERE id IN (?)`, chunk)
 		if err != nil {
 			return nil, err
 		}
 		var got []int64
-		if err := tx.SelectContext(ctx, &got, s.q(q), args...); err != nil {
+		if err := tx.SelectContext(ctx, &got, q, args...); err != nil {
 			return nil, fmt.Errorf("check comment ids: %w", err)
 		}
 		for _, id := range got {
@@ -750,11 +750,11 @@ func (im *Import) breakCycles(ctx context.Context, tx *sqlx.Tx) ([]string, error
 	slices.Sort(cut)
 	var out []string
 	for chunk := range slices.Chunk(cut, 5000) {
-		q, args, err := sqlx.In(`UPDATE comments SET parent_id = NULL WHERE id IN (?)`, chunk)
+		q, args, err := s.inQuery(`UPDATE comments SET parent_id = NULL WHERE id IN (?)`, chunk)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(q), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return nil, fmt.Errorf("break cycles: %w", err)
 		}
 		// The former parents may have been marked as answered while the
@@ -763,26 +763,38 @@ func (im *Import) breakCycles(ctx context.Context, tx *sqlx.Tx) ([]string, error
 		for i, id := range chunk {
 			olds[i] = parent[id]
 		}
-		q, args, err = sqlx.In(`UPDATE comments SET has_replies = EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id),
+		q, args, err = s.inQuery(`UPDATE comments SET has_replies = EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id),
 			visible = (status = 'approved' OR (status = 'deleted' AND EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)))
 			WHERE id IN (?)`, olds)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(q), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return nil, fmt.Errorf("break cycles: %w", err)
 		}
-		q, args, err = sqlx.In(`SELECT source_id FROM imported_comments WHERE site_id = ? AND source = ? AND comment_id IN (?) ORDER BY comment_id`, im.siteID, im.source, chunk)
+		q, args, err = s.inQuery(`SELECT source_id FROM imported_comments WHERE site_id = ? AND source = ? AND comment_id IN (?) ORDER BY comment_id`, im.siteID, im.source, chunk)
 		if err != nil {
 			return nil, err
 		}
 		var ids []string
-		if err := tx.SelectContext(ctx, &ids, s.q(q), args...); err != nil {
+		if err := tx.SelectContext(ctx, &ids, q, args...); err != nil {
 			return nil, err
 		}
 		out = append(out, ids...)
 	}
 	return out, nil
+}
+
+// inQuery binds a list to the query's one "IN (?)" and rebinds it: the
+// list is expanded on SQLite, and one array parameter (= ANY) on
+// PostgreSQL, whose cached generic plan for thousands of parameters
+// scanned the whole table for each batch.
+func (s *Store) inQuery(q string, args ...any) (string, []any, error) {
+	if s.dialect == Postgres {
+		return s.q(strings.Replace(q, "IN (?)", "= ANY(?)", 1)), args, nil
+	}
+	q, args, err := sqlx.In(q, args...)
+	return s.q(q), args, err
 }
 
 // ImportedID returns the comment an import wrote for a source id.

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -106,8 +107,10 @@ func run(n, perArticle int, bin, profile string) error {
 func child(bin string, args ...string) (float64, float64, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "PARLEY_SECRET=bench-import-secret-0123456789abcdef0123")
+	// The child's progress (count, rate, time left) shows as it comes; the
+	// tail is kept for the error message.
 	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	cmd.Stderr = io.MultiWriter(os.Stderr, &stderr)
 	cmd.Stdout = nil
 	start := time.Now()
 	err := cmd.Run()

@@ -46,7 +46,7 @@ func exportCommand(ctx context.Context, args []string, getenv func(string) strin
 		defer f.Close()
 		out = f
 	}
-	if err := imports.Export(ctx, store, s, out); err != nil {
+	if err := imports.Export(ctx, store, s, out, stderr); err != nil {
 		return err
 	}
 	if f, ok := out.(*os.File); ok && *outPath != "" {
