@@ -95,7 +95,11 @@ func (s *Store) ExportComments(ctx context.Context, siteID int64, fn func(*Expor
 	}
 	var after int64
 	for {
-		rows, err := s.db.QueryxContext(ctx, s.q(`SELECT `+commentColumns+` FROM comments WHERE site_id = ? AND id > ? ORDER BY id LIMIT ?`), siteID, after, page)
+		// The pages walk the primary key: "site_id + 0" keeps the planner
+		// off the site's queue index, which PostgreSQL chose after an import
+		// (its statistics still those of an empty table) to read and sort
+		// every remaining comment of the site for each page of 1,000.
+		rows, err := s.db.QueryxContext(ctx, s.q(`SELECT `+commentColumns+` FROM comments WHERE id > ? AND site_id + 0 = ? ORDER BY id LIMIT ?`), after, siteID, page)
 		if err != nil {
 			return fmt.Errorf("read comments: %w", err)
 		}
