@@ -95,7 +95,11 @@ func (s *Store) ExportComments(ctx context.Context, siteID int64, fn func(*Expor
 	}
 	var after int64
 	for {
-		rows, err := s.db.QueryxContext(ctx, s.q(`SELECT `+commentColumns+` FROM comments WHERE site_id = ? AND id > ? ORDER BY id LIMIT ?`), siteID, after, page)
+		// The pages walk the primary key: "site_id + 0" keeps the planner
+		// off the site's queue index, which PostgreSQL chose after an import
+		// (its statistics still those of an empty table) to read and sort
+		// every remaining comment of the site for each page of 1,000.
+		rows, err := s.db.QueryxContext(ctx, s.q(`SELECT `+commentColumns+` FROM comments WHERE id > ? AND site_id + 0 = ? ORDER BY id LIMIT ?`), after, siteID, page)
 		if err != nil {
 			return fmt.Errorf("read comments: %w", err)
 		}
@@ -134,11 +138,11 @@ func (s *Store) ExportComments(ctx context.Context, siteID int64, fn func(*Expor
 }
 
 func (s *Store) exportExtras(ctx context.Context, ids []int64, byID map[int64]*ExportedComment) error {
-	q, args, err := sqlx.In(`SELECT comment_id, reader_id, vote FROM comment_votes WHERE comment_id IN (?) ORDER BY comment_id, reader_id`, ids)
+	q, args, err := s.inQuery(`SELECT comment_id, reader_id, vote FROM comment_votes WHERE comment_id IN (?) ORDER BY comment_id, reader_id`, ids)
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryxContext(ctx, s.q(q), args...)
+	rows, err := s.db.QueryxContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("read votes: %w", err)
 	}
@@ -153,22 +157,22 @@ func (s *Store) exportExtras(ctx context.Context, ids []int64, byID map[int64]*E
 	}
 	rows.Close()
 	var reports []ImportReport
-	q, args, err = sqlx.In(`SELECT comment_id, reader_id, reason, note, created_at, dismissed_at FROM reports WHERE comment_id IN (?) ORDER BY id`, ids)
+	q, args, err = s.inQuery(`SELECT comment_id, reader_id, reason, note, created_at, dismissed_at FROM reports WHERE comment_id IN (?) ORDER BY id`, ids)
 	if err != nil {
 		return err
 	}
-	if err := s.db.SelectContext(ctx, &reports, s.q(q), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &reports, q, args...); err != nil {
 		return fmt.Errorf("read reports: %w", err)
 	}
 	for _, r := range reports {
 		byID[r.CommentID].Reports = append(byID[r.CommentID].Reports, r)
 	}
 	var audits []Audit
-	q, args, err = sqlx.In(`SELECT `+auditColumns+` FROM audit_log WHERE object_type = 'comment' AND object_id IN (?) ORDER BY id`, ids)
+	q, args, err = s.inQuery(`SELECT `+auditColumns+` FROM audit_log WHERE object_type = 'comment' AND object_id IN (?) ORDER BY id`, ids)
 	if err != nil {
 		return err
 	}
-	if err := s.db.SelectContext(ctx, &audits, s.q(q), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &audits, q, args...); err != nil {
 		return fmt.Errorf("read audit: %w", err)
 	}
 	for _, a := range audits {
@@ -272,4 +276,12 @@ func (s *Store) RestoreReactions(ctx context.Context, siteID int64, rs []Exporte
 		s.changed(tx, change{kind: changeAll})
 		return nil
 	})
+}
+
+// SiteCommentCount counts a site's comments in every status, for an
+// export's progress.
+func (s *Store) SiteCommentCount(ctx context.Context, siteID int64) (int64, error) {
+	var n int64
+	err := s.db.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM comments WHERE site_id = ?`), siteID)
+	return n, err
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -41,6 +42,7 @@ func main() {
 type result struct {
 	what    string
 	seconds float64
+	cpu     float64 // user + system seconds of the child
 	rssMB   float64
 	items   int
 }
@@ -72,54 +74,60 @@ func run(n, perArticle int, bin, profile string) error {
 		dbs = append(dbs, struct{ name, dsn string }{"PostgreSQL", dsn})
 	}
 	for _, db := range dbs {
-		if _, _, err := child(bin, "site", "add", "-slug", "bench", "-origin", "https://news.example", "-db", db.dsn, "-create"); err != nil {
+		if _, _, _, err := child(bin, "site", "add", "-slug", "bench", "-origin", "https://news.example", "-db", db.dsn, "-create"); err != nil {
 			return err
 		}
 		args := []string{"import", "-db", db.dsn, "-site", "bench", "-format", "remark42", "-json"}
 		if profile != "" && db.name == "SQLite" {
 			args = append(args, "-cpuprofile", profile)
 		}
-		took, rss, err := child(bin, append(args, file)...)
+		took, cpu, rss, err := child(bin, append(args, file)...)
 		if err != nil {
 			return err
 		}
-		results = append(results, result{db.name + " import", took, rss, n})
-		fmt.Printf("%s import: %.1fs, %.0f comments/s, peak RSS %.0f MB\n", db.name, took, float64(n)/took, rss)
+		results = append(results, result{db.name + " import", took, cpu, rss, n})
+		fmt.Printf("%s import: %.1fs (%.1f s of CPU), %.0f comments/s, peak RSS %.0f MB\n", db.name, took, cpu, float64(n)/took, rss)
 		out := filepath.Join(dir, "export.ndjson")
-		took, rss, err = child(bin, "export", "-db", db.dsn, "-site", "bench", "-o", out)
+		took, cpu, rss, err = child(bin, "export", "-db", db.dsn, "-site", "bench", "-o", out)
 		if err != nil {
 			return err
 		}
-		results = append(results, result{db.name + " export", took, rss, n})
-		fmt.Printf("%s export: %.1fs, %.0f comments/s, peak RSS %.0f MB\n", db.name, took, float64(n)/took, rss)
+		results = append(results, result{db.name + " export", took, cpu, rss, n})
+		fmt.Printf("%s export: %.1fs (%.1f s of CPU), %.0f comments/s, peak RSS %.0f MB\n", db.name, took, cpu, float64(n)/took, rss)
 		os.Remove(out)
 	}
-	fmt.Printf("\n| run | comments | seconds | comments/s | peak RSS |\n| --- | ---: | ---: | ---: | ---: |\n")
+	// CPU seconds are the child's own (the database server's are not in
+	// them on PostgreSQL): on a shared machine they move less than the wall
+	// time.
+	fmt.Printf("\n| run | comments | seconds | comments/s | CPU s of parley | peak RSS |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range results {
-		fmt.Printf("| %s | %d | %.1f | %.0f | %.0f MB |\n", r.what, r.items, r.seconds, float64(r.items)/r.seconds, r.rssMB)
+		fmt.Printf("| %s | %d | %.1f | %.0f | %.1f | %.0f MB |\n", r.what, r.items, r.seconds, float64(r.items)/r.seconds, r.cpu, r.rssMB)
 	}
 	fmt.Println("\ngoals: import on SQLite >= 50,000 comments/s, peak RSS <= 200 MB")
 	return nil
 }
 
-// child runs the parley binary and returns its wall time and peak RSS.
-func child(bin string, args ...string) (float64, float64, error) {
+// child runs the parley binary and returns its wall time, CPU time and
+// peak RSS.
+func child(bin string, args ...string) (took, cpu, rssMB float64, err error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "PARLEY_SECRET=bench-import-secret-0123456789abcdef0123")
+	// The child's progress (count, rate, time left) shows as it comes; the
+	// tail is kept for the error message.
 	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	cmd.Stderr = io.MultiWriter(os.Stderr, &stderr)
 	cmd.Stdout = nil
 	start := time.Now()
-	err := cmd.Run()
-	took := time.Since(start).Seconds()
+	err = cmd.Run()
+	took = time.Since(start).Seconds()
 	if err != nil {
-		return 0, 0, fmt.Errorf("parley %s: %v\n%s", strings.Join(args, " "), err, tail(stderr.String()))
+		return 0, 0, 0, fmt.Errorf("parley %s: %v\n%s", strings.Join(args, " "), err, tail(stderr.String()))
 	}
-	var rss float64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = float64(ru.Maxrss) / 1024 // Linux reports KiB
+		rssMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
+		cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
 	}
-	return took, rss, nil
+	return took, cpu, rssMB, nil
 }
 
 func tail(s string) string {

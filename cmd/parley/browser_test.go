@@ -334,6 +334,64 @@ func TestBrowser(t *testing.T) {
 		tb.wait("the stored form", `document.querySelector('#site-origins').value.startsWith('https://blog.example\n')`)
 	})
 
+	// An admin imports a Disqus export from the site's settings: the job's
+	// progress, then its report; importing again writes nothing twice.
+	t.Run("DashboardImport", func(t *testing.T) {
+		base, dsn := startDemo(t)
+		const email, password = "ed@news.example", "correct horse battery staple"
+		if out, err := runCmd(t, password+"\n", "moderator", "add", "-email", email, "-role", "admin", "-db", dsn); err != nil {
+			t.Fatalf("moderator add: %v %s", err, out)
+		}
+		fixture, err := filepath.Abs(filepath.Join("internal", "imports", "testdata", "disqus", "export.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb := newTab(t, bctx)
+		tb.open(base + "/mod/")
+		tb.typeInto(`document.querySelector('#login-email')`, email)
+		tb.typeInto(`document.querySelector('#login-password')`, password)
+		tb.click(`document.querySelector('#login-submit')`)
+		tb.wait("the sites tab", `!document.querySelector('.view-tab[data-view=sites]').hidden`)
+		tb.click(`document.querySelector('.view-tab[data-view=sites]')`)
+		tb.wait("the import form of the demo site", `!document.querySelector('#import-form').hidden && `+
+			`document.querySelector('#site-export').getAttribute('href') === '/api/v1/mod/sites/demo/export'`)
+		// Without a file the form says what is missing.
+		tb.click(`document.querySelector('#import-start')`)
+		tb.wait("the missing file", `!document.querySelector('#import-error').hidden && document.querySelector('#import-error').textContent === 'Choose the export file first.'`)
+
+		report := func(key string) string {
+			return `(() => { const r = document.querySelector('#import-report-table tr[data-key="` + key + `"] td'); return r ? r.textContent : null; })()`
+		}
+		upload := func(dry bool) {
+			tb.do(chromedp.SetUploadFiles(chromedp.CSS("#import-file"), []string{fixture}))
+			tb.eval(nil, `document.querySelector('#import-format').value = 'disqus', true`)
+			if dry != evalJS[bool](tb, `document.querySelector('#import-dry-run').checked`) {
+				tb.click(`document.querySelector('#import-dry-run')`)
+			}
+			tb.click(`document.querySelector('#import-start')`)
+		}
+		upload(true)
+		tb.wait("the dry run's report", `document.querySelector('#import-status').textContent === 'Dry run done: nothing was written.' && `+
+			report("Records read")+` === '8' && `+report("Comments approved")+` === '6' && `+report("Comments spam")+` === '1' && `+
+			report("Repaired parents")+` === '2' && `+report("Written")+` === null`)
+		if status, body := call(t, "GET", base+"/api/v1/sites/demo/articles/politique_reforme-des-retraites/comments", ""); status != 200 || num(body, "count") != 0 {
+			t.Fatalf("a dry run wrote comments: %d %v", status, body)
+		}
+
+		upload(false)
+		tb.wait("the import's report", `document.querySelector('#import-status').textContent === 'Import done.' && !document.querySelector('#import-start').disabled && `+
+			report("Written")+` === '8' && `+report("Already imported")+` === '0' && `+report("Merged articles")+` === '1' && `+
+			`document.querySelector('#import-report').textContent.includes('5006 (parent 4999): parent not found in the import')`)
+		eventually(t, "the imported thread", func() bool {
+			status, body := call(t, "GET", base+"/api/v1/sites/demo/articles/politique_reforme-des-retraites/comments", "")
+			return status == 200 && num(body, "count") == 4
+		})
+
+		upload(false)
+		tb.wait("the second import's report", `document.querySelector('#import-status').textContent === 'Import done.' && `+
+			report("Written")+` === '0' && `+report("Already imported")+` === '8'`)
+	})
+
 	t.Run("Dashboard", func(t *testing.T) {
 		base, dsn := startDemo(t)
 		const email, password = "ed@news.example", "correct horse battery staple"

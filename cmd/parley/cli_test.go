@@ -31,6 +31,10 @@ func TestCommandsRefuseMissingDatabase(t *testing.T) {
 		{"reader", "forget", "-email", "a@example.org", "-db", typo},
 		{"backup", "-o", filepath.Join(dir, "b.db"), "-db", typo},
 		{"report", "-site", "news", "-from", "2026-01-01", "-to", "2026-06-30", "-db", typo},
+		{"export", "-site", "news", "-db", typo},
+		{"export", "-site", "news", "-o", filepath.Join(dir, "export.ndjson"), "-db", typo},
+		{"import", "-site", "news", "-format", "parley", "-db", typo, filepath.Join("internal", "imports", "testdata", "disqus", "export.xml")},
+		{"import", "-site", "news", "-format", "disqus", "-dry-run", "-db", typo, filepath.Join("internal", "imports", "testdata", "disqus", "export.xml")},
 	}
 	for _, args := range cases {
 		_, _, err := runSplit(t, nil, args...)

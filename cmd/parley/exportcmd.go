@@ -17,7 +17,7 @@ func exportCommand(ctx context.Context, args []string, getenv func(string) strin
 		"Writes the site, its articles, bans, reactions and every comment with its votes, reports and history as newline-delimited JSON; parley import -format parley reads it back.")
 	site := fs.String("site", "", "the site's slug")
 	outPath := fs.String("o", "", "write to this file instead of standard output")
-	dsn := fs.String("db", "parley.db", "SQLite file path or postgres:// URL")
+	dsn, create := dbFlags(fs)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -25,7 +25,7 @@ func exportCommand(ctx context.Context, args []string, getenv func(string) strin
 		fs.Usage()
 		return errUsage
 	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, *create)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func exportCommand(ctx context.Context, args []string, getenv func(string) strin
 		defer f.Close()
 		out = f
 	}
-	if err := imports.Export(ctx, store, s, out); err != nil {
+	if err := imports.Export(ctx, store, s, out, stderr); err != nil {
 		return err
 	}
 	if f, ok := out.(*os.File); ok && *outPath != "" {

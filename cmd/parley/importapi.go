@@ -29,7 +29,7 @@ func newImporter(store *schema.Store, secret string, batch int) handlers.Importe
 			return rep, nil
 		},
 		Export: func(ctx context.Context, site *schema.Site, w io.Writer) error {
-			return imports.Export(ctx, store, site, w)
+			return imports.Export(ctx, store, site, w, nil)
 		},
 	}
 }

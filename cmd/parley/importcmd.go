@@ -19,7 +19,7 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 		"Imports another comment system's export (gzip is read as is; - reads standard input). Running it again writes nothing twice.")
 	site := fs.String("site", "", "the site's slug (it must exist, except for -format parley, which creates it)")
 	format := fs.String("format", "", "disqus, wordpress, remark42, commento, isso or parley")
-	dsn := fs.String("db", "parley.db", "SQLite file path or postgres:// URL")
+	dsn, create := dbFlags(fs)
 	dry := fs.Bool("dry-run", false, "read everything and report, write nothing")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	batch := fs.Int("batch", 5000, "comments written per transaction")
@@ -37,6 +37,9 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	if *site == "" || *format == "" || file == "" {
 		fs.Usage()
 		return errUsage
+	}
+	if err := mustExist(*dsn, *create); err != nil {
+		return err
 	}
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {

@@ -42,7 +42,7 @@ func TestImportExportCommands(t *testing.T) {
 	exp := filepath.Join(dir, "news.ndjson")
 	cli(nil, "export", "-db", db, "-site", "news", "-o", exp)
 	db2 := filepath.Join(dir, "q.db")
-	if out := cli(nil, "import", "-db", db2, "-site", "news", "-format", "parley", exp); !strings.Contains(out, "written: 25") {
+	if out := cli(nil, "import", "-create", "-db", db2, "-site", "news", "-format", "parley", exp); !strings.Contains(out, "written: 25") {
 		t.Errorf("restore: %s", out)
 	}
 	var out, errb bytes.Buffer

@@ -214,7 +214,10 @@
     poll: null,
     audit: { cursor: null, seq: 0 },
     insightSeq: 0,
-    siteForm: { slug: null, original: null }
+    siteForm: { slug: null, original: null },
+    // importJob is the last import started from this page, followed
+    // until it ends.
+    importJob: null
   };
 
   function isAdmin() { return !!(state.me && state.me.role === 'admin'); }
@@ -228,7 +231,11 @@
     opts = opts || {};
     var headers = { Accept: 'application/json' };
     var init = { method: method, headers: headers, credentials: 'same-origin', cache: 'no-store' };
-    if (body !== undefined) {
+    if (body !== undefined && opts.raw) {
+      // A file, sent as it is (an import's upload).
+      headers['Content-Type'] = 'application/octet-stream';
+      init.body = body;
+    } else if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
@@ -1549,6 +1556,7 @@
   function showSiteForm(title, creating) {
     var form = $('#site-form');
     form.hidden = false;
+    showImportForm(creating ? null : state.siteForm.slug);
     $('#site-form-title').textContent = title;
     $('#site-slug').readOnly = !creating;
     $('#site-slug').classList.toggle('readonly', !creating);
@@ -1629,6 +1637,134 @@
       toast((creating ? 'Site ' + slug2 + ' created' : 'Saved ' + slug2) + note, 'ok');
       loadSites().then(function () { openSite(slug2); });
     });
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Import and export of a site (admin)                               */
+  /* ---------------------------------------------------------------- */
+
+  // showImportForm shows the import form under an existing site's
+  // settings, and the running or last job of that site if there is one.
+  function showImportForm(slug) {
+    var form = $('#import-form');
+    form.hidden = !slug;
+    if (!slug) return;
+    $('#site-export').href = '/api/v1/mod/sites/' + encodeURIComponent(slug) + '/export';
+    $('#import-error').hidden = true;
+    var job = state.importJob;
+    if (job && job.site === slug) { renderImportJob(job); return; }
+    $('#import-status').textContent = '';
+    $('#import-report').hidden = true;
+    $('#import-start').disabled = false;
+  }
+
+  function onImportStart(ev) {
+    ev.preventDefault();
+    var slug = state.siteForm.slug;
+    var err = $('#import-error');
+    err.hidden = true;
+    var file = $('#import-file').files[0];
+    if (!slug) return;
+    if (!file) {
+      err.textContent = 'Choose the export file first.';
+      err.hidden = false;
+      $('#import-file').focus();
+      return;
+    }
+    var q = '?format=' + encodeURIComponent($('#import-format').value) + ($('#import-dry-run').checked ? '&dry_run=1' : '');
+    lines($('#import-rewrite').value).forEach(function (l) { q += '&rewrite=' + encodeURIComponent(l); });
+    $('#import-start').disabled = true;
+    $('#import-report').hidden = true;
+    $('#import-status').textContent = 'Uploading ' + file.name + '…';
+    api('POST', '/api/v1/mod/sites/' + encodeURIComponent(slug) + '/imports' + q, file, { raw: true }).then(function (r) {
+      if (!r.ok) {
+        $('#import-start').disabled = false;
+        $('#import-status').textContent = '';
+        if (r.status === 401) return;
+        err.textContent = errorMessage(r);
+        err.hidden = false;
+        return;
+      }
+      state.importJob = r.data;
+      renderImportJob(r.data);
+      pollImport(r.data.id);
+    });
+  }
+
+  // pollImport follows a job until it ends; the server keeps it in memory.
+  function pollImport(id) {
+    setTimeout(function () {
+      if (!state.importJob || state.importJob.id !== id) return;
+      api('GET', '/api/v1/mod/imports/' + encodeURIComponent(id)).then(function (r) {
+        if (!state.importJob || state.importJob.id !== id) return;
+        if (!r.ok) {
+          if (r.status === 401) return;
+          state.importJob = null;
+          if (state.siteForm.slug) {
+            $('#import-start').disabled = false;
+            $('#import-status').textContent = '';
+            $('#import-error').textContent = errorMessage(r);
+            $('#import-error').hidden = false;
+          }
+          return;
+        }
+        state.importJob = r.data;
+        renderImportJob(r.data);
+        if (r.data.state === 'running') pollImport(id);
+        else toast(r.data.state === 'done' ? 'Import into ' + r.data.site + ' done' : 'Import into ' + r.data.site + ' failed', r.data.state === 'done' ? 'ok' : 'error');
+      });
+    }, 500);
+  }
+
+  var PHASES = { uploading: 'Uploading…', checking: 'Checking the file…', writing: 'Writing…' };
+
+  function renderImportJob(job) {
+    if (state.siteForm.slug !== job.site) return;
+    var running = job.state === 'running';
+    $('#import-start').disabled = running;
+    var status = $('#import-status');
+    if (running) {
+      status.textContent = (PHASES[job.phase] || 'Working…') + ' ' + job.read + ' records read, ' + job.written + ' comments written';
+    } else if (job.state === 'failed') {
+      status.textContent = '';
+      $('#import-error').textContent = 'The import failed: ' + (job.error || 'no reason given') + '. Nothing is written twice: fix the file and import it again.';
+      $('#import-error').hidden = false;
+    } else {
+      status.textContent = job.dry_run ? 'Dry run done: nothing was written.' : 'Import done.';
+    }
+    var box = $('#import-report');
+    clear(box);
+    box.hidden = !job.report;
+    if (job.report) renderImportReport(box, job.report);
+  }
+
+  // renderImportReport draws `parley import -json`'s report.
+  function renderImportReport(box, rep) {
+    var rows = [
+      ['Format', rep.format],
+      ['Records read', rep.read],
+      ['Articles', rep.articles]
+    ];
+    Object.keys(rep.comments || {}).sort().forEach(function (st) { rows.push(['Comments ' + st, rep.comments[st]]); });
+    if (!rep.dry_run) {
+      rows.push(['Written', rep.written]);
+      rows.push(['Already imported', rep.already_imported]);
+    }
+    rows.push(['Skipped', rep.skipped_count]);
+    rows.push(['Merged articles', (rep.merged_articles || []).length]);
+    rows.push(['Repaired parents', (rep.repaired_parents || []).length]);
+    rows.push(['Seconds', (rep.seconds || 0).toFixed(1)]);
+    append(box, el('table', { class: 'grid', id: 'import-report-table', 'aria-label': 'Import report' }, el('tbody', null, rows.map(function (r) {
+      return el('tr', { 'data-key': r[0] }, [el('th', { scope: 'row' }, r[0]), el('td', null, String(r[1]))]);
+    }))));
+    function list(title, items, fmt) {
+      if (!items || !items.length) return;
+      append(box, [el('h3', null, title), el('ul', { class: 'mono' }, items.map(function (x) { return el('li', null, fmt(x)); }))]);
+    }
+    list('Skipped records', rep.skipped, function (x) { return x.source_id + ': ' + x.reason; });
+    if (rep.skipped_count > (rep.skipped || []).length) append(box, el('p', { class: 'help' }, 'The first ' + rep.skipped.length + ' of ' + rep.skipped_count + ' are listed.'));
+    list('Merged articles', rep.merged_articles, function (x) { return x.key + ': ' + x.urls.join(', '); });
+    list('Repaired parents', rep.repaired_parents, function (x) { return x.source_id + (x.parent_id ? ' (parent ' + x.parent_id + ')' : '') + ': ' + x.reason; });
   }
 
   /* ---------------------------------------------------------------- */
@@ -1754,6 +1890,7 @@
       if (custom) $('#ban-expiry-at').focus();
     });
     $('#site-form').addEventListener('submit', onSiteSave);
+    $('#import-form').addEventListener('submit', onImportStart);
     $('#site-new').addEventListener('click', newSite);
     $('#moderator-form').addEventListener('submit', onModeratorAdd);
     document.addEventListener('keydown', onKey);

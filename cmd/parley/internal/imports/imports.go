@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley/parley/moderation"
@@ -173,20 +175,23 @@ func Open(r io.Reader) (io.Reader, error) {
 	return br, nil
 }
 
-// counter counts the bytes read, for progress.
+// counter counts the bytes read, for progress (read by the writer's
+// goroutine).
 type counter struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
 // Run reads the export in from start to end and imports it into the site.
-// Restore, for the parley format, receives the export's header.
+// Reading and writing overlap: one goroutine parses and hashes the next
+// batch while another writes the last, with a few batches in memory at
+// most.
 func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Reader, opt Options) (*Report, error) {
 	now := opt.Now
 	if now == nil {
@@ -221,14 +226,16 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
-	read, ok := readers[opt.Format]
-	if !ok {
-		return nil, fmt.Errorf("unknown format %q: use one of %s", opt.Format, strings.Join(Formats, ", "))
-	}
+	read := readers[opt.Format]
 	h := &restorer{store: store, site: site, dryRun: opt.DryRun}
 	// Created at the first batch: a Parley export names its site in its
 	// header, which may create it.
 	var im *schema.Import
+	defer func() {
+		if im != nil {
+			im.Close()
+		}
+	}()
 	// Articles by key, with the URLs seen for each, to report merges;
 	// bounded by the number of articles, not comments.
 	urls := map[string]map[string]bool{}
@@ -237,35 +244,69 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 	if opt.DryRun {
 		dry = newDryParents()
 	}
-	batch := make([]schema.ImportComment, 0, opt.Batch)
+
+	// The writer goroutine owns rep.Written and rep.Already until it is done.
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		nread   atomic.Int64
+		werr    error
+		queue   = make(chan []schema.ImportComment, 1)
+		free    = make(chan []schema.ImportComment, 2)
+		written = make(chan struct{})
+	)
+	for range 2 {
+		free <- make([]schema.ImportComment, 0, opt.Batch)
+	}
 	lastProgress := now()
+	go func() {
+		defer close(written)
+		for b := range queue {
+			if werr == nil && !opt.DryRun {
+				res, err := im.Write(wctx, b)
+				if err != nil {
+					werr = err
+					stop()
+				}
+				rep.Written += res.Written
+				rep.Already += len(res.Already)
+			}
+			clear(b)
+			select {
+			case free <- b[:0]:
+			default: // enough spares
+			}
+			if werr != nil {
+				continue
+			}
+			if opt.OnProgress != nil {
+				opt.OnProgress("writing", int(nread.Load()), rep.Written)
+			}
+			if opt.Progress != nil && now().Sub(lastProgress) >= time.Second {
+				lastProgress = now()
+				progress(opt.Progress, int(nread.Load()), rep.Written, cnt.n.Load(), opt.Size, now().Sub(start))
+			}
+		}
+	}()
+	batch := make([]schema.ImportComment, 0, opt.Batch)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		if !opt.DryRun {
-			if im == nil {
-				im = store.NewImport(h.site.ID, opt.Format)
-			}
-			res, err := im.Write(ctx, batch)
-			if err != nil {
-				return err
-			}
-			rep.Written += res.Written
-			rep.Already += len(res.Already)
+		if im == nil && !opt.DryRun {
+			im = store.NewImport(h.site.ID, opt.Format)
 		}
-		batch = batch[:0]
-		if opt.OnProgress != nil {
-			opt.OnProgress("writing", rep.Read, rep.Written)
+		queue <- batch
+		select {
+		case batch = <-free:
+		default:
+			batch = make([]schema.ImportComment, 0, opt.Batch)
 		}
-		if opt.Progress != nil && now().Sub(lastProgress) >= time.Second {
-			lastProgress = now()
-			progress(opt.Progress, rep, cnt.n, opt.Size, now().Sub(start))
-		}
-		return ctx.Err()
+		return wctx.Err()
 	}
 	err = read(plain, h, func(c *Comment) error {
 		rep.Read++
+		nread.Store(int64(rep.Read))
 		if c.SourceID == "" {
 			rep.skip(fmt.Sprintf("record %d", rep.Read), "no id")
 			return nil
@@ -297,10 +338,15 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = flush()
 	}
-	if err := flush(); err != nil {
+	close(queue)
+	<-written
+	if werr != nil {
+		return nil, werr
+	}
+	if err != nil {
 		return nil, err
 	}
 	rep.Articles = len(urls)
@@ -331,7 +377,7 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 	}
 	rep.Seconds = now().Sub(start).Seconds()
 	if opt.Progress != nil {
-		progress(opt.Progress, rep, cnt.n, opt.Size, now().Sub(start))
+		progress(opt.Progress, rep.Read, rep.Written, cnt.n.Load(), opt.Size, now().Sub(start))
 	}
 	return rep, nil
 }
@@ -365,9 +411,9 @@ func Check(ctx context.Context, in io.Reader, format string, tell func(read int)
 	return err
 }
 
-func progress(w io.Writer, rep *Report, done, size int64, took time.Duration) {
-	rate := float64(rep.Read) / max(took.Seconds(), 0.001)
-	line := fmt.Sprintf("%d comments read, %.0f/s", rep.Read, rate)
+func progress(w io.Writer, read, written int, done, size int64, took time.Duration) {
+	rate := float64(read) / max(took.Seconds(), 0.001)
+	line := fmt.Sprintf("%d comments read, %d written, %.0f/s", read, written, rate)
 	if size > 0 && done > 0 {
 		left := time.Duration(float64(took) * float64(size-done) / float64(done))
 		line += fmt.Sprintf(", %.0f%%, about %s left", 100*float64(done)/float64(size), left.Round(time.Second))
@@ -444,11 +490,12 @@ func shortHash(s string) string {
 type dryParents struct {
 	article map[string]string // source id -> article key
 	parent  map[string]string
+	seq     map[string]int // position in the file
 	order   []string
 }
 
 func newDryParents() *dryParents {
-	return &dryParents{article: map[string]string{}, parent: map[string]string{}}
+	return &dryParents{article: map[string]string{}, parent: map[string]string{}, seq: map[string]int{}}
 }
 
 func (d *dryParents) add(id, parent, article string) {
@@ -456,6 +503,7 @@ func (d *dryParents) add(id, parent, article string) {
 		return
 	}
 	d.article[id] = article
+	d.seq[id] = len(d.seq)
 	if parent != "" {
 		d.parent[id] = parent
 		d.order = append(d.order, id)
@@ -478,7 +526,11 @@ func (d *dryParents) check() []Repaired {
 		id := start
 		for !done[id] {
 			if on[id] {
-				out = append(out, Repaired{id, d.parent[id], "parent chain loops back to this comment: made top level"})
+				// As the import does: the loop's latest comment (in file
+				// order, the order of its ids) becomes top level.
+				loop := path[slices.Index(path, id):]
+				cut := slices.MaxFunc(loop, func(a, b string) int { return d.seq[a] - d.seq[b] })
+				out = append(out, Repaired{cut, d.parent[cut], "parent chain loops back to this comment: made top level"})
 				break
 			}
 			on[id] = true

@@ -13,6 +13,18 @@ import (
 	"github.com/parley/parley/schema"
 )
 
+// exportProgress writes a line of an export's progress: the count, the
+// rate and the time left.
+func exportProgress(w io.Writer, done, total int64, took time.Duration) {
+	rate := float64(done) / max(took.Seconds(), 0.001)
+	line := fmt.Sprintf("%d comments exported, %.0f/s", done, rate)
+	if total > 0 && done <= total {
+		left := time.Duration(float64(total-done) / max(rate, 1) * float64(time.Second))
+		line += fmt.Sprintf(", %.0f%%, about %s left", 100*float64(done)/float64(total), left.Round(time.Second))
+	}
+	fmt.Fprintln(w, line)
+}
+
 // ExportVersion is the version of Parley's export format, in its header
 // line. A reader refuses versions it does not know.
 const ExportVersion = 1
@@ -122,7 +134,16 @@ func fromExportAudit(a exportAudit) schema.Audit {
 // Export writes a site as newline-delimited JSON, streaming: the header
 // (settings, articles, bans, the site's audit entries), the reactions,
 // then one line per comment with its votes, reports and history.
-func Export(ctx context.Context, store *schema.Store, site *schema.Site, out io.Writer) error {
+func Export(ctx context.Context, store *schema.Store, site *schema.Site, out io.Writer, progress io.Writer) error {
+	start := time.Now()
+	var total int64
+	if progress != nil {
+		var err error
+		if total, err = store.SiteCommentCount(ctx, site.ID); err != nil {
+			return err
+		}
+	}
+	done, last := int64(0), start
 	w := bufio.NewWriterSize(out, 1<<16)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -175,10 +196,18 @@ func Export(ctx context.Context, store *schema.Store, site *schema.Site, out io.
 		for _, a := range c.History {
 			e.History = append(e.History, toExportAudit(a))
 		}
+		done++
+		if progress != nil && done%1000 == 0 && time.Since(last) >= time.Second {
+			last = time.Now()
+			exportProgress(progress, done, total, last.Sub(start))
+		}
 		return enc.Encode(e)
 	})
 	if err != nil {
 		return err
+	}
+	if progress != nil {
+		exportProgress(progress, done, total, time.Since(start))
 	}
 	return w.Flush()
 }

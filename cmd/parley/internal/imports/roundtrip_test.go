@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -154,7 +155,7 @@ func TestExportRoundTrip(t *testing.T) {
 			t.Fatalf("the source site is not what the test set up: %+v", want)
 		}
 		var buf bytes.Buffer
-		if err := Export(ctx, src, site, &buf); err != nil {
+		if err := Export(ctx, src, site, &buf, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		dst := schematest.Open(t, src.Dialect())
