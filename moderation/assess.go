@@ -106,7 +106,9 @@ func (a *Assessor) Assess(ctx context.Context, d Draft) (Result, error) {
 	for k, v := range facts.Tokens {
 		mc[k] = TokenCount{Spam: v.Spam, Ham: v.Ham}
 	}
-	f.SpamProbability = SpamProbability(features, mc, Totals{Spam: facts.Totals.Spam, Ham: facts.Totals.Ham})
+	totals := Totals{Spam: facts.Totals.Spam, Ham: facts.Totals.Ham}
+	f.SpamProbability = SpamProbability(features, mc, totals)
+	f.SpamWords = SpamWords(features, mc, totals, 5)
 	f.ClassifierDecisions = int(facts.Totals.Spam + facts.Totals.Ham)
 
 	as := Assess(Settings{

@@ -149,3 +149,41 @@ func chi2Q(x2 float64, df int) float64 {
 	}
 	return min(sum, 1)
 }
+
+// SpamWords returns up to n of the features that pointed most towards
+// spam, strongest first, for the moderator to see why the classifier
+// scored a comment as it did. Features are ranked by their spam
+// probability as SpamProbability weighs them; those that lean to ham or
+// carry no signal are left out.
+func SpamWords(features []string, counts map[string]TokenCount, t Totals, n int) []string {
+	type scored struct {
+		f string
+		p float64
+	}
+	var out []scored
+	for _, f := range features {
+		c, ok := counts[f]
+		if !ok {
+			continue
+		}
+		spam, ham := max(c.Spam, 0), max(c.Ham, 0)
+		k := float64(spam + ham)
+		if k == 0 {
+			continue
+		}
+		sr, hr := rate(spam, t.Spam), rate(ham, t.Ham)
+		if sr+hr == 0 {
+			continue
+		}
+		p := (unknownWeight*0.5 + k*sr/(sr+hr)) / (unknownWeight + k)
+		if p >= 0.5+minDeviation {
+			out = append(out, scored{f, p})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b scored) int { return cmp.Compare(b.p, a.p) })
+	words := make([]string, 0, min(n, len(out)))
+	for _, s := range out[:min(n, len(out))] {
+		words = append(words, s.f)
+	}
+	return words
+}

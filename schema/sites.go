@@ -84,7 +84,7 @@ func DefaultSettings() Settings {
 			MaxPerMinute:           5,
 			ClassifierMinDecisions: 50,
 			ClassifierSpam:         0.97,
-			ClassifierHold:         0.80,
+			ClassifierHold:         0.90,
 		},
 		Webhooks: Webhooks{URLs: []string{}},
 	}

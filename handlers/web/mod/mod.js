@@ -552,6 +552,12 @@
   function termsFrom(reasons) {
     var out = [];
     (reasons || []).forEach(function (r) {
+      // Word rules name the words as the reader wrote them.
+      if (r && Array.isArray(r.matched) && /words$/.test(r.rule || '')) {
+        var k = r.verdict === 'reject' ? 'banned' : 'suspect';
+        r.matched.forEach(function (w) { if (w) out.push({ word: String(w), kind: k }); });
+        return;
+      }
       var d = String(r && r.detail || '');
       var m = /^\s*([\w -]*?words?)\s*:\s*(.+)$/i.exec(d);
       if (!m) return;
