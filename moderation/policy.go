@@ -99,6 +99,7 @@ const (
 	RuleBannedIdentity = "banned_identity" // the author's email, IP or reader id is banned
 	RuleRepeatedText   = "repeated_text"   // the same body was posted on the site recently
 	RuleClassifier     = "classifier"      // the classifier rates the comment as spam
+	RuleRejectModel    = "reject_model"    // the model of what moderators reject rates the comment as likely rejected
 	RuleSuspectWords   = "suspect_words"   // a suspect word or phrase in the body or the author's name
 	RuleLinks          = "links"           // more links than the site allows
 	RulePostingRate    = "posting_rate"    // too many comments from the author in a minute
@@ -163,6 +164,11 @@ type Settings struct {
 	// spam, e.g. 0.95; ClassifierHold the one from which it is held,
 	// e.g. 0.7. Zero disables the threshold.
 	ClassifierSpam, ClassifierHold float64
+	// RejectMinDecisions is how many reject decisions, and as many
+	// approvals, the reject model needs before it may hold a comment;
+	// RejectHold the probability from which it does, 0 for never.
+	RejectMinDecisions int
+	RejectHold         float64
 }
 
 // BanFact describes a ban that applies to the author of a comment.
@@ -188,6 +194,12 @@ type Facts struct {
 	// SpamWords are the features that weighed most towards spam, from
 	// SpamWords, shown with the classifier's reason.
 	SpamWords []string
+	// RejectProbability is the reject model's (RejectProbability), with
+	// how many reject decisions and approvals it learned from and the
+	// words that weighed most (RejectWords).
+	RejectProbability             float64
+	RejectDecisions, HamDecisions int
+	RejectWords                   []string
 }
 
 // Assessment is the policy's answer: the strongest verdict of any rule and
@@ -269,6 +281,28 @@ func Assess(s Settings, f Facts) Assessment {
 	if cr != nil {
 		prob := f.SpamProbability
 		cr.Probability = &prob
+	}
+
+	// The reject model speaks once it has learned from both sides; it is
+	// shown whenever it leans to rejection, so the moderator sees its
+	// probability and words, and holds only from its threshold once it has
+	// learned enough.
+	if f.RejectDecisions > 0 && f.HamDecisions > 0 && f.RejectProbability >= 0.5 {
+		rp := math.Floor(f.RejectProbability*100) / 100
+		words := ""
+		if len(f.RejectWords) > 0 {
+			words = "; words: " + strings.Join(f.RejectWords, ", ")
+		}
+		v, note := Allow, ""
+		switch {
+		case f.RejectDecisions < s.RejectMinDecisions || f.HamDecisions < s.RejectMinDecisions:
+			note = fmt.Sprintf(", not trusted yet (%d rejected and %d approved of %d each)", f.RejectDecisions, f.HamDecisions, s.RejectMinDecisions)
+		case reaches(f.RejectProbability, s.RejectHold):
+			v = Hold
+		}
+		r := add(RuleRejectModel, v, f.RejectWords, "reject model: %.2f likely rejected%s%s", rp, note, words)
+		prob := f.RejectProbability
+		r.Probability = &prob
 	}
 
 	wordRule(RuleSuspectWords, s.SuspectWords, Hold, "suspect word")

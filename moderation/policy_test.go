@@ -21,6 +21,7 @@ func TestAssess(t *testing.T) {
 		ClassifierMinDecisions: 50,
 		ClassifierSpam:         0.95,
 		ClassifierHold:         0.7,
+		RejectMinDecisions:     30,
 	}
 	with := func(f func(*moderation.Settings)) moderation.Settings {
 		s := base
@@ -115,6 +116,16 @@ func TestAssess(t *testing.T) {
 			[]moderation.Reason{reason(moderation.RuleMode, moderation.Allow, "first-time commenter (0 of 1 approved comments); not held: the classifier rates it 0.01 spam")}},
 		{"nine repeats are fine", base, moderation.Facts{Body: "Sooooooooo good"}, moderation.Allow, nil},
 		{"repeated digits and spaces are fine", base, moderation.Facts{Body: "It cost 10000000000 euros.            Really."}, moderation.Allow, nil},
+
+		{"reject model learning", base, moderation.Facts{Body: ok, RejectProbability: 0.97, RejectDecisions: 3, HamDecisions: 40, RejectWords: []string{"moron"}}, moderation.Allow,
+			[]moderation.Reason{reason(moderation.RuleRejectModel, moderation.Allow, "reject model: 0.97 likely rejected, not trusted yet (3 rejected and 40 approved of 30 each); words: moron")}},
+		{"reject model sure", with(func(s *moderation.Settings) { s.RejectHold = 0.9 }), moderation.Facts{Body: ok, RejectProbability: 0.93, RejectDecisions: 30, HamDecisions: 30, RejectWords: []string{"moron", "shut"}}, moderation.Hold,
+			[]moderation.Reason{reason(moderation.RuleRejectModel, moderation.Hold, "reject model: 0.93 likely rejected; words: moron, shut")}},
+		{"reject model below its threshold", with(func(s *moderation.Settings) { s.RejectHold = 0.95 }), moderation.Facts{Body: ok, RejectProbability: 0.93, RejectDecisions: 30, HamDecisions: 30}, moderation.Allow,
+			[]moderation.Reason{reason(moderation.RuleRejectModel, moderation.Allow, "reject model: 0.93 likely rejected")}},
+		{"reject model off", base, moderation.Facts{Body: ok, RejectProbability: 0.99, RejectDecisions: 300, HamDecisions: 300}, moderation.Allow,
+			[]moderation.Reason{reason(moderation.RuleRejectModel, moderation.Allow, "reject model: 0.99 likely rejected")}},
+		{"reject model calm", base, moderation.Facts{Body: ok, RejectProbability: 0.2, RejectDecisions: 300, HamDecisions: 300}, moderation.Allow, nil},
 
 		{"pre-moderation", with(func(s *moderation.Settings) { s.Mode = moderation.ModePre }), moderation.Facts{Body: ok, AuthorApproved: 40}, moderation.Hold,
 			[]moderation.Reason{reason(moderation.RuleMode, moderation.Hold, "pre-moderation")}},
