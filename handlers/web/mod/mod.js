@@ -552,10 +552,15 @@
   function termsFrom(reasons) {
     var out = [];
     (reasons || []).forEach(function (r) {
-      // Word rules name the words as the reader wrote them.
-      if (r && Array.isArray(r.matched) && /words$/.test(r.rule || '')) {
-        var k = r.verdict === 'reject' ? 'banned' : 'suspect';
-        r.matched.forEach(function (w) { if (w) out.push({ word: String(w), kind: k }); });
+      // Word rules name the words as the reader wrote them; the models
+      // the words that weighed most (linked domains are not in the text
+      // as such).
+      if (r && Array.isArray(r.matched) && /words$|^classifier$|^reject_model$/.test(r.rule || '')) {
+        var k = r.verdict === 'reject' ? 'banned' : /words$/.test(r.rule) ? 'suspect' : 'model';
+        r.matched.forEach(function (w) {
+          w = String(w || '');
+          if (w && w.indexOf('domain:') !== 0) out.push({ word: w, kind: k });
+        });
         return;
       }
       var d = String(r && r.detail || '');
