@@ -42,6 +42,7 @@ BENCH_ARGS ?=
 bench:
 	@command -v wrk >/dev/null || (echo "installing wrk"; apt-get install -y -qq wrk >/dev/null)
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./moderation/
+	$(GO) test -count=1 -run '^TestCorpusPolicy$$' -v ./moderation/
 	$(GO) run ./cmd/parley-bench $(BENCH_ARGS)
 
 # make bench on the local PostgreSQL, with the propagation trials between

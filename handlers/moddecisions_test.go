@@ -249,8 +249,8 @@ func TestClassifierLearnsFromDecisions(t *testing.T) {
 		// The corpus lists ham first, then spam: take some of each.
 		before, beforeHam := flagged(append(slices.Clone(test[:10]), test[len(test)-10:]...))
 
-		// Moderators decide the training comments: spam as spam (or
-		// reject), ham approved; in bulk and one by one.
+		// Moderators decide the training comments: spam as spam, ham
+		// approved; in bulk and one by one.
 		var spamIDs, hamIDs []int64
 		for _, x := range train {
 			c := e.storeComment("train", x.text, schema.StatusPending)
@@ -262,14 +262,19 @@ func TestClassifierLearnsFromDecisions(t *testing.T) {
 		}
 		m.must(200, "POST", "/api/v1/mod/decisions", map[string]any{"ids": spamIDs[:len(spamIDs)/2], "action": "spam"})
 		for _, id := range spamIDs[len(spamIDs)/2:] {
-			if r := m.decide(id, "reject", "pending"); r.Status != 200 {
-				t.Fatalf("reject: %d %s", r.Status, r.Body)
+			if r := m.decide(id, "spam", "pending"); r.Status != 200 {
+				t.Fatalf("spam: %d %s", r.Status, r.Body)
 			}
 		}
 		m.must(200, "POST", "/api/v1/mod/decisions", map[string]any{"ids": hamIDs, "action": "approve"})
+		// A rejection teaches the reject model, not the spam filter.
+		rejected := e.storeComment("train", "Only a moron would write this, shut up", schema.StatusPending)
+		if r := m.decide(rejected.ID, "reject", "pending"); r.Status != 200 {
+			t.Fatalf("reject: %d %s", r.Status, r.Body)
+		}
 		_, totals, _ := e.store.ClassifierCounts(context.Background(), e.site.ID, nil)
-		if totals.Spam != int64(len(spamIDs)) || totals.Ham != int64(len(hamIDs)) {
-			t.Fatalf("learned %+v from %d spam and %d ham decisions", totals, len(spamIDs), len(hamIDs))
+		if totals != (schema.TokenCount{Spam: int64(len(spamIDs)), Ham: int64(len(hamIDs)), Rejected: 1}) {
+			t.Fatalf("learned %+v from %d spam, %d ham and 1 reject decisions", totals, len(spamIDs), len(hamIDs))
 		}
 		after, afterHam := flagged(test[10 : len(test)-10])
 		t.Logf("spam flagged: %.2f before, %.2f after %d decisions; ham flagged: %.2f before, %.2f after",
@@ -284,7 +289,7 @@ func TestClassifierLearnsFromDecisions(t *testing.T) {
 			t.Fatalf("restore: %d %s", r.Status, r.Body)
 		}
 		_, totals2, _ := e.store.ClassifierCounts(context.Background(), e.site.ID, nil)
-		if totals2.Spam != totals.Spam-1 || totals2.Ham != totals.Ham+1 {
+		if totals2 != (schema.TokenCount{Spam: totals.Spam - 1, Ham: totals.Ham + 1, Rejected: 1}) {
 			t.Fatalf("after restore %+v, before %+v", totals2, totals)
 		}
 		// And repeating a decision teaches nothing twice.

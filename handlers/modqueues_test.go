@@ -195,12 +195,12 @@ func TestQueuePriority(t *testing.T) {
 		})
 		m := e.moderator("ed@news.example", schema.RoleModerator)
 		bodies := []string{
-			"plain one",                              // mode: 1
-			"you idiot see https://x.example",        // mode, suspect, links: 3
-			"plain two",                              // 1
-			"idiot",                                  // mode, suspect: 2
-			"YOU IDIOT, READ https://X.EXAMPLE NOW!", // mode, suspect, links, shouting: 4
-			"plain three",                            // 1
+			"plain one",                       // mode: 1
+			"you idiot see https://x.example", // mode, suspect, links: 3
+			"plain two",                       // 1
+			"idiot",                           // mode, suspect: 2
+			"YOU IDIOT, READ https://X.EXAMPLE BEFORE YOU WRITE ANOTHER WORD!", // mode, suspect, links, shouting: 4
+			"plain three", // 1
 		}
 		var ids []int64
 		for _, b := range bodies {

@@ -104,9 +104,14 @@ func (a *Assessor) Assess(ctx context.Context, d Draft) (Result, error) {
 	}
 	mc := make(map[string]TokenCount, len(facts.Tokens))
 	for k, v := range facts.Tokens {
-		mc[k] = TokenCount{Spam: v.Spam, Ham: v.Ham}
+		mc[k] = TokenCount{Spam: v.Spam, Ham: v.Ham, Rejected: v.Rejected}
 	}
-	f.SpamProbability = SpamProbability(features, mc, Totals{Spam: facts.Totals.Spam, Ham: facts.Totals.Ham})
+	totals := Totals{Spam: facts.Totals.Spam, Ham: facts.Totals.Ham, Rejected: facts.Totals.Rejected}
+	f.SpamProbability = SpamProbability(features, mc, totals)
+	f.SpamWords = SpamWords(features, mc, totals, 5)
+	f.RejectProbability = RejectProbability(features, mc, totals)
+	f.RejectWords = RejectWords(features, mc, totals, 5)
+	f.RejectDecisions, f.HamDecisions = int(facts.Totals.Rejected), int(facts.Totals.Ham)
 	f.ClassifierDecisions = int(facts.Totals.Spam + facts.Totals.Ham)
 
 	as := Assess(Settings{
@@ -114,6 +119,7 @@ func (a *Assessor) Assess(ctx context.Context, d Draft) (Result, error) {
 		BannedWords: lists.banned, SuspectWords: lists.suspect,
 		MaxLinks: ms.MaxLinks, MaxPerMinute: ms.MaxPerMinute,
 		ClassifierMinDecisions: ms.ClassifierMinDecisions, ClassifierSpam: ms.ClassifierSpam, ClassifierHold: ms.ClassifierHold,
+		RejectMinDecisions: ms.RejectMinDecisions, RejectHold: ms.RejectHold,
 	}, f)
 	reasons := as.Reasons
 	if reasons == nil {

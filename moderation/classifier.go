@@ -62,16 +62,45 @@ func Features(body string) []string {
 // decision back, subtract the same.
 type TokenCount struct {
 	Spam, Ham int64
+	// Rejected is the reject model's class: documents moderators
+	// rejected (abuse, insults, off-topic). Its other class is Ham.
+	Rejected int64
 }
 
-// Totals is how many spam and ham documents the classifier has learned.
+// Totals is how many spam, ham and rejected documents the models have
+// learned.
 type Totals struct {
-	Spam, Ham int64
+	Spam, Ham, Rejected int64
+}
+
+// asRejectModel returns the counts with the rejected documents in the
+// place of spam: the reject model is the same filter over other classes.
+func asRejectModel(counts map[string]TokenCount, t Totals) (map[string]TokenCount, Totals) {
+	out := make(map[string]TokenCount, len(counts))
+	for f, c := range counts {
+		out[f] = TokenCount{Spam: c.Rejected, Ham: c.Ham}
+	}
+	return out, Totals{Spam: t.Rejected, Ham: t.Ham}
+}
+
+// RejectProbability is the reject model's probability that moderators
+// would reject a document: SpamProbability learned from reject decisions
+// against approvals instead of spam.
+func RejectProbability(features []string, counts map[string]TokenCount, t Totals) float64 {
+	c, rt := asRejectModel(counts, t)
+	return SpamProbability(features, c, rt)
+}
+
+// RejectWords is SpamWords for the reject model.
+func RejectWords(features []string, counts map[string]TokenCount, t Totals, n int) []string {
+	c, rt := asRejectModel(counts, t)
+	return SpamWords(features, c, rt, n)
 }
 
 // SpamProbability returns the probability, from 0 to 1, that a document with
 // the given features is spam, judged by the counts learned so far. Features
-// missing from counts are ignored; with nothing learned the answer is 0.5.
+// missing from counts are ignored; until both classes have been learned
+// the answer is 0.5.
 // Negative or inconsistent counts, as a data layer that decays old counts
 // might produce, are tolerated.
 //
@@ -83,7 +112,9 @@ type Totals struct {
 // hold threshold needs, and it compares rates within each class rather than
 // raw counts, so a site that sees little spam is not biased by that.
 func SpamProbability(features []string, counts map[string]TokenCount, t Totals) float64 {
-	if t.Spam <= 0 && t.Ham <= 0 {
+	if t.Spam <= 0 || t.Ham <= 0 {
+		// One class alone cannot be told apart from anything: a site that
+		// has only approved comments has not taught that anything is spam.
 		return 0.5
 	}
 	var probs []float64
@@ -148,4 +179,42 @@ func chi2Q(x2 float64, df int) float64 {
 		sum += term
 	}
 	return min(sum, 1)
+}
+
+// SpamWords returns up to n of the features that pointed most towards
+// spam, strongest first, for the moderator to see why the classifier
+// scored a comment as it did. Features are ranked by their spam
+// probability as SpamProbability weighs them; those that lean to ham or
+// carry no signal are left out.
+func SpamWords(features []string, counts map[string]TokenCount, t Totals, n int) []string {
+	type scored struct {
+		f string
+		p float64
+	}
+	var out []scored
+	for _, f := range features {
+		c, ok := counts[f]
+		if !ok {
+			continue
+		}
+		spam, ham := max(c.Spam, 0), max(c.Ham, 0)
+		k := float64(spam + ham)
+		if k == 0 {
+			continue
+		}
+		sr, hr := rate(spam, t.Spam), rate(ham, t.Ham)
+		if sr+hr == 0 {
+			continue
+		}
+		p := (unknownWeight*0.5 + k*sr/(sr+hr)) / (unknownWeight + k)
+		if p >= 0.5+minDeviation {
+			out = append(out, scored{f, p})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b scored) int { return cmp.Compare(b.p, a.p) })
+	words := make([]string, 0, min(n, len(out)))
+	for _, s := range out[:min(n, len(out))] {
+		words = append(words, s.f)
+	}
+	return words
 }

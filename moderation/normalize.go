@@ -1,6 +1,7 @@
 package moderation
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -247,4 +248,35 @@ func leet(r rune) rune {
 		return 't'
 	}
 	return r
+}
+
+// WrittenWords returns Words(s) and, for each word, the text the writer
+// typed for it ("Idiots!" → "idiots" written "Idiots"), so that a
+// moderator is shown what the reader wrote rather than its normal form.
+// Where a word cannot be traced to one piece of s (normalizing joined or
+// split it), its normal form stands in.
+func WrittenWords(s string) (words, written []string) {
+	words = Words(s)
+	written = slices.Clone(words)
+	var traced []string
+	var from []string
+	for _, tok := range strings.Fields(s) {
+		ws := Words(tok)
+		for _, w := range ws {
+			traced = append(traced, w)
+			if len(ws) == 1 {
+				from = append(from, strings.TrimFunc(tok, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) }))
+			} else {
+				from = append(from, w)
+			}
+		}
+	}
+	if slices.Equal(traced, words) {
+		for i, f := range from {
+			if f != "" {
+				written[i] = f
+			}
+		}
+	}
+	return words, written
 }

@@ -99,6 +99,7 @@ const (
 	RuleBannedIdentity = "banned_identity" // the author's email, IP or reader id is banned
 	RuleRepeatedText   = "repeated_text"   // the same body was posted on the site recently
 	RuleClassifier     = "classifier"      // the classifier rates the comment as spam
+	RuleRejectModel    = "reject_model"    // the model of what moderators reject rates the comment as likely rejected
 	RuleSuspectWords   = "suspect_words"   // a suspect word or phrase in the body or the author's name
 	RuleLinks          = "links"           // more links than the site allows
 	RulePostingRate    = "posting_rate"    // too many comments from the author in a minute
@@ -109,8 +110,14 @@ const (
 // Reason is one rule's finding: which rule, what it matched, and its verdict.
 type Reason struct {
 	Rule    string  `json:"rule"`
-	Detail  string  `json:"detail"` // for the moderator, with what matched: "suspect word: idiot"
+	Detail  string  `json:"detail"` // for the moderator, with what matched: "suspect word: idiots (idiot*)"
 	Verdict Verdict `json:"verdict"`
+	// Matched is the text that made the rule fire, as the reader wrote
+	// it: the words of a word list entry, the links, the shouted words,
+	// or the words that weighed most towards spam for the classifier.
+	Matched []string `json:"matched,omitempty"`
+	// Probability is the classifier's, for its reason.
+	Probability *float64 `json:"probability,omitempty"`
 }
 
 // Mode is a site's moderation mode.
@@ -157,6 +164,11 @@ type Settings struct {
 	// spam, e.g. 0.95; ClassifierHold the one from which it is held,
 	// e.g. 0.7. Zero disables the threshold.
 	ClassifierSpam, ClassifierHold float64
+	// RejectMinDecisions is how many reject decisions, and as many
+	// approvals, the reject model needs before it may hold a comment;
+	// RejectHold the probability from which it does, 0 for never.
+	RejectMinDecisions int
+	RejectHold         float64
 }
 
 // BanFact describes a ban that applies to the author of a comment.
@@ -179,6 +191,15 @@ type Facts struct {
 	// ClassifierDecisions is how many decisions the site's classifier
 	// has learned from.
 	ClassifierDecisions int
+	// SpamWords are the features that weighed most towards spam, from
+	// SpamWords, shown with the classifier's reason.
+	SpamWords []string
+	// RejectProbability is the reject model's (RejectProbability), with
+	// how many reject decisions and approvals it learned from and the
+	// words that weighed most (RejectWords).
+	RejectProbability             float64
+	RejectDecisions, HamDecisions int
+	RejectWords                   []string
 }
 
 // Assessment is the policy's answer: the strongest verdict of any rule and
@@ -193,17 +214,32 @@ type Assessment struct {
 // is kept, strongest first, so that the moderator sees all of them.
 func Assess(s Settings, f Facts) Assessment {
 	var rs []Reason
-	add := func(rule string, v Verdict, format string, args ...any) {
-		rs = append(rs, Reason{Rule: rule, Detail: fmt.Sprintf(format, args...), Verdict: v})
+	add := func(rule string, v Verdict, matched []string, format string, args ...any) *Reason {
+		rs = append(rs, Reason{Rule: rule, Detail: fmt.Sprintf(format, args...), Verdict: v, Matched: matched})
+		return &rs[len(rs)-1]
 	}
 
-	body, author := Words(f.Body), Words(f.Author)
+	body, bodyWritten := WrittenWords(f.Body)
+	author, authorWritten := WrittenWords(f.Author)
 	wordRule := func(rule string, l *WordList, v Verdict, what string) {
-		if m := l.Match(body); len(m) > 0 {
-			add(rule, v, "%s: %s", plural(what, len(m)), strings.Join(m, ", "))
-		}
-		if m := l.Match(author); len(m) > 0 {
-			add(rule, v, "%s in author name: %s", plural(what, len(m)), strings.Join(m, ", "))
+		for _, in := range []struct {
+			words, written []string
+			where          string
+		}{{body, bodyWritten, ""}, {author, authorWritten, " in author name"}} {
+			ms := l.MatchWords(in.words)
+			if len(ms) == 0 {
+				continue
+			}
+			shown := make([]string, len(ms))
+			matched := make([]string, len(ms))
+			for i, m := range ms {
+				matched[i] = strings.Join(in.written[m.Start:m.End], " ")
+				shown[i] = matched[i]
+				if !strings.EqualFold(matched[i], m.Entry) {
+					shown[i] += " (" + m.Entry + ")"
+				}
+			}
+			add(rule, v, matched, "%s%s: %s", plural(what, len(ms)), in.where, strings.Join(shown, ", "))
 		}
 	}
 	wordRule(RuleBannedWords, s.BannedWords, Reject, "banned word")
@@ -216,32 +252,72 @@ func Assess(s Settings, f Facts) Assessment {
 		if b.Reason != "" {
 			d += ": " + b.Reason
 		}
-		add(RuleBannedIdentity, Spam, "%s", d)
+		add(RuleBannedIdentity, Spam, nil, "%s", d)
 	}
 	if f.SameBodyRecent {
-		add(RuleRepeatedText, Spam, "same text posted in the last 24 hours")
+		add(RuleRepeatedText, Spam, nil, "same text posted in the last 24 hours")
 	}
 
 	// Show two decimals without rounding up, so that the detail never
 	// claims a threshold the score did not reach.
 	p := math.Floor(f.SpamProbability*100) / 100
 	trusted := f.ClassifierDecisions >= s.ClassifierMinDecisions
+	words := ""
+	if len(f.SpamWords) > 0 {
+		words = "; words: " + strings.Join(f.SpamWords, ", ")
+	}
+	var cr *Reason
 	switch {
 	case !trusted && reaches(f.SpamProbability, s.ClassifierHold, s.ClassifierSpam):
 		// A young classifier is often wrong, so it does not decide yet,
 		// but its opinion helps moderators judge when it becomes useful.
-		add(RuleClassifier, Allow, "classifier: %.2f spam, not trusted yet (%d of %d decisions)",
-			p, f.ClassifierDecisions, s.ClassifierMinDecisions)
+		cr = add(RuleClassifier, Allow, f.SpamWords, "classifier: %.2f spam, not trusted yet (%d of %d decisions)%s",
+			p, f.ClassifierDecisions, s.ClassifierMinDecisions, words)
 	case trusted && reaches(f.SpamProbability, s.ClassifierSpam):
-		add(RuleClassifier, Spam, "classifier: %.2f spam", p)
+		cr = add(RuleClassifier, Spam, f.SpamWords, "classifier: %.2f spam%s", p, words)
 	case trusted && reaches(f.SpamProbability, s.ClassifierHold):
-		add(RuleClassifier, Hold, "classifier: %.2f spam", p)
+		cr = add(RuleClassifier, Hold, f.SpamWords, "classifier: %.2f spam%s", p, words)
+	}
+	if cr != nil {
+		prob := f.SpamProbability
+		cr.Probability = &prob
+	}
+
+	// The reject model speaks once it has learned from both sides; it is
+	// shown whenever it leans to rejection, so the moderator sees its
+	// probability and words, and holds only from its threshold once it has
+	// learned enough.
+	if f.RejectDecisions > 0 && f.HamDecisions > 0 && f.RejectProbability >= 0.5 {
+		rp := math.Floor(f.RejectProbability*100) / 100
+		words := ""
+		if len(f.RejectWords) > 0 {
+			words = "; words: " + strings.Join(f.RejectWords, ", ")
+		}
+		v, note := Allow, ""
+		switch {
+		case f.RejectDecisions < s.RejectMinDecisions || f.HamDecisions < s.RejectMinDecisions:
+			note = fmt.Sprintf(", not trusted yet (%d rejected and %d approved of %d each)", f.RejectDecisions, f.HamDecisions, s.RejectMinDecisions)
+		case reaches(f.RejectProbability, s.RejectHold):
+			v = Hold
+		}
+		r := add(RuleRejectModel, v, f.RejectWords, "reject model: %.2f likely rejected%s%s", rp, note, words)
+		prob := f.RejectProbability
+		r.Probability = &prob
 	}
 
 	wordRule(RuleSuspectWords, s.SuspectWords, Hold, "suspect word")
 
-	if n := len(Links(f.Body)); s.MaxLinks >= 0 && n > s.MaxLinks {
-		add(RuleLinks, Hold, "%s, limit %d", plural(fmt.Sprintf("%d link", n), n), s.MaxLinks)
+	// The weak rules: each is common in good faith (a reply with three
+	// links, a regular who writes fast, a newcomer, an angry line in
+	// capitals), so each is evidence rather than a verdict. Until the
+	// classifier is trusted they hold; then they add to its score.
+	var weak []int
+	addWeak := func(rule string, matched []string, format string, args ...any) {
+		add(rule, Hold, matched, format, args...)
+		weak = append(weak, len(rs)-1)
+	}
+	if links := Links(f.Body); s.MaxLinks >= 0 && len(links) > s.MaxLinks {
+		addWeak(RuleLinks, links, "%s, limit %d", plural(fmt.Sprintf("%d link", len(links)), len(links)), s.MaxLinks)
 	}
 
 	limit := s.MaxPerMinute
@@ -249,24 +325,36 @@ func Assess(s Settings, f Facts) Assessment {
 		limit = DefaultMaxPerMinute
 	}
 	if limit > 0 && f.RecentByAuthor >= limit {
-		add(RulePostingRate, Hold, "%d comments in a minute, limit %d", f.RecentByAuthor+1, limit)
+		addWeak(RulePostingRate, nil, "%d comments in a minute, limit %d", f.RecentByAuthor+1, limit)
 	}
 
-	if d := shouting(f.Body); d != "" {
-		add(RuleShouting, Hold, "%s", d)
+	if d, matched := shouting(f.Body); d != "" {
+		addWeak(RuleShouting, matched, "%s", d)
 	}
 
 	switch s.Mode {
 	case ModePre:
-		add(RuleMode, Hold, "pre-moderation")
+		add(RuleMode, Hold, nil, "pre-moderation")
 	case ModeFirstTime:
 		if f.AuthorApproved < s.FirstTimeApproved {
-			add(RuleMode, Hold, "first-time commenter (%d of %d approved comments)",
+			addWeak(RuleMode, nil, "first-time commenter (%d of %d approved comments)",
 				f.AuthorApproved, s.FirstTimeApproved)
 		}
 	case ModePost, "":
 	default:
-		add(RuleMode, Hold, "unknown moderation mode %q", s.Mode)
+		add(RuleMode, Hold, nil, "unknown moderation mode %q", s.Mode)
+	}
+	if len(weak) > 0 && trusted && s.ClassifierHold > 0 {
+		// The trusted classifier weighs the evidence: each weak rule adds
+		// WeakWeight to its spam probability, and the comment is held
+		// when the sum reaches the hold threshold.
+		score := f.SpamProbability + WeakWeight*float64(len(weak))
+		if score < s.ClassifierHold {
+			for _, i := range weak {
+				rs[i].Verdict = Allow
+				rs[i].Detail += fmt.Sprintf("; not held: the classifier rates it %.2f spam", p)
+			}
+		}
 	}
 
 	slices.SortStableFunc(rs, func(a, b Reason) int { return int(b.Verdict - a.Verdict) })
@@ -276,6 +364,12 @@ func Assess(s Settings, f Facts) Assessment {
 	}
 	return a
 }
+
+// WeakWeight is what one weak rule adds to a trusted classifier's spam
+// probability: a comment the classifier rates below the hold threshold
+// minus WeakWeight (0.65 at the default 0.9) is not held by one weak rule
+// alone, and one it is confident is legitimate (under 0.3) not even by two.
+const WeakWeight = 0.25
 
 // reaches reports whether p reaches any of the enabled (non-zero) thresholds.
 func reaches(p float64, thresholds ...float64) bool {
@@ -294,41 +388,92 @@ func plural(s string, n int) string {
 	return s + "s"
 }
 
-// Shouting thresholds: below minShoutLetters a few capitals are normal
-// ("OK", "NATO"), and a tenth repetition is past any emphasis people use
-// in good faith.
+// Shouting thresholds: the share of capitals counts from minShoutLetters
+// letters on, so that a short "GOOD POINT" is not a verdict; and a letter,
+// '!' or '?' typed maxRepeat times is past any emphasis people use in good
+// faith ("soooo", "!!!").
 const (
-	minShoutLetters = 20
+	minShoutLetters = 30
 	shoutShare      = 0.7
 	maxRepeat       = 10
+	maxAcronym      = 5 // letters of an all-capitals word that may be an acronym or ticker
 )
 
-// shouting describes why body shouts, or returns "".
-func shouting(body string) string {
-	var upper, cased, run int
-	var prev rune
-	for _, r := range body {
-		switch {
-		case unicode.IsUpper(r):
-			upper++
-			cased++
-		case unicode.IsLower(r):
-			cased++
+// shouting describes why body shouts, with the shouted words, or returns
+// "". Only letters count, and only the reader's own lines: a quoted line
+// (starting with '>') is someone else's, and a line of dashes, stars or
+// equals signs has no letters. An acronym or a ticker (NATO, COVID-19,
+// AAPL: all capitals, at most maxAcronym letters, between words that are
+// not) counts neither way.
+func shouting(body string) (string, []string) {
+	var upper, letters int
+	var loud []string
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(line, " \t"), ">") {
+			continue
 		}
+		if r, n := repeated(line); n >= maxRepeat {
+			return fmt.Sprintf("%q repeated %d times", r, n), []string{string(r)}
+		}
+		words := strings.FieldsFunc(line, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '\'' })
+		for i, w := range words {
+			u, l := 0, 0
+			for _, r := range w {
+				switch {
+				case unicode.IsUpper(r):
+					u++
+				case unicode.IsLower(r):
+					l++
+				}
+			}
+			caps := func(j int) bool { return j >= 0 && j < len(words) && allCaps(words[j]) }
+			if l == 0 && u >= 2 && u <= maxAcronym && !caps(i-1) && !caps(i+1) {
+				continue // an acronym or a ticker
+			}
+			upper += u
+			letters += u + l
+			if l == 0 && u >= 2 && len(loud) < 10 {
+				loud = append(loud, w)
+			}
+		}
+	}
+	if letters >= minShoutLetters && float64(upper) >= shoutShare*float64(letters) {
+		return fmt.Sprintf("mostly capitals (%d of %d letters)", upper, letters), loud
+	}
+	return "", nil
+}
+
+// allCaps reports whether w has two or more letters, all capitals.
+func allCaps(w string) bool {
+	n := 0
+	for _, r := range w {
+		if unicode.IsLower(r) {
+			return false
+		}
+		if unicode.IsUpper(r) {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+// repeated returns the letter, '!' or '?' repeated most in a row in line,
+// and how many times. Other characters (separators, digits, spaces,
+// quoting marks) repeat innocently and are not counted.
+func repeated(line string) (rune, int) {
+	var best, prev rune
+	most, run := 0, 0
+	for _, r := range line {
 		if r == prev {
 			run++
 		} else {
 			prev, run = r, 1
 		}
-		// Spaces and digits repeat innocently (indentation, "1000000000").
-		if run == maxRepeat && !unicode.IsSpace(r) && !unicode.IsDigit(r) {
-			return fmt.Sprintf("character repeated %d times: %q", maxRepeat, r)
+		if (unicode.IsLetter(r) || r == '!' || r == '?') && run > most {
+			best, most = r, run
 		}
 	}
-	if cased >= minShoutLetters && float64(upper) >= shoutShare*float64(cased) {
-		return fmt.Sprintf("mostly capitals (%d of %d letters)", upper, cased)
-	}
-	return ""
+	return best, most
 }
 
 // Links returns the links in body, in order: everything that starts with

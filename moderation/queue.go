@@ -65,11 +65,16 @@ func (a Action) Status() string {
 	return ""
 }
 
-// label is what the classifier learns from the action: approving teaches
-// ham; rejecting or filing as spam teaches spam.
+// label is what the models learn from the action: approving teaches ham
+// (to both); filing as spam teaches the spam model, rejecting the reject
+// model, so that an insult does not teach the spam filter that its words
+// are spam, nor spam the reject model.
 func (a Action) label() string {
-	if a.Status() == schema.StatusApproved {
+	switch a.Status() {
+	case schema.StatusApproved:
 		return schema.LabelHam
+	case schema.StatusRejected:
+		return schema.LabelReject
 	}
 	return schema.LabelSpam
 }

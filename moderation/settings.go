@@ -123,6 +123,12 @@ func ValidateSite(slug string, st schema.Settings) map[string]string {
 	if m.ClassifierSpam <= 0 || m.ClassifierSpam > 1 || m.ClassifierHold <= 0 || m.ClassifierHold > m.ClassifierSpam {
 		p["moderation.classifier_hold_threshold"] = "thresholds in (0, 1] with hold ≤ spam"
 	}
+	if m.RejectMinDecisions < 0 {
+		p["moderation.reject_min_decisions"] = "0 or more"
+	}
+	if m.RejectHold < 0 || m.RejectHold > 1 {
+		p["moderation.reject_hold_threshold"] = "between 0 and 1; 0 never holds"
+	}
 	for field, words := range map[string][]string{"moderation.banned_words": m.BannedWords, "moderation.suspect_words": m.SuspectWords} {
 		if len(words) > 20000 {
 			p[field] = "at most 20000 entries"

@@ -171,26 +171,51 @@ func (l *WordList) Len() int {
 // A word that mixes letters with digits used as letters also matches in its
 // de-leeted form, so "1d10t" matches "idiot".
 func (l *WordList) Match(words []string) []string {
+	ms := l.MatchWords(words)
+	if len(ms) == 0 {
+		return nil
+	}
+	found := make([]string, len(ms))
+	for i, m := range ms {
+		found[i] = m.Entry
+	}
+	return found
+}
+
+// WordMatch is one entry of a list found in a text: the entry and where
+// it was first found, as indexes into the words searched.
+type WordMatch struct {
+	Entry      string
+	Start, End int // words[Start:End] matched the entry
+}
+
+// MatchWords is Match with the place of each entry's first match, so that
+// the moderator can be shown the words the reader wrote rather than the
+// entry ("idiots" for "idiot*").
+func (l *WordList) MatchWords(words []string) []WordMatch {
 	if l == nil || len(l.patterns) == 0 {
 		return nil
 	}
 	var m matches
 	for i, w := range words {
 		mark := len(m.ids)
+		m.pos = i
 		l.matchAt(words[i+1:], w, &m)
 		if alt, ok := deleet(w); ok {
 			l.matchAt(words[i+1:], alt, &m)
 		}
 		if len(m.ids)-mark > 1 {
+			// Entries found at one word are listed in entry order.
 			slices.Sort(m.ids[mark:])
 		}
 	}
 	if len(m.ids) == 0 {
 		return nil
 	}
-	found := make([]string, len(m.ids))
+	found := make([]WordMatch, len(m.ids))
 	for i, id := range m.ids {
-		found[i] = l.patterns[id].entry
+		start := m.at[id]
+		found[i] = WordMatch{Entry: l.patterns[id].entry, Start: start, End: min(start+len(l.patterns[id].words), len(words))}
 	}
 	return found
 }
@@ -254,14 +279,18 @@ func wordIs(got, want string, prefix bool) bool {
 type matches struct {
 	ids  []int32
 	seen map[int32]bool // made on the first match: most comments match nothing
+	pos  int            // the word being matched
+	at   map[int32]int  // the word where each pattern was first found
 }
 
 func (m *matches) add(id int32) {
 	if m.seen == nil {
 		m.seen = make(map[int32]bool)
+		m.at = make(map[int32]int)
 	}
 	if !m.seen[id] {
 		m.seen[id] = true
+		m.at[id] = m.pos
 		m.ids = append(m.ids, id)
 	}
 }

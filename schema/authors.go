@@ -72,7 +72,8 @@ const sqlPostFacts = `SELECT
 	(SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE site_id = ? AND body_key = ? AND created_at >= ? AND id <> ? LIMIT 1) AS same) AS same_body,
 	(SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE ? <> '' AND ip_hash = ? AND created_at >= ? AND id <> ? LIMIT ?) AS recent) AS recent,
 	COALESCE((SELECT spam FROM classifier_totals WHERE site_id = ?), 0) AS spam_total,
-	COALESCE((SELECT ham FROM classifier_totals WHERE site_id = ?), 0) AS ham_total`
+	COALESCE((SELECT ham FROM classifier_totals WHERE site_id = ?), 0) AS ham_total,
+	COALESCE((SELECT rejected FROM classifier_totals WHERE site_id = ?), 0) AS rejected_total`
 
 // PostFacts reads in one call everything the policy and the comment
 // handler need: the counts in one statement, the bans from memory, the
@@ -85,6 +86,7 @@ func (s *Store) PostFacts(ctx context.Context, q FactsQuery) (*Facts, error) {
 		Recent   int   `db:"recent"`
 		Spam     int64 `db:"spam_total"`
 		Ham      int64 `db:"ham_total"`
+		Rejected int64 `db:"rejected_total"`
 	}
 	// A flood must not make every new comment count the whole flood: the
 	// posting-rate rule only asks whether the limit was reached.
@@ -95,13 +97,13 @@ func (s *Store) PostFacts(ctx context.Context, q FactsQuery) (*Facts, error) {
 			q.Who.EmailHash, q.SiteID, q.Who.EmailHash, q.Who.ReaderID, q.SiteID, q.Who.ReaderID,
 			q.SiteID, q.BodyKey, q.SameSince.UnixMilli(), q.Exclude,
 			q.Who.IPHash, q.Who.IPHash, q.RecentSince.UnixMilli(), q.Exclude, q.RecentMax,
-			q.SiteID, q.SiteID).Scan(&row.Approved, &row.Same, &row.Recent, &row.Spam, &row.Ham)
+			q.SiteID, q.SiteID, q.SiteID).Scan(&row.Approved, &row.Same, &row.Recent, &row.Spam, &row.Ham, &row.Rejected)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read author facts: %w", err)
 	}
 	f.AuthorApproved, f.SameBodyRecent, f.RecentByIP = row.Approved, row.Same > 0, row.Recent
-	f.Totals = TokenCount{Spam: row.Spam, Ham: row.Ham}
+	f.Totals = TokenCount{Spam: row.Spam, Ham: row.Ham, Rejected: row.Rejected}
 	if f.Ban, err = s.ActiveBan(ctx, q.SiteID, q.Who); err != nil {
 		return nil, err
 	}

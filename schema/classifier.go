@@ -10,10 +10,12 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// TokenCount is how often a feature was seen in spam and in ham.
+// TokenCount is how often a feature was seen in spam, in ham (approved
+// comments) and in rejected comments.
 type TokenCount struct {
-	Spam int64 `db:"spam"`
-	Ham  int64 `db:"ham"`
+	Spam     int64 `db:"spam"`
+	Ham      int64 `db:"ham"`
+	Rejected int64 `db:"rejected"`
 }
 
 // ClassifierCounts returns a site's counts for the given features, and how
@@ -21,7 +23,7 @@ type TokenCount struct {
 func (s *Store) ClassifierCounts(ctx context.Context, siteID int64, features []string) (map[string]TokenCount, TokenCount, error) {
 	out := make(map[string]TokenCount, len(features))
 	var totals TokenCount
-	err := s.db.GetContext(ctx, &totals, s.q(`SELECT spam, ham FROM classifier_totals WHERE site_id = ?`), siteID)
+	err := s.db.GetContext(ctx, &totals, s.q(`SELECT spam, ham, rejected FROM classifier_totals WHERE site_id = ?`), siteID)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return out, totals, nil
@@ -38,7 +40,7 @@ func (s *Store) tokenCounts(ctx context.Context, siteID int64, features []string
 	if len(features) == 0 {
 		return out, nil
 	}
-	q, args, err := sqlx.In(`SELECT token, spam, ham FROM classifier_tokens WHERE site_id = ? AND token IN (?)`, siteID, features)
+	q, args, err := sqlx.In(`SELECT token, spam, ham, rejected FROM classifier_tokens WHERE site_id = ? AND token IN (?)`, siteID, features)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +52,7 @@ func (s *Store) tokenCounts(ctx context.Context, siteID int64, features []string
 	for rows.Next() {
 		var tok string
 		var c TokenCount
-		if err := rows.Scan(&tok, &c.Spam, &c.Ham); err != nil {
+		if err := rows.Scan(&tok, &c.Spam, &c.Ham, &c.Rejected); err != nil {
 			return nil, err
 		}
 		out[tok] = c
@@ -58,35 +60,45 @@ func (s *Store) tokenCounts(ctx context.Context, siteID int64, features []string
 	return out, rows.Err()
 }
 
-// Learn adds one document's features to a site's classifier as spam or
-// ham; by is 1, or -1 to take a decision back when a moderator reverses it.
-func (s *Store) Learn(ctx context.Context, siteID int64, features []string, spam bool, by int64) error {
+// Learn adds one document's features to a site's models with a label,
+// LabelSpam, LabelHam or LabelReject; by is 1, or -1 to take a decision
+// back when a moderator reverses it.
+func (s *Store) Learn(ctx context.Context, siteID int64, features []string, label string, by int64) error {
 	return s.write(ctx, func(tx *sqlx.Tx) error {
-		return s.learn(ctx, tx, siteID, features, spam, by)
+		return s.learn(ctx, tx, siteID, features, label, by)
 	})
 }
 
+// labelColumn is the count a label adds to.
+func labelColumn(label string) (string, error) {
+	switch label {
+	case LabelSpam:
+		return "spam", nil
+	case LabelHam:
+		return "ham", nil
+	case LabelReject:
+		return "rejected", nil
+	}
+	return "", fmt.Errorf("classifier label %q: want %s, %s or %s", label, LabelSpam, LabelHam, LabelReject)
+}
+
 // learn is Learn inside the caller's transaction.
-func (s *Store) learn(ctx context.Context, tx sqlx.ExtContext, siteID int64, features []string, spam bool, by int64) error {
-	spamBy, hamBy := int64(0), int64(1)
-	if spam {
-		spamBy, hamBy = 1, 0
+func (s *Store) learn(ctx context.Context, tx sqlx.ExtContext, siteID int64, features []string, label string, by int64) error {
+	col, err := labelColumn(label)
+	if err != nil {
+		return err
 	}
 	// Sorted, so concurrent learners lock token rows in one order.
 	fs := append([]string(nil), features...)
 	sort.Strings(fs)
-	col := "ham"
-	if spam {
-		col = "spam"
-	}
 	if by > 0 {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO classifier_totals (site_id, spam, ham) VALUES (?, ?, ?)
-			ON CONFLICT (site_id) DO UPDATE SET `+col+` = classifier_totals.`+col+` + 1`), siteID, spamBy, hamBy); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO classifier_totals (site_id, `+col+`) VALUES (?, 1)
+			ON CONFLICT (site_id) DO UPDATE SET `+col+` = classifier_totals.`+col+` + 1`), siteID); err != nil {
 			return fmt.Errorf("learn totals: %w", err)
 		}
 		for _, f := range fs {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO classifier_tokens (site_id, token, spam, ham) VALUES (?, ?, ?, ?)
-				ON CONFLICT (site_id, token) DO UPDATE SET `+col+` = classifier_tokens.`+col+` + 1`), siteID, f, spamBy, hamBy); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO classifier_tokens (site_id, token, `+col+`) VALUES (?, ?, 1)
+				ON CONFLICT (site_id, token) DO UPDATE SET `+col+` = classifier_tokens.`+col+` + 1`), siteID, f); err != nil {
 				return fmt.Errorf("learn token: %w", err)
 			}
 		}

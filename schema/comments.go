@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,8 @@ type Comment struct {
 	// "reported" for an approved comment whose reports reached the
 	// threshold. The store derives it; see queueOf.
 	Queue string `db:"queue"`
-	// Priority is the number of the policy's reasons plus open reports:
+	// Priority is the number of the policy's reasons (more for a model's
+	// confident reason, see reasonCount) plus open reports:
 	// what sort=priority orders by.
 	Priority int64 `db:"priority"`
 	// Learned is what the classifier learned from the last decision on
@@ -481,13 +483,24 @@ func (s *Store) transition(ctx context.Context, tx sqlx.ExtContext, c *Comment, 
 	return nil
 }
 
-// reasonCount is how many reasons a comment's reasons JSON holds.
+// reasonCount is the priority a comment's reasons JSON gives it: one per
+// reason, and more for a model that is sure.
 func reasonCount(reasons string) int64 {
-	var rs []json.RawMessage
+	var rs []struct {
+		Probability *float64 `json:"probability"`
+	}
 	if json.Unmarshal([]byte(reasons), &rs) != nil {
 		return 0
 	}
-	return int64(len(rs))
+	n := int64(len(rs))
+	// A model's reason counts more the surer it is, up to 5 more at 1:
+	// sort=priority puts what the reject model is sure of first.
+	for _, r := range rs {
+		if r.Probability != nil && *r.Probability > 0.5 {
+			n += int64(math.Floor(min(*r.Probability, 1)*10 - 5))
+		}
+	}
+	return n
 }
 
 // fields lists a comment's fields in the order of commentColumns.

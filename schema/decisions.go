@@ -10,8 +10,9 @@ import (
 
 // Labels the classifier learns from decisions.
 const (
-	LabelSpam = "spam"
-	LabelHam  = "ham"
+	LabelSpam   = "spam"   // the spam model's spam
+	LabelHam    = "ham"    // approved: the other class of both models
+	LabelReject = "reject" // the reject model's abuse, insults, off-topic
 )
 
 // Decision is a moderator's decision on one comment, or one carried by a
@@ -27,7 +28,7 @@ type Decision struct {
 	From   []string
 	Status string
 	// Learn is what the classifier learns from the decision: LabelSpam,
-	// LabelHam, or "" for nothing. A comment's text is learned once, with
+	// LabelHam, LabelReject, or "" for nothing. A comment's text is learned once, with
 	// its latest label: a decision that reverses an earlier one unlearns
 	// the earlier label first.
 	Learn string
@@ -174,11 +175,11 @@ func (s *Store) relearn(ctx context.Context, tx sqlx.ExtContext, c *Comment, lab
 	}
 	fs := features(c.Body)
 	if c.Learned != "" {
-		if err := s.learn(ctx, tx, c.SiteID, fs, c.Learned == LabelSpam, -1); err != nil {
+		if err := s.learn(ctx, tx, c.SiteID, fs, c.Learned, -1); err != nil {
 			return err
 		}
 	}
-	if err := s.learn(ctx, tx, c.SiteID, fs, label == LabelSpam, 1); err != nil {
+	if err := s.learn(ctx, tx, c.SiteID, fs, label, 1); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE comments SET learned = ? WHERE id = ?`), label, c.ID); err != nil {

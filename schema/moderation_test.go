@@ -93,21 +93,31 @@ func TestDecideRelearns(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		check := func(spam, ham int64) {
+		check := func(spam, ham int64, rejected ...int64) {
 			t.Helper()
+			want := schema.TokenCount{Spam: spam, Ham: ham}
+			if len(rejected) > 0 {
+				want.Rejected = rejected[0]
+			}
 			counts, totals, err := s.ClassifierCounts(ctx, site.ID, []string{"pills"})
-			if err != nil || totals.Spam != spam || totals.Ham != ham || counts["pills"].Spam != spam || counts["pills"].Ham != ham {
-				t.Fatalf("totals %+v, pills %+v, want spam %d ham %d (%v)", totals, counts["pills"], spam, ham, err)
+			if err != nil || totals != want || counts["pills"] != want {
+				t.Fatalf("totals %+v, pills %+v, want %+v (%v)", totals, counts["pills"], want, err)
 			}
 		}
 		decide(schema.StatusSpam, schema.LabelSpam)
 		check(1, 0)
-		decide(schema.StatusRejected, schema.LabelSpam) // same label: nothing new
+		decide(schema.StatusSpam, schema.LabelSpam) // same label: nothing new
 		check(1, 0)
 		decide(schema.StatusApproved, schema.LabelHam) // reversal
 		check(0, 1)
+		// A rejection teaches the reject model, not the spam model.
+		decide(schema.StatusRejected, schema.LabelReject)
+		check(0, 0, 1)
 		decide(schema.StatusSpam, schema.LabelSpam)
 		check(1, 0)
+		if err := s.Learn(ctx, site.ID, []string{"pills"}, "maybe", 1); err == nil {
+			t.Fatal("learning an unknown label succeeded")
+		}
 		// An edit forgets the label of the old text: the next decision is
 		// learned afresh and unlearns nothing.
 		got, _ := s.Comment(ctx, c.ID)
@@ -297,6 +307,37 @@ func TestSessions(t *testing.T) {
 		}
 		if n, err := s.DeleteExpired(ctx); err != nil || n != 1 {
 			t.Fatalf("delete expired: %d %v", n, err)
+		}
+	})
+}
+
+// A model's confident reason raises a comment's priority, so that
+// sort=priority puts first what the reject model is surest of.
+func TestPriorityWeighsModels(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "news")
+		a, err := s.EnsureArticle(ctx, site.ID, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			reasons string
+			want    int64
+		}{
+			{`[{"rule":"mode","detail":"pre-moderation","verdict":"hold"}]`, 1},
+			{`[{"rule":"mode","detail":"pre-moderation","verdict":"hold"},{"rule":"reject_model","detail":"reject model: 0.97 likely rejected","verdict":"allow","probability":0.97}]`, 2 + 4},
+			{`[{"rule":"reject_model","detail":"reject model: 0.55 likely rejected","verdict":"allow","probability":0.55}]`, 1},
+			{`[{"rule":"classifier","detail":"classifier: 1.00 spam","verdict":"spam","probability":1}]`, 1 + 5},
+		} {
+			c := &schema.Comment{SiteID: site.ID, ArticleID: a.ID, Author: "x", Body: "b", BodyKey: tt.reasons, Status: schema.StatusPending, EditTokenHash: "h", Reasons: tt.reasons}
+			if err := s.CreateComment(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Comment(ctx, c.ID)
+			if err != nil || got.Priority != tt.want {
+				t.Errorf("priority of %s = %d (%v), want %d", tt.reasons, got.Priority, err, tt.want)
+			}
 		}
 	})
 }

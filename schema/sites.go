@@ -75,6 +75,11 @@ type Moderation struct {
 	ClassifierMinDecisions int      `json:"classifier_min_decisions"`
 	ClassifierSpam         float64  `json:"classifier_spam_threshold"`
 	ClassifierHold         float64  `json:"classifier_hold_threshold"`
+	// RejectMinDecisions is how many reject decisions, and as many
+	// approvals, the reject model must have learned before it holds;
+	// RejectHold the probability from which it holds, 0 for never.
+	RejectMinDecisions int     `json:"reject_min_decisions"`
+	RejectHold         float64 `json:"reject_hold_threshold"`
 }
 
 // Webhooks are the URLs told about held, reported and decided comments,
@@ -103,7 +108,9 @@ func DefaultSettings() Settings {
 			MaxPerMinute:           5,
 			ClassifierMinDecisions: 50,
 			ClassifierSpam:         0.97,
-			ClassifierHold:         0.80,
+			ClassifierHold:         0.90,
+			RejectMinDecisions:     30,
+			RejectHold:             0.95,
 		},
 		Webhooks:           Webhooks{URLs: []string{}},
 		Language:           "en",

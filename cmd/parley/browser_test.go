@@ -29,6 +29,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
 
@@ -390,6 +391,32 @@ func TestBrowser(t *testing.T) {
 		upload(false)
 		tb.wait("the second import's report", `document.querySelector('#import-status').textContent === 'Import done.' && `+
 			report("Written")+` === '0' && `+report("Already imported")+` === '8'`)
+	})
+
+	// A held comment's card says why, with the words the reader wrote and
+	// the classifier's probability and strongest words, and marks them.
+	t.Run("DashboardExplainsHolds", func(t *testing.T) {
+		base, dsn := startDemo(t)
+		const email, password = "ed@news.example", "correct horse battery staple"
+		if out, err := runCmd(t, password+"\n", "moderator", "add", "-email", email, "-role", "admin", "-db", dsn); err != nil {
+			t.Fatalf("moderator add: %v %s", err, out)
+		}
+		changed := teachDemo(t, dsn)
+		time.Sleep(time.Until(changed.Add(siteSettingsBound)))
+		id, status := postComment(t, base, newReader(t, base), article, "Gus", "Only Idiots would cut the night buses: buy cheap pills at the casino", 0)
+		if status != "pending" {
+			t.Fatalf("comment with a suspect word: %s", status)
+		}
+		tb := newTab(t, bctx)
+		tb.open(base + "/mod/")
+		tb.typeInto(`document.querySelector('#login-email')`, email)
+		tb.typeInto(`document.querySelector('#login-password')`, password)
+		tb.click(`document.querySelector('#login-submit')`)
+		card := fmt.Sprintf(`document.querySelector('.card[data-id="%d"]')`, id)
+		tb.wait("the card's reasons", card+` && [...`+card+`.querySelectorAll('.chip')].map(text).join('|').includes('suspect word: Idiots (idiot*)') && `+
+			`/classifier: 0\.\d\d spam, not trusted yet \(6 of 50 decisions\); words: [a-z, ]*pills/.test([...`+card+`.querySelectorAll('.chip')].map(text).join('|'))`)
+		tb.wait("the marked words", `[...`+card+`.querySelectorAll('mark.hit-suspect')].map(text).join() === 'Idiots' && `+
+			`[...`+card+`.querySelectorAll('mark.hit-model')].map(text).includes('pills')`)
 	})
 
 	t.Run("Dashboard", func(t *testing.T) {
@@ -840,6 +867,38 @@ func setModeration(t *testing.T, dsn, mode string) time.Time {
 	}
 	st := site.Settings
 	st.Moderation.Mode = mode
+	if err := s.UpdateSiteSettings(ctx, site.ID, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	return time.Now()
+}
+
+// teachDemo gives the demo site a suspect word and teaches its classifier
+// six decisions, as moderators' decisions would, so that a comment about
+// pills gets the classifier's note.
+func teachDemo(t *testing.T, dsn string) time.Time {
+	t.Helper()
+	ctx := context.Background()
+	s, err := schema.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	site, err := s.Site(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.Learn(ctx, site.ID, moderation.Features(fmt.Sprintf("cheap pills casino bonus offer %d", i)), schema.LabelSpam, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Learn(ctx, site.ID, moderation.Features(fmt.Sprintf("the night buses timetable council %d", i)), schema.LabelHam, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := site.Settings
+	st.Moderation.SuspectWords = []string{"idiot*"}
+	st.Moderation.ClassifierHold = 0.5
 	if err := s.UpdateSiteSettings(ctx, site.ID, st, nil); err != nil {
 		t.Fatal(err)
 	}

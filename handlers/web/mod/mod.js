@@ -577,6 +577,17 @@
   function termsFrom(reasons) {
     var out = [];
     (reasons || []).forEach(function (r) {
+      // Word rules name the words as the reader wrote them; the models
+      // the words that weighed most (linked domains are not in the text
+      // as such).
+      if (r && Array.isArray(r.matched) && /words$|^classifier$|^reject_model$/.test(r.rule || '')) {
+        var k = r.verdict === 'reject' ? 'banned' : /words$/.test(r.rule) ? 'suspect' : 'model';
+        r.matched.forEach(function (w) {
+          w = String(w || '');
+          if (w && w.indexOf('domain:') !== 0) out.push({ word: w, kind: k });
+        });
+        return;
+      }
       var d = String(r && r.detail || '');
       var m = /^\s*([\w -]*?words?)\s*:\s*(.+)$/i.exec(d);
       if (!m) return;
