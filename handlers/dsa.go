@@ -209,26 +209,36 @@ func listStatus(r *http.Request, def string, allowed ...string) (string, error) 
 	return "", errBadRequest("status must be one of %s or all", strings.Join(allowed, ", "))
 }
 
-// listNotices answers the notices queue: trusted flaggers' first, then the
-// oldest.
-func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) error {
-	status, err := listStatus(r, schema.NoticeOpen, schema.NoticeOpen, schema.NoticeActioned, schema.NoticeDismissed)
+// listRequest reads what a DSA queue's page asks for (status, limit) and
+// the sites the moderator may see, with their slugs for the answer.
+func (s *Server) listRequest(r *http.Request, def string, allowed ...string) (schema.ListQuery, map[int64]string, error) {
+	status, err := listStatus(r, def, allowed...)
 	if err != nil {
-		return err
+		return schema.ListQuery{}, nil, err
 	}
 	limit, err := queryLimit(r, 50, 200)
 	if err != nil {
-		return err
+		return schema.ListQuery{}, nil, err
 	}
 	sites, err := s.modSites(r)
 	if err != nil {
-		return err
+		return schema.ListQuery{}, nil, err
 	}
-	ns, err := s.store.Notices(r.Context(), schema.ListQuery{SiteIDs: sites, Status: status, Limit: limit})
+	slugs, err := s.siteSlugs(r.Context())
+	if err != nil {
+		return schema.ListQuery{}, nil, err
+	}
+	return schema.ListQuery{SiteIDs: sites, Status: status, Limit: limit}, slugs, nil
+}
+
+// listNotices answers the notices queue: trusted flaggers' first, then the
+// oldest.
+func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) error {
+	q, slugs, err := s.listRequest(r, schema.NoticeOpen, schema.NoticeOpen, schema.NoticeActioned, schema.NoticeDismissed)
 	if err != nil {
 		return err
 	}
-	slugs, err := s.siteSlugs(r.Context())
+	ns, err := s.store.Notices(r.Context(), q)
 	if err != nil {
 		return err
 	}
@@ -284,23 +294,11 @@ type modAppealView struct {
 
 // listAppeals answers the appeals queue, oldest first.
 func (s *Server) listAppeals(w http.ResponseWriter, r *http.Request) error {
-	status, err := listStatus(r, schema.AppealOpen, schema.AppealOpen, schema.AppealUpheld, schema.AppealReversed)
+	q, slugs, err := s.listRequest(r, schema.AppealOpen, schema.AppealOpen, schema.AppealUpheld, schema.AppealReversed)
 	if err != nil {
 		return err
 	}
-	limit, err := queryLimit(r, 50, 200)
-	if err != nil {
-		return err
-	}
-	sites, err := s.modSites(r)
-	if err != nil {
-		return err
-	}
-	as, err := s.store.Appeals(r.Context(), schema.ListQuery{SiteIDs: sites, Status: status, Limit: limit})
-	if err != nil {
-		return err
-	}
-	slugs, err := s.siteSlugs(r.Context())
+	as, err := s.store.Appeals(r.Context(), q)
 	if err != nil {
 		return err
 	}
