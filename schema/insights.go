@@ -403,5 +403,8 @@ func (s *Store) DeleteOldInsights(ctx context.Context, retention time.Duration) 
 			return total, err
 		}
 	}
+	if total > 0 {
+		s.state.insightDays.Clear() // sums of days that are gone
+	}
 	return total, nil
 }

@@ -28,6 +28,11 @@ type state struct {
 	threads  *cache.Cache[int64, uint64] // thread versions by article
 	shadows  *cache.Cache[shadowKey, bool]
 	bans     *cache.Cache[int64, map[banKey][]*Ban] // unexpired bans by site
+	// insightDays holds the Insights' per-article sums of settled days
+	// (see InsightArticles): rollups are written on the day of the event,
+	// so a day that has ended never changes and its sums need no
+	// invalidation; a retention sweep clears them.
+	insightDays *cache.Cache[string, map[int64]*ArticleActivity]
 	// nextVersion numbers thread versions: a version is never reused, so a
 	// page cached under an evicted or invalidated version is never served.
 	nextVersion atomic.Uint64
@@ -57,11 +62,14 @@ func newState() state {
 		threads:  cache.New[int64, uint64]("thread_versions", 200_000, nil),
 		shadows:  cache.New[shadowKey, bool]("shadow_readers", 100_000, nil),
 		bans:     cache.New[int64, map[banKey][]*Ban]("bans", 1_000, nil),
+		insightDays: cache.New("insight_days", 200_000, func(_ string, m map[int64]*ArticleActivity) int64 {
+			return 1 + int64(len(m))
+		}),
 	}
 }
 
 func (st *state) all() []cache.Statser {
-	return []cache.Statser{st.sites, st.siteList, st.origins, st.articles, st.counts, st.readers, st.threads, st.shadows, st.bans}
+	return []cache.Statser{st.sites, st.siteList, st.origins, st.articles, st.counts, st.readers, st.threads, st.shadows, st.bans, st.insightDays}
 }
 
 // CacheStats reports every cache of the store, for metrics.
