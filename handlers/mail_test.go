@@ -299,3 +299,76 @@ func TestSubscriptionRequests(t *testing.T) {
 		}
 	})
 }
+
+// The EU DSA's emails go out over SMTP like every other: the notifier's
+// receipt and decision, the author's statement of reasons with its appeal
+// link, and the appeal's receipt and outcome, each a real message with a
+// text and an HTML part.
+func TestDSAMailOverSMTP(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
+		e := newMailEnv(t, d)
+		alice := e.moderator("alice@news.example", schema.RoleModerator, e.site.ID)
+		bob := e.moderator("bob@news.example", schema.RoleModerator, e.site.ID)
+		const author, notifier = "author@example.com", "nora@example.com"
+		id, _ := e.comment(post{Body: "an awful comment", Email: author})
+
+		r := e.do("POST", "/api/v1/comments/"+strconv.FormatInt(id, 10)+"/notices", notice(notifier), "X-Reader-Token", e.readerToken())
+		if r.Status != 201 {
+			t.Fatalf("notice: %d %s", r.Status, r.Body)
+		}
+		notice := int64(num(r.JSON["notice"].(map[string]any)["id"]))
+		alice.must(200, "POST", "/api/v1/mod/notices/"+strconv.FormatInt(notice, 10)+"/decision",
+			map[string]any{"action": "remove", "ground": e.site.Settings.TermsGrounds[4], "reason": "incitement to hatred"})
+		e.work()
+
+		var receipt, decision, statement mailtest.Message
+		toNotifier := e.smtp.To(notifier)
+		if len(toNotifier) != 2 {
+			t.Fatalf("%d messages to the notifier, want the receipt and the decision", len(toNotifier))
+		}
+		for _, msg := range toNotifier {
+			if strings.Contains(msg.Text, "the comment was removed") {
+				decision = msg
+			} else {
+				receipt = msg
+			}
+		}
+		mustContain(t, "receipt", receipt.Subject, "#"+strconv.FormatInt(notice, 10))
+		mustContain(t, "receipt", receipt.Text, "Nora Notifier", "Illegal or harmful speech")
+		if receipt.HTML == "" || receipt.Header.Get("Message-Id") == "" {
+			t.Errorf("receipt lacks an HTML part or a Message-Id: %+v", receipt.Header)
+		}
+		mustContain(t, "decision", decision.Text, "incitement to hatred", "Article 21")
+		if msgs := e.smtp.To(author); len(msgs) != 1 {
+			t.Fatalf("%d messages to the author, want the statement", len(msgs))
+		} else {
+			statement = msgs[0]
+		}
+		mustContain(t, "statement", statement.Text, "Article 17", "an awful comment", e.site.Settings.TermsGrounds[4])
+		token := appealToken(t, schema.Mail{Text: statement.Text, HTML: statement.HTML})
+
+		r = e.do("POST", "/api/v1/appeals/"+token, map[string]string{"explanation": "It quoted a politician, it did not incite anything."})
+		if r.Status != 201 {
+			t.Fatalf("appeal: %d %s", r.Status, r.Body)
+		}
+		appeal := strconv.FormatInt(int64(num(r.JSON["appeal"].(map[string]any)["id"])), 10)
+		bob.must(200, "POST", "/api/v1/mod/appeals/"+appeal+"/decision", map[string]any{"outcome": "reverse", "reason": "a quotation"})
+		e.work()
+		msgs := e.smtp.To(author)
+		if len(msgs) != 3 {
+			t.Fatalf("%d messages to the author, want the statement, the appeal's receipt and its outcome", len(msgs))
+		}
+		var outcome bool
+		for _, msg := range msgs[1:] {
+			if strings.Contains(msg.Text, "a quotation") {
+				outcome = true
+			}
+		}
+		if !outcome {
+			t.Fatalf("no appeal outcome among %+v", msgs[1:])
+		}
+		if s := e.status(id); s != schema.StatusApproved {
+			t.Fatalf("comment after the reversal: %s", s)
+		}
+	})
+}
