@@ -135,6 +135,15 @@ func TestTransparencyReportMatchesHandCount(t *testing.T) {
 		if _, _, err := q.Ban(ctx, byAlice, moderation.BanRequest{CommentID: c5.ID, Kind: "email", Reason: "repeat"}); err != nil {
 			t.Fatal(err)
 		}
+		// A suspension lifted later still counts: it was imposed.
+		c8 := post(schema.StatusApproved, approved, "c8@example.com")
+		lifted, _, err := q.Ban(ctx, byAlice, moderation.BanRequest{CommentID: c8.ID, Kind: "email", Reason: "mistaken"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Unban(ctx, byAlice, lifted.ID); err != nil {
+			t.Fatal(err)
+		}
 
 		// Appeals: c5's reject reversed by Bob in 5 h, c1's removal
 		// upheld by Bob in 1 h.
@@ -194,10 +203,10 @@ func TestTransparencyReportMatchesHandCount(t *testing.T) {
 					violence: {"open": 1},
 				}},
 			OwnInitiative: dsa.OwnInitiative{Automated: 3, ByRule: map[string]int{"banned_words": 1, "classifier": 2}, ByClassifier: 2,
-				Moderators: 3, ModeratorsByAct: map[string]int64{"comment.reject": 1, "comment.spam": 1, "ban.create": 1}},
-			Statements:  3, // c1 on notice, c5's reject, c5's ban
+				Moderators: 4, ModeratorsByAct: map[string]int64{"comment.reject": 1, "comment.spam": 1, "ban.create": 2}},
+			Statements:  4, // c1 on notice, c5's reject, c5's ban, c8's ban
 			Appeals:     dsa.AppealStats{Total: 2, ByOutcome: map[string]int{"reversed": 1, "upheld": 1}, MedianHours: 1},
-			Suspensions: dsa.Suspensions{Total: 1, ByKind: map[string]int{"email": 1}},
+			Suspensions: dsa.Suspensions{Total: 2, ByKind: map[string]int{"email": 2}},
 		}
 		if got, exp := show(rep), show(&want); got != exp {
 			t.Errorf("report:\n got %s\nwant %s", got, exp)
@@ -212,7 +221,7 @@ func TestTransparencyReportMatchesHandCount(t *testing.T) {
 			"notices,p90_hours_to_decision,,24",
 			"own_initiative,automated_by_rule,classifier,2",
 			"appeals,by_outcome,reversed,1",
-			"suspensions,by_kind,email,1",
+			"suspensions,by_kind,email,2",
 		} {
 			if !strings.Contains(csv.String(), line+"\n") {
 				t.Errorf("CSV lacks %q:\n%s", line, csv.String())

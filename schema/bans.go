@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -121,6 +122,15 @@ func (b *Ban) state() string {
 		st += " until " + msTime(*b.ExpiresMS).Format(time.RFC3339)
 	}
 	return st
+}
+
+// banOfState reads back the kind and shadow of a ban from its audit
+// state, as state writes it ("shadow email ban until …").
+func banOfState(st string) Ban {
+	var b Ban
+	st, b.Shadow = strings.CutPrefix(st, "shadow ")
+	b.Kind, _, _ = strings.Cut(st, " ban")
+	return b
 }
 
 // ActiveBan returns an unexpired ban on any of the author's identities on

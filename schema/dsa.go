@@ -580,9 +580,16 @@ func (s *Store) Transparency(ctx context.Context, siteID int64, from, to time.Ti
 		WHERE site_id = ? AND created_at >= ? AND created_at < ? ORDER BY id`), siteID, f, t); err != nil {
 		return nil, fmt.Errorf("report appeals: %w", err)
 	}
-	if err := s.db.SelectContext(ctx, &out.Bans, s.q(`SELECT `+banColumns+` FROM bans
-		WHERE site_id = ? AND created_at >= ? AND created_at < ? ORDER BY id`), siteID, f, t); err != nil {
+	// Suspensions imposed in the period, lifted since or not: a lifted ban
+	// leaves the bans table but not the audit log, whose entry keeps its
+	// kind and whether it was a shadow ban.
+	var states []string
+	if err := s.db.SelectContext(ctx, &states, s.q(`SELECT after_state FROM audit_log
+		WHERE site_id = ? AND at >= ? AND at < ? AND action = 'ban.create' ORDER BY id`), siteID, f, t); err != nil {
 		return nil, fmt.Errorf("report bans: %w", err)
+	}
+	for _, st := range states {
+		out.Bans = append(out.Bans, banOfState(st))
 	}
 	if err := s.db.GetContext(ctx, &out.Statements, s.q(`SELECT COUNT(*) FROM statements
 		WHERE site_id = ? AND created_at >= ? AND created_at < ?`), siteID, f, t); err != nil {
