@@ -557,14 +557,7 @@ func (s *Server) reportComment(w http.ResponseWriter, r *http.Request) error {
 	if len(fields) > 0 {
 		return errValidation(fields)
 	}
-	if err := s.limits.reports.check(limitKey(s.clientIP(r))); err != nil {
-		return err
-	}
-	c, err := s.publishedComment(r)
-	if err != nil {
-		return err
-	}
-	site, err := s.store.SiteByID(r.Context(), c.SiteID)
+	c, site, err := s.commentToReport(r)
 	if err != nil {
 		return err
 	}
@@ -581,4 +574,21 @@ func (s *Server) reportComment(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusAccepted, map[string]bool{"accepted": true})
 	return nil
+}
+
+// commentToReport is the published comment a report or a notice names, and
+// its site, once the caller is within the reports' rate limit.
+func (s *Server) commentToReport(r *http.Request) (*schema.Comment, *schema.Site, error) {
+	if err := s.limits.reports.check(limitKey(s.clientIP(r))); err != nil {
+		return nil, nil, err
+	}
+	c, err := s.publishedComment(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	site, err := s.store.SiteByID(r.Context(), c.SiteID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, site, nil
 }

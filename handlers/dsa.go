@@ -38,14 +38,7 @@ func (s *Server) createNotice(w http.ResponseWriter, r *http.Request) error {
 	if _, f := moderation.ValidateNotice(req); len(f) > 0 {
 		return errValidation(f)
 	}
-	if err := s.limits.reports.check(limitKey(s.clientIP(r))); err != nil {
-		return err
-	}
-	c, err := s.publishedComment(r)
-	if err != nil {
-		return err
-	}
-	site, err := s.store.SiteByID(r.Context(), c.SiteID)
+	c, site, err := s.commentToReport(r)
 	if err != nil {
 		return err
 	}
