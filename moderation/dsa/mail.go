@@ -1,26 +1,23 @@
 // Package dsa holds what the EU Digital Services Act asks a comment host
 // to tell people, and how it counts: the emails of notices (Art. 16),
-// statements of reasons (Art. 17) and appeals (Art. 20), rendered from the
-// templates in mail/ in the site's language, the categories of notices,
+// statements of reasons (Art. 17) and appeals (Art. 20), rendered with the
+// texts of package mail (dsa_*) in the site's language, the categories of notices,
 // the suggested measures against misuse (Art. 23) and the transparency
 // report (Art. 15 and 24). It does no I/O: the store writes what it
 // renders, in the transaction of the change that owes it.
 package dsa
 
 import (
-	"bytes"
-	"embed"
-	"fmt"
-	htmltemplate "html/template"
 	"strings"
-	"text/template"
 	"time"
 	"unicode/utf8"
 
+	"github.com/parley/parley/moderation/mail"
 	"github.com/parley/parley/schema"
 )
 
-// Kinds of the emails queued in mail_outbox.
+// Kinds of the emails queued in mail_outbox, which are also the names of
+// their texts.
 const (
 	KindNoticeReceipt  = "dsa_notice_receipt"
 	KindNoticeDecision = "dsa_notice_decision"
@@ -30,32 +27,20 @@ const (
 )
 
 // Languages are the languages the emails are written in.
-var Languages = []string{"en", "fr"}
-
-//go:embed mail
-var files embed.FS
+var Languages = mail.Languages
 
 // Renderer renders the emails; it is safe for concurrent use.
 type Renderer struct {
-	text   map[string]*template.Template
-	layout *htmltemplate.Template
+	texts *mail.Texts
 }
 
-// NewRenderer parses the embedded templates.
+// NewRenderer compiles the texts.
 func NewRenderer() (*Renderer, error) {
-	r := &Renderer{text: map[string]*template.Template{}}
-	for _, lang := range Languages {
-		t, err := template.ParseFS(files, "mail/"+lang+".txt")
-		if err != nil {
-			return nil, fmt.Errorf("mail templates %s: %w", lang, err)
-		}
-		r.text[lang] = t
+	texts, err := mail.LoadTexts()
+	if err != nil {
+		return nil, err
 	}
-	var err error
-	if r.layout, err = htmltemplate.ParseFS(files, "mail/layout.html"); err != nil {
-		return nil, fmt.Errorf("mail layout: %w", err)
-	}
-	return r, nil
+	return &Renderer{texts: texts}, nil
 }
 
 // MustRenderer is NewRenderer for templates that are part of the binary.
@@ -106,29 +91,22 @@ func lang(site *schema.Site) string {
 	return "en"
 }
 
-// Render renders the email of kind (without its "dsa_" prefix in the
-// template names) to to, in the site's language.
+// MailAction puts a button to the appeal form under a statement of reasons.
+func (d Data) MailAction() (label, url string) {
+	if d.Lang == "fr" {
+		return "Contester cette décision", d.AppealURL
+	}
+	return "Appeal this decision", d.AppealURL
+}
+
+// Render renders the email of kind to to, in the site's language.
 func (r *Renderer) Render(site *schema.Site, kind, to string, d Data) (schema.Mail, error) {
-	l := lang(site)
-	d.Site, d.Lang = site.Slug, l
-	name := strings.TrimPrefix(kind, "dsa_")
-	t := r.text[l]
-	var subject, text bytes.Buffer
-	if err := t.ExecuteTemplate(&subject, name+".subject", d); err != nil {
-		return schema.Mail{}, fmt.Errorf("render %s subject: %w", kind, err)
+	d.Site, d.Lang = site.Slug, lang(site)
+	m, err := r.texts.Render(d.Lang, kind, d)
+	if err != nil {
+		return schema.Mail{}, err
 	}
-	if err := t.ExecuteTemplate(&text, name, d); err != nil {
-		return schema.Mail{}, fmt.Errorf("render %s: %w", kind, err)
-	}
-	label := map[string]string{"en": "Appeal this decision", "fr": "Contester cette décision"}[l]
-	var html bytes.Buffer
-	if err := r.layout.Execute(&html, map[string]any{
-		"Lang": l, "Subject": subject.String(), "Text": text.String(), "AppealURL": d.AppealURL, "AppealLabel": label,
-	}); err != nil {
-		return schema.Mail{}, fmt.Errorf("render %s html: %w", kind, err)
-	}
-	return schema.Mail{SiteID: site.ID, Kind: kind, To: to, Subject: strings.TrimSpace(subject.String()),
-		Text: text.String(), HTML: html.String()}, nil
+	return schema.Mail{SiteID: site.ID, Kind: kind, To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML}, nil
 }
 
 // Day formats a date as the emails show it.

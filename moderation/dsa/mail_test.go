@@ -29,6 +29,9 @@ func TestEveryMailRendersInEveryLanguage(t *testing.T) {
 			if strings.Contains(m.HTML, "<script>") || strings.Contains(m.HTML, "<b>why") {
 				t.Errorf("%s %s: unescaped HTML:\n%s", lang, kind, m.HTML)
 			}
+			if button := `href="https://c.example/appeal/#tok"`; !strings.Contains(m.HTML, button) || !strings.Contains(m.HTML, `lang="`+lang+`"`) {
+				t.Errorf("%s %s: the HTML part has no appeal button or language:\n%s", lang, kind, m.HTML)
+			}
 			if !strings.Contains(m.Text, "news") {
 				t.Errorf("%s %s: the site is not named:\n%s", lang, kind, m.Text)
 			}

@@ -13,8 +13,12 @@ import (
 // The texts of every email and of the pages their links open, one file per
 // message and language: NAME.LANG.txt (text/template, which defines
 // "subject" too) and NAME.LANG.html (html/template, escaped for HTML).
+// A file whose name starts with "_" is shared: _NAME.LANG.txt defines
+// templates (a footer) that every text of that language may call, and
+// _layout.html is the HTML part of a message that has no NAME.LANG.html
+// of its own: its text, preformatted, and an optional button (see Action).
 //
-//go:embed templates
+//go:embed templates/*
 var templateFS embed.FS
 
 // Languages are those with texts; any other falls back to English.
@@ -38,8 +42,15 @@ func Lang(tag string) string {
 // Texts are the compiled templates; New makes them once, and Render is safe
 // for concurrent use.
 type Texts struct {
-	text map[string]*texttemplate.Template
-	html map[string]*htmltemplate.Template
+	text   map[string]*texttemplate.Template
+	html   map[string]*htmltemplate.Template
+	layout *htmltemplate.Template
+}
+
+// Action is implemented by the data of a message whose HTML part comes from
+// the shared layout and ends with a button, such as "Appeal this decision".
+type Action interface {
+	MailAction() (label, url string)
 }
 
 var funcs = map[string]any{
@@ -61,6 +72,20 @@ func LoadTexts() (*Texts, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Shared text templates by language, added to each message's template.
+	shared := map[string][]string{}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, "_") || !strings.HasSuffix(name, ".txt") {
+			continue
+		}
+		b, err := templateFS.ReadFile("templates/" + name)
+		if err != nil {
+			return nil, err
+		}
+		lang := langOf(strings.TrimSuffix(name, ".txt"))
+		shared[lang] = append(shared[lang], string(b))
+	}
 	for _, e := range entries {
 		name := e.Name()
 		b, err := templateFS.ReadFile("templates/" + name)
@@ -68,12 +93,23 @@ func LoadTexts() (*Texts, error) {
 			return nil, err
 		}
 		switch {
+		case name == "_layout.html":
+			if t.layout, err = htmltemplate.New(name).Parse(string(b)); err != nil {
+				return nil, err
+			}
+		case strings.HasPrefix(name, "_"):
 		case strings.HasSuffix(name, ".txt"):
+			key := strings.TrimSuffix(name, ".txt")
 			tt, err := texttemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(b))
 			if err != nil {
 				return nil, err
 			}
-			t.text[strings.TrimSuffix(name, ".txt")] = tt
+			for _, part := range shared[langOf(key)] {
+				if _, err := tt.New("").Parse(part); err != nil {
+					return nil, fmt.Errorf("%s: %w", name, err)
+				}
+			}
+			t.text[key] = tt
 		case strings.HasSuffix(name, ".html"):
 			ht, err := htmltemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(b))
 			if err != nil {
@@ -82,8 +118,14 @@ func LoadTexts() (*Texts, error) {
 			t.html[strings.TrimSuffix(name, ".html")] = ht
 		}
 	}
+	if t.layout == nil {
+		return nil, fmt.Errorf("templates/_layout.html is missing")
+	}
 	return t, nil
 }
+
+// langOf is the language of a template named NAME.LANG.
+func langOf(key string) string { return key[strings.LastIndexByte(key, '.')+1:] }
 
 // Rendered is a message's texts.
 type Rendered struct {
@@ -111,14 +153,24 @@ func (t *Texts) Render(lang, name string, data any) (Rendered, error) {
 	if err := tt.Execute(&text, data); err != nil {
 		return Rendered{}, fmt.Errorf("render %s: %w", key, err)
 	}
+	r := Rendered{
+		Subject: strings.Join(strings.Fields(subject.String()), " "),
+		Text:    strings.TrimSpace(text.String()) + "\n",
+	}
 	if ht, ok := t.html[key]; ok {
 		if err := ht.Execute(&html, data); err != nil {
 			return Rendered{}, fmt.Errorf("render %s html: %w", key, err)
 		}
+	} else {
+		page := struct{ Lang, Subject, Text, ActionLabel, ActionURL string }{
+			Lang: langOf(key), Subject: r.Subject, Text: r.Text}
+		if a, ok := data.(Action); ok {
+			page.ActionLabel, page.ActionURL = a.MailAction()
+		}
+		if err := t.layout.Execute(&html, page); err != nil {
+			return Rendered{}, fmt.Errorf("render %s html: %w", key, err)
+		}
 	}
-	return Rendered{
-		Subject: strings.Join(strings.Fields(subject.String()), " "),
-		Text:    strings.TrimSpace(text.String()) + "\n",
-		HTML:    html.String(),
-	}, nil
+	r.HTML = html.String()
+	return r, nil
 }
