@@ -91,6 +91,9 @@ type Import struct {
 	// written counts the comments written; analyzeAt is the count at which
 	// PostgreSQL's statistics are refreshed next.
 	written, analyzeAt int
+	// checked: the first Write looked for an empty comments table; bulk:
+	// it dropped the secondary indexes, which Finish or Close builds again.
+	checked, bulk bool
 }
 
 // NewImport starts an import of comments from source (a format name) into
@@ -100,10 +103,15 @@ func (s *Store) NewImport(siteID int64, source string) *Import {
 		stmts: map[string]*sqlx.Stmt{}, moderators: map[int64]bool{}, analyzeAt: 20000}
 }
 
-// Close releases the import's prepared statements; closing again does
-// nothing.
+// Close releases the import's prepared statements and builds the indexes
+// the import dropped if Finish did not (an import that failed); closing
+// again does nothing.
 func (im *Import) Close() error {
 	var err error
+	if im.bulk {
+		im.bulk = false
+		_, err = im.s.RestoreIndexes(context.Background())
+	}
 	for k, st := range im.stmts {
 		err = errors.Join(err, st.Close())
 		delete(im.stmts, k)
@@ -130,6 +138,14 @@ const importRowsPerInsert = 400
 func (im *Import) Write(ctx context.Context, batch []ImportComment) (ImportBatch, error) {
 	var res ImportBatch
 	s := im.s
+	if !im.checked {
+		im.checked = true
+		bulk, err := s.deferIndexes(ctx)
+		if err != nil {
+			return res, err
+		}
+		im.bulk = bulk
+	}
 	if err := im.prepare(ctx); err != nil {
 		return res, err
 	}
@@ -680,11 +696,18 @@ type DanglingParent struct {
 	ParentSourceID string
 }
 
-// Finish resolves the parents of every comment of the source not resolved
-// yet, breaks cycles, and marks the parents that now have replies.
+// Finish builds the indexes the import dropped, resolves the parents of
+// every comment of the source not resolved yet, breaks cycles, and marks
+// the parents that now have replies.
 func (im *Import) Finish(ctx context.Context) (ImportResolution, error) {
 	s := im.s
 	var res ImportResolution
+	if im.bulk {
+		if _, err := s.RestoreIndexes(ctx); err != nil {
+			return res, err
+		}
+		im.bulk = false
+	}
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		res = ImportResolution{}
 		if err := im.planFresh(ctx, tx); err != nil {

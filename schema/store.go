@@ -86,12 +86,32 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.restoreLeftIndexes(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.prepareWriter(ctx, hotWrites()...); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("prepare statements: %w", err)
 	}
 	s.startWriter()
 	return s, nil
+}
+
+// restoreLeftIndexes builds the indexes an import that did not finish
+// dropped (see RestoreIndexes); a database without any pays one read.
+func (s *Store) restoreLeftIndexes(ctx context.Context) error {
+	var left bool
+	if err := s.db.GetContext(ctx, &left, `SELECT EXISTS (SELECT 1 FROM deferred_indexes)`); err != nil {
+		return fmt.Errorf("check deferred indexes: %w", err)
+	}
+	if !left {
+		return nil
+	}
+	if _, err := s.RestoreIndexes(ctx); err != nil {
+		return fmt.Errorf("rebuild the indexes an unfinished import dropped: %w", err)
+	}
+	return nil
 }
 
 // DialectOf tells which engine a -db value selects.

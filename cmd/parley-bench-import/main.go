@@ -45,6 +45,21 @@ type result struct {
 	cpu     float64 // user + system seconds of the child
 	rssMB   float64
 	items   int
+	load    string // the machine's load average at the end of the run
+}
+
+// loadAverage is the 1-minute load average, from /proc/loadavg: on a shared
+// machine the wall-clock rates mean little without it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
 
 func run(n, perArticle int, bin, profile string) error {
@@ -85,23 +100,26 @@ func run(n, perArticle int, bin, profile string) error {
 		if err != nil {
 			return err
 		}
-		results = append(results, result{db.name + " import", took, cpu, rss, n})
-		fmt.Printf("%s import: %.1fs (%.1f s of CPU), %.0f comments/s, peak RSS %.0f MB\n", db.name, took, cpu, float64(n)/took, rss)
+		results = append(results, result{db.name + " import", took, cpu, rss, n, loadAverage()})
+		fmt.Printf("%s import: %.1fs (%.1f s of CPU), %.0f comments/s, %.0f per CPU second, peak RSS %.0f MB, load %s\n",
+			db.name, took, cpu, float64(n)/took, float64(n)/cpu, rss, loadAverage())
 		out := filepath.Join(dir, "export.ndjson")
 		took, cpu, rss, err = child(bin, "export", "-db", db.dsn, "-site", "bench", "-o", out)
 		if err != nil {
 			return err
 		}
-		results = append(results, result{db.name + " export", took, cpu, rss, n})
-		fmt.Printf("%s export: %.1fs (%.1f s of CPU), %.0f comments/s, peak RSS %.0f MB\n", db.name, took, cpu, float64(n)/took, rss)
+		results = append(results, result{db.name + " export", took, cpu, rss, n, loadAverage()})
+		fmt.Printf("%s export: %.1fs (%.1f s of CPU), %.0f comments/s, %.0f per CPU second, peak RSS %.0f MB, load %s\n",
+			db.name, took, cpu, float64(n)/took, float64(n)/cpu, rss, loadAverage())
 		os.Remove(out)
 	}
 	// CPU seconds are the child's own (the database server's are not in
 	// them on PostgreSQL): on a shared machine they move less than the wall
-	// time.
-	fmt.Printf("\n| run | comments | seconds | comments/s | CPU s of parley | peak RSS |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	// time, and comments per CPU second say what an idle core would do.
+	fmt.Printf("\n| run | comments | seconds | comments/s | CPU s of parley | comments per CPU s | peak RSS | load after |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range results {
-		fmt.Printf("| %s | %d | %.1f | %.0f | %.1f | %.0f MB |\n", r.what, r.items, r.seconds, float64(r.items)/r.seconds, r.cpu, r.rssMB)
+		fmt.Printf("| %s | %d | %.1f | %.0f | %.1f | %.0f | %.0f MB | %s |\n", r.what, r.items, r.seconds, float64(r.items)/r.seconds,
+			r.cpu, float64(r.items)/r.cpu, r.rssMB, r.load)
 	}
 	fmt.Println("\ngoals: import on SQLite >= 50,000 comments/s, peak RSS <= 200 MB")
 	return nil

@@ -1,0 +1,175 @@
+package schema_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/parley/parley/schema"
+	"github.com/parley/parley/schema/schematest"
+)
+
+// indexesOf lists the indexes of the bulk-loaded tables, by name, through
+// a connection of its own.
+func indexesOf(t *testing.T, d schema.Dialect, dsn string) map[string]string {
+	t.Helper()
+	driver, q := "sqlite", `SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('comments', 'imported_comments')`
+	if d == schema.Postgres {
+		driver, q = "pgx", `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN ('comments', 'imported_comments')`
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = def
+	}
+	return out
+}
+
+func bulkBatch(from, to int) []schema.ImportComment {
+	var out []schema.ImportComment
+	for i := from; i < to; i++ {
+		c := schema.ImportComment{SourceID: fmt.Sprintf("c%d", i), Article: schema.ImportArticle{Key: fmt.Sprintf("a%d", i/10)},
+			ReaderID: "r", Author: "Ann", Body: fmt.Sprintf("comment %d", i), BodyKey: fmt.Sprintf("k%d", i),
+			Status: schema.StatusApproved, CreatedMS: int64(1_700_000_000_000 + i)}
+		if i%10 > 0 {
+			c.ParentSourceID = fmt.Sprintf("c%d", i-1)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// TestImportDefersIndexes: an import into an empty comments table drops
+// the secondary indexes for the load and builds the same ones at the end;
+// an import that dies before the end leaves a database that works, whose
+// indexes come back when it is next opened, and running the import again
+// writes nothing twice. An import into a table that holds comments keeps
+// its indexes.
+func TestImportDefersIndexes(t *testing.T) {
+	for _, d := range schematest.Engines {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			dsn := schematest.DSN(t, d)
+			s, err := schema.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { s.Close() }()
+			site := newSite(t, s, "news")
+			before := indexesOf(t, d, dsn)
+			if len(before) < 12 {
+				t.Fatalf("only %d indexes before the import: %v", len(before), slices.Sorted(maps.Keys(before)))
+			}
+
+			im := s.NewImport(site.ID, "remark42")
+			if _, err := im.Write(ctx, bulkBatch(0, 30)); err != nil {
+				t.Fatal(err)
+			}
+			during := indexesOf(t, d, dsn)
+			if len(during) >= len(before) {
+				t.Fatalf("indexes during the load: %d, before: %d", len(during), len(before))
+			}
+			for _, k := range slices.Sorted(maps.Keys(during)) {
+				if before[k] != during[k] {
+					t.Errorf("index %s changed during the load: %q", k, during[k])
+				}
+			}
+			// The crash: the store goes away with the import unfinished. The
+			// database still answers (the thread reads without the indexes).
+			s.Close()
+			s, err = schema.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
+				t.Fatalf("indexes after reopening: %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(before)))
+			}
+			// The retry finds the 30 written and writes the rest, keeping the
+			// indexes (the table is not empty).
+			im = s.NewImport(site.ID, "remark42")
+			res, err := im.Write(ctx, bulkBatch(0, 50))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Written != 20 || len(res.Already) != 30 {
+				t.Fatalf("retry wrote %d, found %d already", res.Written, len(res.Already))
+			}
+			if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
+				t.Fatalf("indexes dropped for an import into a table with comments: %v", slices.Sorted(maps.Keys(got)))
+			}
+			if _, err := im.Finish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			im.Close()
+			c, err := s.Comment(ctx, mustImported(t, s, site.ID, "c49"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := mustImported(t, s, site.ID, "c48"); c.ParentID == nil || *c.ParentID != p {
+				t.Fatalf("c49's parent: %v, want %d", c.ParentID, p)
+			}
+			page, _, err := s.Thread(ctx, c.ArticleID, "oldest", nil, 50)
+			if err != nil || len(page) != 10 {
+				t.Fatalf("thread: %d comments, %v", len(page), err)
+			}
+
+			// A finished bulk import builds the same indexes, and a failed one
+			// builds them when it is closed.
+			for _, finish := range []bool{true, false} {
+				dsn := schematest.DSN(t, d)
+				s, err := schema.Open(ctx, dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				before := indexesOf(t, d, dsn)
+				im := s.NewImport(newSite(t, s, "news").ID, "disqus")
+				if _, err := im.Write(ctx, bulkBatch(0, 20)); err != nil {
+					t.Fatal(err)
+				}
+				if len(indexesOf(t, d, dsn)) >= len(before) {
+					t.Fatal("an import into an empty table kept its indexes")
+				}
+				if finish {
+					if _, err := im.Finish(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
+						t.Fatalf("indexes after Finish: %v", slices.Sorted(maps.Keys(got)))
+					}
+				}
+				if err := im.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
+					t.Fatalf("indexes after Close (finished %v): %v", finish, slices.Sorted(maps.Keys(got)))
+				}
+			}
+		})
+	}
+}
+
+func mustImported(t *testing.T, s *schema.Store, site int64, id string) int64 {
+	t.Helper()
+	c, err := s.ImportedID(context.Background(), site, "remark42", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
