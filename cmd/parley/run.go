@@ -20,8 +20,8 @@ import (
 	"github.com/parley/parley/cmd/parley/internal/jobs"
 	"github.com/parley/parley/handlers"
 	"github.com/parley/parley/moderation"
-	"github.com/parley/parley/moderation/webhooks"
 	"github.com/parley/parley/moderation/mail"
+	"github.com/parley/parley/moderation/webhooks"
 	"github.com/parley/parley/schema"
 )
 
