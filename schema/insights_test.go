@@ -554,11 +554,30 @@ func TestInsightSettledDaysKept(t *testing.T) {
 					n += v
 				}
 			}
+			days, _, err := s.InsightDesk(ctx, sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range days {
+				n += d.Posted
+				for _, v := range d.Decisions {
+					n += v
+				}
+			}
 			return n
 		}
 		first := total()
 		if first == 0 {
 			t.Fatal("no history read")
+		}
+		// A period that shares its days and months with the first gives
+		// the same figures from what the first kept.
+		if _, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		sc.From -= 3 * 24 * int64(time.Hour/time.Millisecond)
+		if got := total(); got != first {
+			t.Fatalf("a longer period over the same history: %d, want %d", got, first)
 		}
 		for range 3 {
 			if got := total(); got != first {

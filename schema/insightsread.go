@@ -97,28 +97,17 @@ func (s *Store) InsightArticles(ctx context.Context, sc InsightScope) (map[int64
 			out[id] = r
 			continue
 		}
-		c := *a
-		c.Added, c.Retracted = maps.Clone(a.Added), maps.Clone(a.Retracted)
-		for k, n := range r.Added {
-			c.Added[k] += n
-		}
-		for k, n := range r.Retracted {
-			c.Retracted[k] += n
-		}
-		c.Posted += r.Posted
-		c.Published += r.Published
-		c.Held += r.Held
-		c.Rejected += r.Rejected
-		c.Spam += r.Spam
-		c.Reports += r.Reports
-		out[id] = &c
+		delete(out, id)
+		add(out, id, a)
+		add(out, id, r)
 	}
 	return out, nil
 }
 
 // settledActivity sums the ended days [from, to): the folded months that
-// lie wholly inside from their month rows, the days around them from
-// theirs.
+// lie wholly inside from their month rows, each month's sums kept on
+// their own (every period that covers the month shares them), the days
+// around them from theirs.
 func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int64) (map[int64]*ArticleActivity, error) {
 	out := map[int64]*ArticleActivity{}
 	var folded []int64
@@ -126,26 +115,48 @@ func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int
 		return nil, fmt.Errorf("read folded months: %w", err)
 	}
 	at := from
-	for i := 0; i < len(folded); {
-		// A run of consecutive folded months, each wholly inside.
-		first, end := folded[i], folded[i]
-		for i < len(folded) && folded[i] == end && nextMonth(end) <= to {
-			end = nextMonth(end)
-			i++
+	for _, m := range folded {
+		if nextMonth(m) > to {
+			break
 		}
-		if end == first {
-			i++
-			continue
-		}
-		if err := s.sumActivity(ctx, out, false, sites, at, first); err != nil {
+		if err := s.sumActivity(ctx, out, false, sites, at, m); err != nil {
 			return nil, err
 		}
-		if err := s.sumActivity(ctx, out, true, sites, first, end); err != nil {
+		month, err := s.state.insightMonths.Load(fmt.Sprint(sites, m), func() (map[int64]*ArticleActivity, error) {
+			sum := map[int64]*ArticleActivity{}
+			return sum, s.sumActivity(ctx, sum, true, sites, m, nextMonth(m))
+		})
+		if err != nil {
 			return nil, err
 		}
-		at = end
+		for id, a := range month {
+			add(out, id, a)
+		}
+		at = nextMonth(m)
 	}
 	return out, s.sumActivity(ctx, out, false, sites, at, to)
+}
+
+// add adds a's figures to out's entry for id, creating it as a copy (a
+// is kept elsewhere and never changed).
+func add(out map[int64]*ArticleActivity, id int64, a *ArticleActivity) {
+	c := out[id]
+	if c == nil {
+		c = &ArticleActivity{ArticleID: a.ArticleID, SiteID: a.SiteID, Added: make(Counts, len(a.Added)), Retracted: make(Counts, len(a.Retracted))}
+		out[id] = c
+	}
+	for k, n := range a.Added {
+		c.Added[k] += n
+	}
+	for k, n := range a.Retracted {
+		c.Retracted[k] += n
+	}
+	c.Posted += a.Posted
+	c.Published += a.Published
+	c.Held += a.Held
+	c.Rejected += a.Rejected
+	c.Spam += a.Spam
+	c.Reports += a.Reports
 }
 
 // sumActivity adds the rollups of [from, to) to out, from the month rows
@@ -303,11 +314,17 @@ type ModeratorDecisions struct {
 	Decisions   int64  `db:"decisions"`
 }
 
+// deskKey is an ended day of the desk of a list of sites.
+type deskKey struct {
+	sites string
+	day   int64
+}
+
 // InsightDesk returns the desk's days in the scope, oldest first (every
 // day of the period), and the decisions by moderator. The days that have
-// ended are kept, like the articles' sums (see InsightArticles), so that
-// a year's desk is read once; the days and their maps may be shared with
-// later calls: the caller must not change them.
+// ended never change (see InsightArticles) and are kept, each on its own,
+// so that a year's desk is read once; their maps may be shared with later
+// calls: the caller must not change them.
 func (s *Store) InsightDesk(ctx context.Context, sc InsightScope) ([]DeskDay, []ModeratorDecisions, error) {
 	first := DayOf(sc.From)
 	dscope := InsightScope{sc.SiteIDs, first, sc.To}
@@ -316,30 +333,38 @@ func (s *Store) InsightDesk(ctx context.Context, sc InsightScope) ([]DeskDay, []
 		days, err := s.deskDays(ctx, sc.SiteIDs, first, sc.To)
 		return days, nil, err
 	}
-	settled := min(DayOf(s.nowMS()-settleMS), sc.To)
-	var days []DeskDay
-	if settled > first {
-		key := fmt.Sprint(sc.SiteIDs, first, settled)
-		if sc.SiteIDs == nil {
-			key = fmt.Sprint("all", first, settled)
-		}
-		past, err := s.state.insightDesk.Load(key, func() ([]DeskDay, error) {
-			return s.deskDays(ctx, sc.SiteIDs, first, settled)
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		recent, err := s.deskDays(ctx, sc.SiteIDs, settled, sc.To)
-		if err != nil {
-			return nil, nil, err
-		}
-		days = slices.Concat(past, recent)
-	} else {
-		var err error
-		if days, err = s.deskDays(ctx, sc.SiteIDs, first, sc.To); err != nil {
-			return nil, nil, err
-		}
+	settled := max(min(DayOf(s.nowMS()-settleMS), sc.To), first)
+	sites := fmt.Sprint(sc.SiteIDs)
+	if sc.SiteIDs == nil {
+		sites = "all"
 	}
+	// Each ended day is kept on its own, so that every period shares
+	// them; the days not kept yet are read in one range.
+	var days []DeskDay
+	missing := int64(-1)
+	for d := first; d < settled; d += day {
+		dd, ok := s.state.insightDesk.Get(deskKey{sites, d})
+		if !ok {
+			missing = d
+			break
+		}
+		days = append(days, dd)
+	}
+	if missing >= 0 {
+		read, err := s.deskDays(ctx, sc.SiteIDs, missing, settled)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, dd := range read {
+			s.state.insightDesk.Set(deskKey{sites, dd.Day}, dd)
+		}
+		days = append(days, read...)
+	}
+	recent, err := s.deskDays(ctx, sc.SiteIDs, settled, sc.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	days = append(days, recent...)
 	var mods []ModeratorDecisions
 	if err := s.db.SelectContext(ctx, &mods, s.q(`SELECT d.moderator_id, COALESCE(m.email, '') AS email, d.action, SUM(d.decisions) AS decisions
 		FROM insight_decision_days d LEFT JOIN moderators m ON m.id = d.moderator_id
