@@ -515,7 +515,7 @@ func (s *Store) DeleteOldInsights(ctx context.Context, retention time.Duration) 
 	}
 	if total > 0 {
 		s.state.insightDays.Clear() // sums of days that are gone
-		s.state.insightMonths.Clear()
+		s.state.insightParts.Clear()
 		s.state.insightDesk.Clear()
 	}
 	return total, nil

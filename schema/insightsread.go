@@ -105,36 +105,48 @@ func (s *Store) InsightArticles(ctx context.Context, sc InsightScope) (map[int64
 }
 
 // settledActivity sums the ended days [from, to): the folded months that
-// lie wholly inside from their month rows, each month's sums kept on
-// their own (every period that covers the month shares them), the days
-// around them from theirs.
+// lie wholly inside from their month rows, the days around them from
+// theirs. Each month's and each day's sums are kept on their own, so
+// that a period never asked before is mostly made of what other periods
+// read.
 func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int64) (map[int64]*ArticleActivity, error) {
 	out := map[int64]*ArticleActivity{}
 	var folded []int64
 	if err := s.db.SelectContext(ctx, &folded, s.q(`SELECT month FROM insight_folded_months WHERE month >= ? AND month < ? ORDER BY month`), from, to); err != nil {
 		return nil, fmt.Errorf("read folded months: %w", err)
 	}
+	part := func(months bool, from, to int64) error {
+		sum, err := s.state.insightParts.Load(fmt.Sprint(sites, months, from), func() (map[int64]*ArticleActivity, error) {
+			sum := map[int64]*ArticleActivity{}
+			return sum, s.sumActivity(ctx, sum, months, sites, from, to)
+		})
+		for id, a := range sum {
+			add(out, id, a)
+		}
+		return err
+	}
+	days := func(from, to int64) error {
+		for d := from; d < to; d += day {
+			if err := part(false, d, d+day); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	at := from
 	for _, m := range folded {
 		if nextMonth(m) > to {
 			break
 		}
-		if err := s.sumActivity(ctx, out, false, sites, at, m); err != nil {
+		if err := days(at, m); err != nil {
 			return nil, err
 		}
-		month, err := s.state.insightMonths.Load(fmt.Sprint(sites, m), func() (map[int64]*ArticleActivity, error) {
-			sum := map[int64]*ArticleActivity{}
-			return sum, s.sumActivity(ctx, sum, true, sites, m, nextMonth(m))
-		})
-		if err != nil {
+		if err := part(true, m, nextMonth(m)); err != nil {
 			return nil, err
-		}
-		for id, a := range month {
-			add(out, id, a)
 		}
 		at = nextMonth(m)
 	}
-	return out, s.sumActivity(ctx, out, false, sites, at, to)
+	return out, days(at, to)
 }
 
 // add adds a's figures to out's entry for id, creating it as a copy (a
