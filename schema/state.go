@@ -67,7 +67,7 @@ func newState() state {
 		threads:  cache.New[int64, uint64]("thread_versions", 200_000, nil),
 		shadows:  cache.New[shadowKey, bool]("shadow_readers", 100_000, nil),
 		bans:     cache.New[int64, map[banKey][]*Ban]("bans", 1_000, nil),
-		insightDays: cache.New("insight_days", 200_000, func(_ string, m map[int64]*ArticleActivity) int64 {
+		insightDays: cache.New("insight_days", 50_000, func(_ string, m map[int64]*ArticleActivity) int64 {
 			return 1 + int64(len(m))
 		}),
 		insightParts: cache.New("insight_parts", 200_000, func(_ string, m map[int64]*ArticleActivity) int64 {
