@@ -592,3 +592,30 @@ func TestInsightSettledDaysKept(t *testing.T) {
 		}
 	})
 }
+
+// No site at all reads nothing, and is not taken for every site (nor
+// every site for none) by the sums kept of months and days.
+func TestInsightNoSiteIsNotAllSites(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "some")
+		end := time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
+		s.SetClock(func() time.Time { return end })
+		if err := s.SeedInsightHistory(ctx, site.ID, 50, 60, 24, end); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		from := end.AddDate(0, 0, -59).UnixMilli()
+		for _, sites := range [][]int64{{}, nil, {}} {
+			acts, err := s.InsightArticles(ctx, schema.InsightScope{SiteIDs: sites, From: from, To: end.UnixMilli()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sites == nil && len(acts) != 50 || sites != nil && len(acts) != 0 {
+				t.Fatalf("sites %v: %d articles", sites, len(acts))
+			}
+		}
+	})
+}

@@ -115,8 +115,12 @@ func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int
 	if err := s.db.SelectContext(ctx, &folded, s.q(`SELECT month FROM insight_folded_months WHERE month >= ? AND month < ? ORDER BY month`), from, to); err != nil {
 		return nil, fmt.Errorf("read folded months: %w", err)
 	}
+	key := fmt.Sprint(sites)
+	if sites == nil {
+		key = "all" // not "[]", which is no site at all
+	}
 	part := func(months bool, from, to int64) error {
-		sum, err := s.state.insightParts.Load(fmt.Sprint(sites, months, from), func() (map[int64]*ArticleActivity, error) {
+		sum, err := s.state.insightParts.Load(fmt.Sprint(key, months, from), func() (map[int64]*ArticleActivity, error) {
 			sum := map[int64]*ArticleActivity{}
 			return sum, s.sumActivity(ctx, sum, months, sites, from, to)
 		})
