@@ -1,8 +1,9 @@
 package moderation
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 )
 
 // The newsroom's insights: how readers' reactions rank articles, and what
@@ -38,7 +39,16 @@ type Tally struct {
 // the first limit with at least one vote. To rank by votes against, pass
 // tallies with For and Against swapped.
 func RankWilson(ts []Tally, limit int) []Tally {
-	out := make([]Tally, 0, len(ts))
+	order := func(a, b Tally) int {
+		switch {
+		case a.LowerBnd != b.LowerBnd:
+			return cmp.Compare(b.LowerBnd, a.LowerBnd)
+		case a.For+a.Against != b.For+b.Against:
+			return cmp.Compare(b.For+b.Against, a.For+a.Against)
+		}
+		return cmp.Compare(a.ID, b.ID)
+	}
+	var out []Tally
 	for _, t := range ts {
 		n := t.For + t.Against
 		if n == 0 {
@@ -46,20 +56,27 @@ func RankWilson(ts []Tally, limit int) []Tally {
 		}
 		t.Share = float64(t.For) / float64(n)
 		t.LowerBnd = Wilson(t.For, n)
-		out = append(out, t)
+		if limit <= 0 {
+			out = append(out, t)
+			continue
+		}
+		// The first limit only, kept in order as they come: a year's
+		// page ranks ten thousand articles to show ten.
+		if len(out) == limit && order(t, out[limit-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(out, t, order)
+		if len(out) < limit {
+			out = append(out, Tally{})
+		}
+		copy(out[i+1:], out[i:len(out)-1])
+		out[i] = t
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.LowerBnd != b.LowerBnd {
-			return a.LowerBnd > b.LowerBnd
-		}
-		if a.For+a.Against != b.For+b.Against {
-			return a.For+a.Against > b.For+b.Against
-		}
-		return a.ID < b.ID
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
+	if limit <= 0 {
+		slices.SortFunc(out, order)
+	}
+	if out == nil {
+		out = []Tally{}
 	}
 	return out
 }

@@ -76,3 +76,24 @@ func TestQuantile(t *testing.T) {
 		t.Error("an empty histogram has a median")
 	}
 }
+
+// A limited ranking is the full ranking's beginning, whatever the order
+// the tallies come in (ties included).
+func TestRankWilsonLimitIsPrefix(t *testing.T) {
+	var ts []Tally
+	for i := range 2000 {
+		ts = append(ts, Tally{ID: int64(i), For: int64(i*7919) % 13, Against: int64(i*104729) % 7})
+	}
+	all := RankWilson(ts, 0)
+	for _, limit := range []int{1, 10, 100, 5000} {
+		got := RankWilson(ts, limit)
+		if len(got) != min(limit, len(all)) {
+			t.Fatalf("limit %d: %d ranked", limit, len(got))
+		}
+		for i := range got {
+			if got[i] != all[i] {
+				t.Fatalf("limit %d, rank %d: %+v, want %+v", limit, i, got[i], all[i])
+			}
+		}
+	}
+}

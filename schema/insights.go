@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -375,10 +376,95 @@ func (s *Store) SampleQueues(ctx context.Context) error {
 	})
 }
 
+// MonthOf is the start of the UTC calendar month of a time in ms.
+func MonthOf(ms int64) int64 {
+	t := time.UnixMilli(ms).UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+}
+
+// nextMonth is the start of the month after the one starting at m.
+func nextMonth(m int64) int64 { return time.UnixMilli(m).UTC().AddDate(0, 1, 0).UnixMilli() }
+
+// FoldInsightMonths sums every month that has ended (and settled) within
+// the retention and was not folded yet into the month rollups, a
+// transaction per month: a month's days never change once it is over, so
+// this is done once. It returns how many months it folded. Instances may
+// race for a month: the first to claim it in insight_folded_months folds
+// it, the others find it claimed and skip it.
+func (s *Store) FoldInsightMonths(ctx context.Context, retention time.Duration) (int, error) {
+	now := s.nowMS()
+	last := MonthOf(now - settleMS) // months before it are over and settled
+	first := MonthOf(now - retention.Milliseconds())
+	var done []int64
+	if err := s.db.SelectContext(ctx, &done, s.q(`SELECT month FROM insight_folded_months WHERE month >= ? AND month < ?`), first, last); err != nil {
+		return 0, fmt.Errorf("read folded months: %w", err)
+	}
+	var sites []int64
+	if err := s.db.SelectContext(ctx, &sites, `SELECT id FROM sites ORDER BY id`); err != nil {
+		return 0, fmt.Errorf("read sites: %w", err)
+	}
+	n := 0
+	for m := first; m < last; m = nextMonth(m) {
+		if slices.Contains(done, m) {
+			continue
+		}
+		err := s.write(ctx, func(tx *sqlx.Tx) error {
+			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO insight_folded_months (month, folded_at) VALUES (?, ?) ON CONFLICT (month) DO NOTHING`), m, now)
+			if err != nil {
+				return fmt.Errorf("claim month: %w", err)
+			}
+			if claimed, _ := res.RowsAffected(); claimed == 0 {
+				return nil
+			}
+			for _, site := range sites {
+				if err := s.foldMonth(ctx, tx, site, m); err != nil {
+					return err
+				}
+			}
+			n++
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// foldMonth writes a site's month rows as the sums of the days kept in the
+// month, replacing any it had.
+func (s *Store) foldMonth(ctx context.Context, tx *sqlx.Tx, site, m int64) error {
+	end := nextMonth(m)
+	for _, q := range []string{
+		`DELETE FROM insight_months WHERE site_id = ? AND month = ?`,
+		`DELETE FROM insight_reaction_months WHERE site_id = ? AND month = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, s.q(q), site, m); err != nil {
+			return fmt.Errorf("fold month: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO insight_months (site_id, month, article_id, posted, published, held, rejected, spam, reports)
+		SELECT site_id, CAST(? AS BIGINT), article_id, SUM(posted), SUM(published), SUM(held), SUM(rejected), SUM(spam), SUM(reports)
+		FROM insight_days WHERE site_id = ? AND day >= ? AND day < ? GROUP BY site_id, article_id`), m, site, m, end); err != nil {
+		return fmt.Errorf("fold month: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO insight_reaction_months (site_id, month, article_id, reaction, added, retracted)
+		SELECT site_id, CAST(? AS BIGINT), article_id, reaction, SUM(added), SUM(retracted)
+		FROM insight_reaction_days WHERE site_id = ? AND day >= ? AND day < ? GROUP BY site_id, article_id, reaction`), m, site, m, end); err != nil {
+		return fmt.Errorf("fold month: %w", err)
+	}
+	return nil
+}
+
 // DeleteOldInsights removes rollups older than retention, site by site so
-// that each delete is an index range. It returns how many rows went.
+// that each delete is an index range. The cut is at a UTC midnight, so
+// that whole days go with their hours; the months before the cut's go,
+// and the cut's own month, if folded, is folded again from the days left,
+// so that every folded month stays the sum of its days. It returns how
+// many rows went.
 func (s *Store) DeleteOldInsights(ctx context.Context, retention time.Duration) (int64, error) {
-	cut := s.nowMS() - retention.Milliseconds()
+	cut := DayOf(s.nowMS() - retention.Milliseconds())
+	cutMonth := MonthOf(cut)
 	var sites []int64
 	if err := s.db.SelectContext(ctx, &sites, `SELECT id FROM sites ORDER BY id`); err != nil {
 		return 0, fmt.Errorf("read sites: %w", err)
@@ -386,25 +472,51 @@ func (s *Store) DeleteOldInsights(ctx context.Context, retention time.Duration) 
 	var total int64
 	for _, site := range sites {
 		err := s.write(ctx, func(tx *sqlx.Tx) error {
-			for _, t := range []struct{ table, col string }{
-				{"insight_hours", "hour"}, {"insight_reaction_hours", "hour"}, {"insight_days", "day"}, {"insight_reaction_days", "day"}, {"insight_decision_days", "day"},
-				{"insight_wait_days", "day"}, {"insight_rule_days", "day"}, {"insight_queue_days", "day"},
+			var days int64
+			for _, t := range []struct {
+				table, col string
+				before     int64
+			}{
+				{"insight_hours", "hour", cut}, {"insight_reaction_hours", "hour", cut}, {"insight_days", "day", cut}, {"insight_reaction_days", "day", cut},
+				{"insight_decision_days", "day", cut}, {"insight_wait_days", "day", cut}, {"insight_rule_days", "day", cut}, {"insight_queue_days", "day", cut},
+				{"insight_months", "month", cutMonth}, {"insight_reaction_months", "month", cutMonth},
 			} {
-				res, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t.table+` WHERE site_id = ? AND `+t.col+` < ?`), site, cut)
+				res, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t.table+` WHERE site_id = ? AND `+t.col+` < ?`), site, t.before)
 				if err != nil {
 					return fmt.Errorf("delete old insights: %w", err)
 				}
 				n, _ := res.RowsAffected()
 				total += n
+				if t.table == "insight_days" || t.table == "insight_reaction_days" {
+					days += n
+				}
 			}
-			return nil
+			if days == 0 || cutMonth == cut {
+				return nil
+			}
+			var folded int
+			if err := tx.GetContext(ctx, &folded, s.q(`SELECT COUNT(*) FROM insight_folded_months WHERE month = ?`), cutMonth); err != nil {
+				return fmt.Errorf("read folded months: %w", err)
+			}
+			if folded == 0 {
+				return nil
+			}
+			return s.foldMonth(ctx, tx, site, cutMonth)
 		})
 		if err != nil {
 			return total, err
 		}
 	}
+	if err := s.write(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM insight_folded_months WHERE month < ?`), cutMonth)
+		return err
+	}); err != nil {
+		return total, fmt.Errorf("delete old insights: %w", err)
+	}
 	if total > 0 {
 		s.state.insightDays.Clear() // sums of days that are gone
+		s.state.insightParts.Clear()
+		s.state.insightDesk.Clear()
 	}
 	return total, nil
 }

@@ -38,7 +38,7 @@ func TestInsightRollupsMatchRecount(t *testing.T) {
 			}
 			arts = append(arts, a)
 		}
-		t0 := time.Date(2026, 3, 1, 22, 15, 0, 0, time.UTC) // the load crosses midnight
+		t0 := time.Date(2026, 2, 28, 22, 15, 0, 0, time.UTC) // the load crosses midnight and a month's end
 		var clock sync.Mutex
 		now := t0
 		s.SetClock(func() time.Time { clock.Lock(); defer clock.Unlock(); return now })
@@ -166,6 +166,7 @@ func TestInsightRollupsMatchRecount(t *testing.T) {
 		}
 
 		from, to := schema.HourOf(t0.UnixMilli()), t0.Add(4*time.Hour).UnixMilli()
+		hourSums := map[int64]schema.InsightPoint{}
 		for _, a := range arts {
 			series, err := s.InsightSeries(ctx, a.ID, from, to, int64(time.Hour/time.Millisecond))
 			if err != nil {
@@ -188,6 +189,8 @@ func TestInsightRollupsMatchRecount(t *testing.T) {
 				sum.Spam += p.Spam
 				sum.Reports += p.Reports
 			}
+			hourSums[a.ID] = schema.InsightPoint{Added: net, Posted: sum.Posted, Published: sum.Published, Held: sum.Held,
+				Rejected: sum.Rejected, Spam: sum.Spam, Reports: sum.Reports}
 			// The day rollups are the hours summed.
 			days, err := s.InsightSeries(ctx, a.ID, schema.DayOf(from), to, 24*int64(time.Hour/time.Millisecond))
 			if err != nil {
@@ -279,7 +282,61 @@ func TestInsightRollupsMatchRecount(t *testing.T) {
 		if len(rules) != len(heldRules) {
 			t.Errorf("%d rules rolled up, %d held", len(rules), len(heldRules))
 		}
+
+		// The months are their hours summed, and a year's read, which
+		// takes February and March from them, gives the hours' figures.
+		// February ended before the last hour of the load: it and the
+		// empty months before it within the retention (from January
+		// 2025) are folded; March is not over.
+		if n, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil || n != 14 {
+			t.Fatalf("folded %d months (%v), want the 14 from January 2025 to February 2026", n, err)
+		}
+		clock.Lock()
+		now = time.Date(2026, 4, 1, 0, 4, 0, 0, time.UTC) // March's last writes may not have settled
+		clock.Unlock()
+		if n, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil || n != 0 {
+			t.Fatalf("folded %d months (%v) before March settled", n, err)
+		}
+		clock.Lock()
+		now = time.Date(2026, 4, 1, 0, 5, 0, 0, time.UTC)
+		clock.Unlock()
+		if n, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil || n != 1 {
+			t.Fatalf("folded %d months (%v), want March", n, err)
+		}
+		if n, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil || n != 0 {
+			t.Fatalf("folded %d months (%v) again", n, err)
+		}
+		checkMonths(t, s)
+		year := schema.InsightScope{SiteIDs: []int64{site.ID}, From: time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC).UnixMilli(),
+			To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC).UnixMilli()}
+		acts, err := s.InsightArticles(ctx, year)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range arts {
+			got, want := acts[a.ID], hourSums[a.ID]
+			if got == nil {
+				t.Errorf("article %d: missing from the year", a.ID)
+				continue
+			}
+			if got.Posted != want.Posted || got.Published != want.Published || got.Held != want.Held || got.Rejected != want.Rejected ||
+				got.Spam != want.Spam || got.Reports != want.Reports || got.Net("like") != want.Added["like"] || got.Net("dislike") != want.Added["dislike"] {
+				t.Errorf("article %d: the year from its months %+v, the hours %+v", a.ID, *got, want)
+			}
+		}
 	})
+}
+
+// checkMonths fails the test if a folded month differs from its hours.
+func checkMonths(t *testing.T, s *schema.Store) {
+	t.Helper()
+	diffs, err := s.CheckInsightMonths(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diffs {
+		t.Error(d)
+	}
 }
 
 func ruleNames(reasons string) []string {
@@ -292,8 +349,10 @@ func ruleNames(reasons string) []string {
 	return out
 }
 
-// Rollups hold nobody's data: `reader forget` leaves them, and the
-// sweep removes what is older than the retention.
+// Rollups hold nobody's data: `reader forget` leaves them, before and
+// after their month is folded, and the sweep removes what is older than
+// the retention, whole days at a time, folding again the month it cuts
+// into so that the month stays the sum of the hours left.
 func TestInsightsSurviveForgetAndExpire(t *testing.T) {
 	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
 		ctx := context.Background()
@@ -305,14 +364,20 @@ func TestInsightsSurviveForgetAndExpire(t *testing.T) {
 		t0 := time.Date(2026, 1, 10, 9, 30, 0, 0, time.UTC)
 		now := t0
 		s.SetClock(func() time.Time { return now })
-		if _, err := s.SetReaction(ctx, a.ID, "reader-1", "like"); err != nil {
-			t.Fatal(err)
+		activity := func(reader, email string) {
+			t.Helper()
+			if _, err := s.SetReaction(ctx, a.ID, reader, "like"); err != nil {
+				t.Fatal(err)
+			}
+			c := &schema.Comment{SiteID: site.ID, ArticleID: a.ID, ReaderID: reader, Author: reader, EmailHash: email,
+				Body: "mine " + reader, BodyKey: "mine " + reader, Status: schema.StatusApproved, EditTokenHash: "h", Reasons: "[]"}
+			if err := s.CreateComment(ctx, c); err != nil {
+				t.Fatal(err)
+			}
 		}
-		c := &schema.Comment{SiteID: site.ID, ArticleID: a.ID, ReaderID: "reader-1", Author: "Ann", EmailHash: "ann-hash",
-			Body: "mine", BodyKey: "mine", Status: schema.StatusApproved, EditTokenHash: "h", Reasons: "[]"}
-		if err := s.CreateComment(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		activity("reader-1", "ann-hash")
+		now = t0.Add(10 * 24 * time.Hour) // January 20
+		activity("reader-2", "bob-hash")
 		if n, err := s.ForgetEmailHash(ctx, "ann-hash"); err != nil || n != 1 {
 			t.Fatalf("forget: %d, %v", n, err)
 		}
@@ -325,11 +390,47 @@ func TestInsightsSurviveForgetAndExpire(t *testing.T) {
 		if len(series) != 1 || series[0].Added["like"] != 1 || series[0].Posted != 1 || series[0].Published != 1 {
 			t.Fatalf("after forget: %+v", series)
 		}
-		now = t0.Add(401 * 24 * time.Hour)
+		january := schema.InsightScope{SiteIDs: []int64{site.ID}, From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(),
+			To: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).UnixMilli()}
+		read := func(want int64) {
+			t.Helper()
+			acts, err := s.InsightArticles(ctx, january)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := acts[a.ID]
+			if want == 0 && got != nil || want > 0 && (got == nil || got.Posted != want || got.Added["like"] != want) {
+				t.Fatalf("January: %+v, want %d posted and liked", got, want)
+			}
+		}
+		now = time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC)
+		if n, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil || n == 0 {
+			t.Fatalf("folded %d months (%v)", n, err)
+		}
+		checkMonths(t, s)
+		read(2)
+		if n, err := s.ForgetEmailHash(ctx, "bob-hash"); err != nil || n != 1 {
+			t.Fatalf("forget: %d, %v", n, err)
+		}
+		checkMonths(t, s)
+		read(2)
+
+		// A retention that cuts January on the 15th: the 10th's hours and
+		// days go (four rows), the month keeps the 20th.
+		now = time.Date(2027, 2, 19, 10, 0, 0, 0, time.UTC) // 400 days after 15 January 2026, 10:00
 		n, err := s.DeleteOldInsights(ctx, 400*24*time.Hour)
 		if err != nil || n != 4 {
-			t.Fatalf("deleted %d rows (%v), want the four (hours and days)", n, err)
+			t.Fatalf("deleted %d rows (%v), want the four (hours and days) of the 10th", n, err)
 		}
+		checkMonths(t, s)
+		read(1)
+		// A month later January is gone, month and all.
+		now = now.AddDate(0, 1, 0)
+		if _, err := s.DeleteOldInsights(ctx, 400*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		checkMonths(t, s)
+		read(0)
 	})
 }
 
@@ -453,11 +554,30 @@ func TestInsightSettledDaysKept(t *testing.T) {
 					n += v
 				}
 			}
+			days, _, err := s.InsightDesk(ctx, sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range days {
+				n += d.Posted
+				for _, v := range d.Decisions {
+					n += v
+				}
+			}
 			return n
 		}
 		first := total()
 		if first == 0 {
 			t.Fatal("no history read")
+		}
+		// A period that shares its days and months with the first gives
+		// the same figures from what the first kept.
+		if _, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		sc.From -= 3 * 24 * int64(time.Hour/time.Millisecond)
+		if got := total(); got != first {
+			t.Fatalf("a longer period over the same history: %d, want %d", got, first)
 		}
 		for range 3 {
 			if got := total(); got != first {
@@ -469,6 +589,33 @@ func TestInsightSettledDaysKept(t *testing.T) {
 		}
 		if got := total(); got >= first {
 			t.Fatalf("after a retention of 5 of 10 days: %d, want less than %d", got, first)
+		}
+	})
+}
+
+// No site at all reads nothing, and is not taken for every site (nor
+// every site for none) by the sums kept of months and days.
+func TestInsightNoSiteIsNotAllSites(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "some")
+		end := time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
+		s.SetClock(func() time.Time { return end })
+		if err := s.SeedInsightHistory(ctx, site.ID, 50, 60, 24, end); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		from := end.AddDate(0, 0, -59).UnixMilli()
+		for _, sites := range [][]int64{{}, nil, {}} {
+			acts, err := s.InsightArticles(ctx, schema.InsightScope{SiteIDs: sites, From: from, To: end.UnixMilli()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sites == nil && len(acts) != 50 || sites != nil && len(acts) != 0 {
+				t.Fatalf("sites %v: %d articles", sites, len(acts))
+			}
 		}
 	})
 }

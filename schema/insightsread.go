@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -52,69 +54,141 @@ func (a *ArticleActivity) Net(reaction string) int64 {
 const settleMS = 5 * 60 * 1000
 
 // InsightArticles returns every article with activity in the scope, by
-// id, from the day rollups of the scope's days (a period is read in whole
-// UTC days). Days that have ended never change, so their sums are kept
-// (a year of a busy site is a hundred thousand rows to add up) and only
-// today's rows are read again.
+// id (a period is read in whole UTC days). The map and its entries may be
+// shared with later calls: the caller must not change them. Days that have ended never
+// change, so their sums are kept, and only today's rows are read again;
+// the ended days are read from the month rollups for every whole month
+// that was folded, and from the day rollups for the rest, so that a
+// year is about a dozen rows per article even the first time it is
+// asked for.
 func (s *Store) InsightArticles(ctx context.Context, sc InsightScope) (map[int64]*ArticleActivity, error) {
 	from := DayOf(sc.From)
 	settled := min(DayOf(s.nowMS()-settleMS), sc.To)
 	if settled <= from {
-		return s.insightArticles(ctx, sc.SiteIDs, from, sc.To)
+		out := map[int64]*ArticleActivity{}
+		return out, s.sumActivity(ctx, out, false, sc.SiteIDs, from, sc.To)
 	}
 	key := fmt.Sprint(sc.SiteIDs, from, settled)
 	if sc.SiteIDs == nil {
 		key = fmt.Sprint("all", from, settled)
 	}
 	past, err := s.state.insightDays.Load(key, func() (map[int64]*ArticleActivity, error) {
-		return s.insightArticles(ctx, sc.SiteIDs, from, settled)
+		return s.settledActivity(ctx, sc.SiteIDs, from, settled)
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]*ArticleActivity, len(past))
-	for id, a := range past {
-		c := *a
-		c.Added, c.Retracted = maps.Clone(a.Added), maps.Clone(a.Retracted)
-		out[id] = &c
-	}
 	if settled == sc.To {
-		return out, nil
+		return past, nil
 	}
-	recent, err := s.insightArticles(ctx, sc.SiteIDs, settled, sc.To)
-	if err != nil {
+	recent := map[int64]*ArticleActivity{}
+	if err := s.sumActivity(ctx, recent, false, sc.SiteIDs, settled, sc.To); err != nil {
 		return nil, err
 	}
+	if len(recent) == 0 {
+		return past, nil
+	}
+	// The kept sums are shared: an article with recent rows gets a copy
+	// with them added, the others are the kept entries themselves.
+	out := maps.Clone(past)
 	for id, r := range recent {
 		a := out[id]
 		if a == nil {
 			out[id] = r
 			continue
 		}
-		for k, n := range r.Added {
-			a.Added[k] += n
-		}
-		for k, n := range r.Retracted {
-			a.Retracted[k] += n
-		}
-		a.Posted += r.Posted
-		a.Published += r.Published
-		a.Held += r.Held
-		a.Rejected += r.Rejected
-		a.Spam += r.Spam
-		a.Reports += r.Reports
+		delete(out, id)
+		add(out, id, a)
+		add(out, id, r)
 	}
 	return out, nil
 }
 
-// insightArticles sums the day rollups of [from, to) here: the rows come
-// in key order, site and day first, and summing in a map spares the
-// database a sort.
-func (s *Store) insightArticles(ctx context.Context, sites []int64, from, to int64) (map[int64]*ArticleActivity, error) {
+// settledActivity sums the ended days [from, to): the folded months that
+// lie wholly inside from their month rows, the days around them from
+// theirs. Each month's and each day's sums are kept on their own, so
+// that a period never asked before is mostly made of what other periods
+// read.
+func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int64) (map[int64]*ArticleActivity, error) {
 	out := map[int64]*ArticleActivity{}
-	cond, args, ok := InsightScope{sites, from, to}.where("", "day")
+	var folded []int64
+	if err := s.db.SelectContext(ctx, &folded, s.q(`SELECT month FROM insight_folded_months WHERE month >= ? AND month < ? ORDER BY month`), from, to); err != nil {
+		return nil, fmt.Errorf("read folded months: %w", err)
+	}
+	key := fmt.Sprint(sites)
+	if sites == nil {
+		key = "all" // not "[]", which is no site at all
+	}
+	part := func(months bool, from, to int64) error {
+		sum, err := s.state.insightParts.Load(fmt.Sprint(key, months, from), func() (map[int64]*ArticleActivity, error) {
+			sum := map[int64]*ArticleActivity{}
+			return sum, s.sumActivity(ctx, sum, months, sites, from, to)
+		})
+		for id, a := range sum {
+			add(out, id, a)
+		}
+		return err
+	}
+	days := func(from, to int64) error {
+		for d := from; d < to; d += day {
+			if err := part(false, d, d+day); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	at := from
+	for _, m := range folded {
+		if nextMonth(m) > to {
+			break
+		}
+		if err := days(at, m); err != nil {
+			return nil, err
+		}
+		if err := part(true, m, nextMonth(m)); err != nil {
+			return nil, err
+		}
+		at = nextMonth(m)
+	}
+	return out, days(at, to)
+}
+
+// add adds a's figures to out's entry for id, creating it as a copy (a
+// is kept elsewhere and never changed).
+func add(out map[int64]*ArticleActivity, id int64, a *ArticleActivity) {
+	c := out[id]
+	if c == nil {
+		c = &ArticleActivity{ArticleID: a.ArticleID, SiteID: a.SiteID, Added: make(Counts, len(a.Added)), Retracted: make(Counts, len(a.Retracted))}
+		out[id] = c
+	}
+	for k, n := range a.Added {
+		c.Added[k] += n
+	}
+	for k, n := range a.Retracted {
+		c.Retracted[k] += n
+	}
+	c.Posted += a.Posted
+	c.Published += a.Published
+	c.Held += a.Held
+	c.Rejected += a.Rejected
+	c.Spam += a.Spam
+	c.Reports += a.Reports
+}
+
+// sumActivity adds the rollups of [from, to) to out, from the month rows
+// (months) or the day rows: the rows come in key order, site and time
+// first, and summing in a map spares the database a sort.
+func (s *Store) sumActivity(ctx context.Context, out map[int64]*ArticleActivity, months bool, sites []int64, from, to int64) error {
+	if from >= to {
+		return nil
+	}
+	col, reactions, comments := "day", "insight_reaction_days", "insight_days"
+	if months {
+		col, reactions, comments = "month", "insight_reaction_months", "insight_months"
+	}
+	cond, args, ok := InsightScope{sites, from, to}.where("", col)
 	if !ok {
-		return out, nil
+		return nil
 	}
 	get := func(id, site int64) *ArticleActivity {
 		a := out[id]
@@ -125,16 +199,16 @@ func (s *Store) insightArticles(ctx context.Context, sites []int64, from, to int
 		return a
 	}
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT article_id, site_id, reaction, added, retracted
-		FROM insight_reaction_days WHERE `+cond), args...)
+		FROM `+reactions+` WHERE `+cond), args...)
 	if err != nil {
-		return nil, fmt.Errorf("read reaction insights: %w", err)
+		return fmt.Errorf("read reaction insights: %w", err)
 	}
 	for rows.Next() {
 		var id, site, added, retracted int64
 		var r string
 		if err := rows.Scan(&id, &site, &r, &added, &retracted); err != nil {
 			rows.Close()
-			return nil, err
+			return err
 		}
 		a := get(id, site)
 		a.Added[r] += added
@@ -142,19 +216,19 @@ func (s *Store) insightArticles(ctx context.Context, sites []int64, from, to int
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	rows, err = s.db.QueryContext(ctx, s.q(`SELECT article_id, site_id, posted, published, held, rejected, spam, reports
-		FROM insight_days WHERE `+cond), args...)
+		FROM `+comments+` WHERE `+cond), args...)
 	if err != nil {
-		return nil, fmt.Errorf("read comment insights: %w", err)
+		return fmt.Errorf("read comment insights: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, site int64
 		var h commentHour
 		if err := rows.Scan(&id, &site, &h.posted, &h.published, &h.held, &h.rejected, &h.spam, &h.reports); err != nil {
-			return nil, err
+			return err
 		}
 		a := get(id, site)
 		a.Posted += h.posted
@@ -164,7 +238,7 @@ func (s *Store) insightArticles(ctx context.Context, sites []int64, from, to int
 		a.Spam += h.spam
 		a.Reports += h.reports
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // InsightPoint is one step of an article's history.
@@ -256,12 +330,71 @@ type ModeratorDecisions struct {
 	Decisions   int64  `db:"decisions"`
 }
 
+// deskKey is an ended day of the desk of a list of sites.
+type deskKey struct {
+	sites string
+	day   int64
+}
+
 // InsightDesk returns the desk's days in the scope, oldest first (every
-// day of the period), and the decisions by moderator.
+// day of the period), and the decisions by moderator. The days that have
+// ended never change (see InsightArticles) and are kept, each on its own,
+// so that a year's desk is read once; their maps may be shared with later
+// calls: the caller must not change them.
 func (s *Store) InsightDesk(ctx context.Context, sc InsightScope) ([]DeskDay, []ModeratorDecisions, error) {
 	first := DayOf(sc.From)
+	dscope := InsightScope{sc.SiteIDs, first, sc.To}
+	mcond, margs, ok := dscope.where("d.", "day")
+	if !ok {
+		days, err := s.deskDays(ctx, sc.SiteIDs, first, sc.To)
+		return days, nil, err
+	}
+	settled := max(min(DayOf(s.nowMS()-settleMS), sc.To), first)
+	sites := fmt.Sprint(sc.SiteIDs)
+	if sc.SiteIDs == nil {
+		sites = "all"
+	}
+	// Each ended day is kept on its own, so that every period shares
+	// them; the days not kept yet are read in one range.
 	var days []DeskDay
-	for d := first; d < sc.To; d += day {
+	missing := int64(-1)
+	for d := first; d < settled; d += day {
+		dd, ok := s.state.insightDesk.Get(deskKey{sites, d})
+		if !ok {
+			missing = d
+			break
+		}
+		days = append(days, dd)
+	}
+	if missing >= 0 {
+		read, err := s.deskDays(ctx, sc.SiteIDs, missing, settled)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, dd := range read {
+			s.state.insightDesk.Set(deskKey{sites, dd.Day}, dd)
+		}
+		days = append(days, read...)
+	}
+	recent, err := s.deskDays(ctx, sc.SiteIDs, settled, sc.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	days = append(days, recent...)
+	var mods []ModeratorDecisions
+	if err := s.db.SelectContext(ctx, &mods, s.q(`SELECT d.moderator_id, COALESCE(m.email, '') AS email, d.action, SUM(d.decisions) AS decisions
+		FROM insight_decision_days d LEFT JOIN moderators m ON m.id = d.moderator_id
+		WHERE `+mcond+` GROUP BY d.moderator_id, m.email, d.action ORDER BY decisions DESC, d.moderator_id, d.action`), margs...); err != nil {
+		return nil, nil, fmt.Errorf("read decisions by moderator: %w", err)
+	}
+	return days, mods, nil
+}
+
+// deskDays reads the desk's days [first, to) of the sites (nil for all;
+// an empty list gives the days with nothing in them).
+func (s *Store) deskDays(ctx context.Context, sites []int64, first, to int64) ([]DeskDay, error) {
+	var days []DeskDay
+	for d := first; d < to; d += day {
 		days = append(days, DeskDay{Day: d, Decisions: map[string]int64{}, Waits: map[int64]int64{}, Queues: map[string]int64{}})
 	}
 	at := func(ms int64) *DeskDay {
@@ -271,20 +404,19 @@ func (s *Store) InsightDesk(ctx context.Context, sc InsightScope) ([]DeskDay, []
 		}
 		return &days[i]
 	}
-	dscope := InsightScope{sc.SiteIDs, first, sc.To}
-	dcond, dargs, ok := dscope.where("", "day")
-	if !ok {
-		return days, nil, nil
+	dcond, dargs, ok := InsightScope{sites, first, to}.where("", "day")
+	if !ok || first >= to {
+		return days, nil
 	}
 	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT day, SUM(posted), SUM(held) FROM insight_days WHERE `+dcond+` GROUP BY day`), dargs...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read desk: %w", err)
+		return nil, fmt.Errorf("read desk: %w", err)
 	}
 	for rows.Next() {
 		var dayMS, posted, held int64
 		if err := rows.Scan(&dayMS, &posted, &held); err != nil {
 			rows.Close()
-			return nil, nil, err
+			return nil, err
 		}
 		if d := at(dayMS); d != nil {
 			d.Posted += posted
@@ -293,7 +425,7 @@ func (s *Store) InsightDesk(ctx context.Context, sc InsightScope) ([]DeskDay, []
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, t := range []struct {
 		query string
@@ -306,14 +438,14 @@ func (s *Store) InsightDesk(ctx context.Context, sc InsightScope) ([]DeskDay, []
 	} {
 		rows, err := s.db.QueryxContext(ctx, s.q(t.query), dargs...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("read desk: %w", err)
+			return nil, fmt.Errorf("read desk: %w", err)
 		}
 		for rows.Next() {
 			var dayMS, n int64
 			var k string
 			if err := rows.Scan(&dayMS, &k, &n); err != nil {
 				rows.Close()
-				return nil, nil, err
+				return nil, err
 			}
 			if d := at(dayMS); d != nil {
 				t.add(d, k, n)
@@ -321,18 +453,18 @@ func (s *Store) InsightDesk(ctx context.Context, sc InsightScope) ([]DeskDay, []
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	rows, err = s.db.QueryxContext(ctx, s.q(`SELECT day, bucket, SUM(decisions) FROM insight_wait_days WHERE `+dcond+` GROUP BY day, bucket`), dargs...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read waits: %w", err)
+		return nil, fmt.Errorf("read waits: %w", err)
 	}
 	for rows.Next() {
 		var dayMS, bucket, n int64
 		if err := rows.Scan(&dayMS, &bucket, &n); err != nil {
 			rows.Close()
-			return nil, nil, err
+			return nil, err
 		}
 		if d := at(dayMS); d != nil {
 			d.Waits[bucket] += n
@@ -340,16 +472,9 @@ func (s *Store) InsightDesk(ctx context.Context, sc InsightScope) ([]DeskDay, []
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	mcond, margs, _ := dscope.where("d.", "day")
-	var mods []ModeratorDecisions
-	if err := s.db.SelectContext(ctx, &mods, s.q(`SELECT d.moderator_id, COALESCE(m.email, '') AS email, d.action, SUM(d.decisions) AS decisions
-		FROM insight_decision_days d LEFT JOIN moderators m ON m.id = d.moderator_id
-		WHERE `+mcond+` GROUP BY d.moderator_id, m.email, d.action ORDER BY decisions DESC, d.moderator_id, d.action`), margs...); err != nil {
-		return nil, nil, fmt.Errorf("read decisions by moderator: %w", err)
-	}
-	return days, mods, nil
+	return days, nil
 }
 
 // RuleActivity is what one rule held in a period and what moderators
@@ -407,4 +532,80 @@ func (s *Store) RecountInsights(ctx context.Context, articleID int64) (posted ma
 		entered[l.Status] += l.N
 	}
 	return posted, entered, nil
+}
+
+// CheckInsightMonths compares every folded month's rollups with its hour
+// rollups summed, site by site and article by article, and returns the
+// differences (none when they are exact). It scans, so only tests and the
+// benchmark call it.
+func (s *Store) CheckInsightMonths(ctx context.Context) ([]string, error) {
+	var months []int64
+	if err := s.db.SelectContext(ctx, &months, `SELECT month FROM insight_folded_months ORDER BY month`); err != nil {
+		return nil, fmt.Errorf("read folded months: %w", err)
+	}
+	type key struct {
+		site, article int64
+		field         string
+	}
+	var diffs []string
+	for _, m := range months {
+		got, want := map[key]int64{}, map[key]int64{}
+		for _, t := range []struct {
+			into  map[key]int64
+			query string
+			args  []any
+		}{
+			{got, `SELECT site_id, article_id, 'posted', posted FROM insight_months WHERE month = ?
+				UNION ALL SELECT site_id, article_id, 'published', published FROM insight_months WHERE month = ?
+				UNION ALL SELECT site_id, article_id, 'held', held FROM insight_months WHERE month = ?
+				UNION ALL SELECT site_id, article_id, 'rejected', rejected FROM insight_months WHERE month = ?
+				UNION ALL SELECT site_id, article_id, 'spam', spam FROM insight_months WHERE month = ?
+				UNION ALL SELECT site_id, article_id, 'reports', reports FROM insight_months WHERE month = ?
+				UNION ALL SELECT site_id, article_id, 'added ' || reaction, added FROM insight_reaction_months WHERE month = ?
+				UNION ALL SELECT site_id, article_id, 'retracted ' || reaction, retracted FROM insight_reaction_months WHERE month = ?`,
+				[]any{m, m, m, m, m, m, m, m}},
+			{want, `SELECT site_id, article_id, 'posted', SUM(posted) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
+				UNION ALL SELECT site_id, article_id, 'published', SUM(published) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
+				UNION ALL SELECT site_id, article_id, 'held', SUM(held) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
+				UNION ALL SELECT site_id, article_id, 'rejected', SUM(rejected) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
+				UNION ALL SELECT site_id, article_id, 'spam', SUM(spam) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
+				UNION ALL SELECT site_id, article_id, 'reports', SUM(reports) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
+				UNION ALL SELECT site_id, article_id, 'added ' || reaction, SUM(added) FROM insight_reaction_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id, reaction
+				UNION ALL SELECT site_id, article_id, 'retracted ' || reaction, SUM(retracted) FROM insight_reaction_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id, reaction`,
+				slices.Repeat([]any{m, nextMonth(m)}, 8)},
+		} {
+			rows, err := s.db.QueryContext(ctx, s.q(t.query), t.args...)
+			if err != nil {
+				return nil, fmt.Errorf("check months: %w", err)
+			}
+			for rows.Next() {
+				var k key
+				var n int64
+				if err := rows.Scan(&k.site, &k.article, &k.field, &n); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				if n != 0 {
+					t.into[k] += n
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+		month := time.UnixMilli(m).UTC().Format("2006-01")
+		for k, n := range want {
+			if got[k] != n {
+				diffs = append(diffs, fmt.Sprintf("%s site %d article %d %s: month %d, hours %d", month, k.site, k.article, k.field, got[k], n))
+			}
+		}
+		for k, n := range got {
+			if _, ok := want[k]; !ok {
+				diffs = append(diffs, fmt.Sprintf("%s site %d article %d %s: month %d, hours 0", month, k.site, k.article, k.field, n))
+			}
+		}
+	}
+	slices.Sort(diffs)
+	return diffs, nil
 }

@@ -33,6 +33,11 @@ type state struct {
 	// so a day that has ended never changes and its sums need no
 	// invalidation; a retention sweep clears them.
 	insightDays *cache.Cache[string, map[int64]*ArticleActivity]
+	// insightParts holds the sums, per article, of each folded month and
+	// ended day that the periods' sums are made of; insightDesk the
+	// desk's ended days (see InsightDesk). Both on the same grounds.
+	insightParts *cache.Cache[string, map[int64]*ArticleActivity]
+	insightDesk  *cache.Cache[deskKey, DeskDay]
 	// nextVersion numbers thread versions: a version is never reused, so a
 	// page cached under an evicted or invalidated version is never served.
 	nextVersion atomic.Uint64
@@ -62,14 +67,18 @@ func newState() state {
 		threads:  cache.New[int64, uint64]("thread_versions", 200_000, nil),
 		shadows:  cache.New[shadowKey, bool]("shadow_readers", 100_000, nil),
 		bans:     cache.New[int64, map[banKey][]*Ban]("bans", 1_000, nil),
-		insightDays: cache.New("insight_days", 200_000, func(_ string, m map[int64]*ArticleActivity) int64 {
+		insightDays: cache.New("insight_days", 50_000, func(_ string, m map[int64]*ArticleActivity) int64 {
 			return 1 + int64(len(m))
 		}),
+		insightParts: cache.New("insight_parts", 200_000, func(_ string, m map[int64]*ArticleActivity) int64 {
+			return 1 + int64(len(m))
+		}),
+		insightDesk: cache.New[deskKey, DeskDay]("insight_desk", 100_000, nil),
 	}
 }
 
 func (st *state) all() []cache.Statser {
-	return []cache.Statser{st.sites, st.siteList, st.origins, st.articles, st.counts, st.readers, st.threads, st.shadows, st.bans, st.insightDays}
+	return []cache.Statser{st.sites, st.siteList, st.origins, st.articles, st.counts, st.readers, st.threads, st.shadows, st.bans, st.insightDays, st.insightParts, st.insightDesk}
 }
 
 // CacheStats reports every cache of the store, for metrics.

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,11 +53,11 @@ type options struct {
 
 // The ids -only takes, in the order the rows run.
 var rowIDs = []string{"counts-token", "counts-quiet", "counts-anon", "bulk", "vote", "comment-vote",
-	"page", "deep", "pairs", "queue", "insights", "insights-year", "media", "propagation", "vote-off", "pairs-off"}
+	"page", "deep", "pairs", "queue", "insights", "insights-year", "insights-cold", "media", "propagation", "vote-off", "pairs-off"}
 
-// offRows run last, on a server restarted with -rollups=false: the same
-// paths as their namesakes without the Insights rollups, to measure what
-// the rollups cost.
+// offRows run last, on servers restarted with the rollups off and on in
+// turn (rollups.go): the paths of their namesakes, to measure what the
+// Insights rollups cost them.
 var offRows = map[string]string{"vote-off": "vote", "pairs-off": "pairs"}
 
 func run(ctx context.Context) error {
@@ -110,7 +111,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if selected(o.only, "insights") || selected(o.only, "insights-year") {
+	if selected(o.only, "insights") || selected(o.only, "insights-year") || selected(o.only, "insights-cold") {
 		step("seeding the insights site: %d articles, a year of hourly history", insightArticles)
 		if err := seedInsights(ctx, o, bin); err != nil {
 			return err
@@ -205,9 +206,15 @@ func run(ctx context.Context) error {
 		{id: "pairs", name: "captcha + post pairs (pairs/s)", url: base + "/api/v1/sites/bench/articles/posts/comments", script: sc["pairs"]},
 		{id: "queue", name: fmt.Sprintf("moderator queue page (%s comments)", thousands(float64(o.queueRows))), url: base + "/api/v1/mod/queues/pending?limit=50", script: sc["queue"]},
 		{id: "insights", name: fmt.Sprintf("Insights page, last 7 days (%s articles, a year of hourly history; one client)", thousands(insightArticles)), url: base + "/api/v1/mod/insights?site=insights", script: sc["queue"]},
-		{id: "insights-year", name: "Insights page, last 365 days (the same; one client)", url: base + "/api/v1/mod/insights?site=insights&from=" + time.Now().UTC().AddDate(0, 0, -364).Format(time.DateOnly), script: sc["queue"]},
+		{id: "insights-year", name: "Insights page, last 365 days, the same period every time: the first request adds it up, the others read its kept sums (one client)", url: base + "/api/v1/mod/insights?site=insights&from=" + time.Now().UTC().AddDate(0, 0, -364).Format(time.DateOnly), script: sc["queue"]},
+		{id: "insights-cold", name: "Insights page, a year never asked for before at every request (365–400 days ending in the last month; one client)"},
 	}
 	load := func(p benchPath) (result, error) {
+		if p.id == "insights-cold" {
+			r := coldInsights(o.duration, base, modToken)
+			r.name = p.name
+			return r, nil
+		}
 		if strings.HasPrefix(p.id, "insights") {
 			// One client, one request at a time: the latency is the
 			// server's time to answer the page.
@@ -270,45 +277,21 @@ func run(ctx context.Context) error {
 	// A graceful stop, so that a CPU profile is written out.
 	a.Process.Signal(os.Interrupt)
 	a.Wait()
-	// The rows without rollups run on a server restarted with
-	// -rollups=false, then the same rows again with them (ids ending in
-	// "-again"): the first run with rollups warms the database (every
-	// voter's first reaction is an insert), and the two warm runs are
-	// compared.
-	var off []benchPath
+	// What the rollups cost the vote and post paths: servers restarted
+	// with them off and on in turn (rollups.go).
+	var hot []benchPath
 	for _, p := range rows {
 		for id, of := range offRows {
 			if of == p.id && selected(o.only, id) {
-				p.id, p.name = id, p.name+", rollups off"
-				off = append(off, p)
+				hot = append(hot, p)
 			}
 		}
 	}
-	for i, pass := range [][]string{{"-rollups=false"}, nil} {
-		if len(off) == 0 {
-			break
-		}
-		step("restarting parley serve with %v", pass)
-		c, err := startServer(bin, o.dsn, filepath.Join(work, fmt.Sprintf("server-rollups-%d.log", i)), "", pass...)
-		if err != nil {
+	if len(hot) > 0 {
+		slices.SortFunc(hot, func(a, b benchPath) int { return strings.Compare(b.id, a.id) }) // vote, then pairs
+		if rep.rollups, err = rollupCost(ctx, o, bin, work, rep.postgres, hot, base, load); err != nil {
 			return err
 		}
-		for _, p := range off {
-			p.url = strings.Replace(p.url, base, c.base, 1)
-			if pass == nil {
-				p.id = offRows[p.id] + "-again"
-				p.name = strings.TrimSuffix(p.name, ", rollups off") + ", rollups on again"
-			}
-			step("loading %s", p.name)
-			res, err := load(p)
-			if err != nil {
-				c.Process.Kill()
-				return fmt.Errorf("%s: %w", p.name, err)
-			}
-			rep.rows = append(rep.rows, res)
-		}
-		c.Process.Signal(os.Interrupt)
-		c.Wait()
 	}
 	rep.print(os.Stdout)
 	return nil
@@ -528,7 +511,8 @@ func seed(ctx context.Context, o options, bin string, postgres bool) (seeded, er
 const insightArticles = 10_000
 
 // seedInsights creates the insights site with its articles and a year of
-// hourly history, each article active for three days after it appeared.
+// hourly history, each article active for three days after it appeared,
+// and folds the months that have ended.
 func seedInsights(ctx context.Context, o options, bin string) error {
 	if out, err := exec.Command(bin, "site", "add", "-slug", "insights", "-origin", "http://127.0.0.1", "-db", o.dsn).CombinedOutput(); err != nil {
 		return fmt.Errorf("site add: %v %s", err, out)
@@ -542,7 +526,13 @@ func seedInsights(ctx context.Context, o options, bin string) error {
 	if err != nil {
 		return err
 	}
-	return s.SeedInsightHistory(ctx, site.ID, insightArticles, 365, 72, time.Now())
+	if err := s.SeedInsightHistory(ctx, site.ID, insightArticles, 365, 72, time.Now()); err != nil {
+		return err
+	}
+	// The ended months summed, as a serving instance's hourly job would
+	// have done as each ended.
+	_, err = s.FoldInsightMonths(ctx, 400*24*time.Hour)
+	return err
 }
 
 // threadIDs lists the ids of an article's public comments.

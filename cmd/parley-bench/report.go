@@ -20,6 +20,7 @@ type report struct {
 	reactionCheck, commentCheck *check
 	media                       *mediaResult
 	propagation                 []propKind
+	rollups                     []rollupRun
 	rss                         float64
 	writer                      string
 }
@@ -81,7 +82,7 @@ func (r *report) target(res result, ceiling float64, first *result) (string, str
 	case res.id == "queue":
 		text = "p99 ≤ " + fmtDur(maxQueueP99)
 		ok = res.p99 <= maxQueueP99
-	case res.id == "insights" || res.id == "insights-year":
+	case strings.HasPrefix(res.id, "insights"):
 		text = "p99 ≤ " + fmtDur(maxInsightsP99)
 		ok = res.p99 <= maxInsightsP99
 	default:
@@ -124,27 +125,11 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", res.name, rate, fmtDur(res.p50), fmtDur(res.p99), res.errors, share, text, met)
 	}
 
-	for off, on := range offRows {
-		var with, again, without *result
-		for i := range r.rows {
-			switch r.rows[i].id {
-			case on:
-				with = &r.rows[i]
-			case on + "-again":
-				again = &r.rows[i]
-			case off:
-				without = &r.rows[i]
-			}
-		}
-		if with != nil && again != nil && without != nil && without.rate() > 0 {
-			// The first run is cold (on the vote path every voter's first
-			// reaction is an insert, later ones updates): the comparison is
-			// of the two warm runs, without and then with.
-			keep := 100 * again.rate() / without.rate()
-			fmt.Fprintf(w, "\nInsights rollups on the %s path: %s/s without them, then %s/s with them (both after the first, cold run at %s/s), on the same database; %.1f %% kept; target ≥ %d %%: %s.\n",
-				on, thousands(without.rate()), thousands(again.rate()), thousands(with.rate()), keep, minRollupShare, verdict(keep >= minRollupShare))
-		}
+	if c := r.coldInsights(); c != nil {
+		fmt.Fprintf(w, "\nInsights page over a year never asked for before: %d requests, one at a time, each adding its period up from the rollups (the months that ended, the days around them); p50 %s, p99 %s, max %s.\n",
+			c.requests, fmtDur(c.p50), fmtDur(c.p99), fmtDur(time.Duration(c.scriptInfo["max"])))
 	}
+	printRollupCost(w, r.rollups)
 
 	if m := r.media; m != nil {
 		fmt.Fprintf(w, "\nCaptcha media under load: 64 clients asked for captcha images and audio in turn, %s answers/s (%d × 200, %d × 429, %d other; %d wrk errors, 429s and 5 s timeouts included); p50 %s, p99 %s.\n\n",
@@ -213,4 +198,13 @@ func thousands(f float64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+func (r *report) coldInsights() *result {
+	for i := range r.rows {
+		if r.rows[i].id == "insights-cold" {
+			return &r.rows[i]
+		}
+	}
+	return nil
 }

@@ -50,10 +50,19 @@ func serveJobs(store *schema.Store, srv *handlers.Server, hooks *webhooks.Worker
 	}
 	list = append(list,
 		jobs.Job{Name: "queue sizes for the Insights", Every: time.Minute, Run: store.SampleQueues},
-		jobs.Job{Name: "Insights retention", Every: time.Hour, AtStart: true, Run: func(ctx context.Context) error {
+		// Retention first, so that a month is never folded with days
+		// about to go; then the months that have ended are summed once.
+		jobs.Job{Name: "Insights retention and months", Every: time.Hour, AtStart: true, Run: func(ctx context.Context) error {
 			n, err := store.DeleteOldInsights(ctx, insightsRetention)
 			if n > 0 {
 				log.Info("deleted insights past their retention", "rows", n)
+			}
+			if err != nil {
+				return err
+			}
+			m, err := store.FoldInsightMonths(ctx, insightsRetention)
+			if m > 0 {
+				log.Info("summed the Insights of ended months", "months", m)
 			}
 			return err
 		}})
