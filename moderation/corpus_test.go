@@ -123,8 +123,10 @@ func TestCorpusPolicy(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The in-memory measurement the race detector runs must be this one.
-		if m, _ := mem(i, it.text); m.Verdict != res.Verdict {
-			t.Errorf("%s: %v through the store, %v in memory", it.source, res.Verdict, m.Verdict)
+		if !raceDetector {
+			if m, _ := mem(i, it.text); m.Verdict != res.Verdict {
+				t.Errorf("%s: %v through the store, %v in memory", it.source, res.Verdict, m.Verdict)
+			}
 		}
 		held := res.Verdict >= moderation.Hold
 		overall.count(it.spam, held)
@@ -395,11 +397,19 @@ func assessInMemory(items []item) func(int, string) (moderation.Assessment, erro
 	}
 	return func(_ int, body string) (moderation.Assessment, error) {
 		fs := moderation.Features(body)
+		// The counts of the comment's features only, as the store reads
+		// them: the reject model copies the counts it is given.
+		mine := make(map[string]moderation.TokenCount, len(fs))
+		for _, f := range fs {
+			if c, ok := counts[f]; ok {
+				mine[f] = c
+			}
+		}
 		return moderation.Assess(settings, moderation.Facts{
 			Body: body, Author: "Reader",
-			SpamProbability: moderation.SpamProbability(fs, counts, totals), SpamWords: moderation.SpamWords(fs, counts, totals, 5),
+			SpamProbability: moderation.SpamProbability(fs, mine, totals), SpamWords: moderation.SpamWords(fs, mine, totals, 5),
 			ClassifierDecisions: int(totals.Spam + totals.Ham),
-			RejectProbability:   moderation.RejectProbability(fs, counts, totals), RejectWords: moderation.RejectWords(fs, counts, totals, 5),
+			RejectProbability:   moderation.RejectProbability(fs, mine, totals), RejectWords: moderation.RejectWords(fs, mine, totals, 5),
 			RejectDecisions: int(totals.Rejected), HamDecisions: int(totals.Ham),
 		}), nil
 	}
