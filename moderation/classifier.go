@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -16,28 +17,48 @@ const (
 	minTokenLen = 2  // shorter words are noise ("a", "i")
 	maxTokenLen = 30 // longer ones are garbage or hashes and never repeat
 
-	unknownWeight     = 1.0 // Robinson's s: how much a rare feature leans to 0.5
-	minDeviation      = 0.1 // features with |p-0.5| below this carry no signal
-	maxDiscriminators = 150 // the strongest features that decide; see chi2Q
+	unknownWeight     = 1.0  // Robinson's s: how much a rare feature leans to 0.5
+	minDeviation      = 0.15 // features with |p-0.5| below this carry no signal
+	maxDiscriminators = 150  // the strongest features that decide; see chi2Q
 )
 
 // DomainPrefix starts the features Features makes of link domains, e.g.
 // "domain:example.com". Words never contain ':', so the two cannot collide.
 const DomainPrefix = "domain:"
 
+// LanguagePrefix starts the two features Features gives every comment for
+// the language it is written in: AllLanguages, and "lang:" plus the
+// language Language guesses ("lang:de").
+const LanguagePrefix = "lang:"
+
+// AllLanguages is the feature of every comment whatever its language: its
+// counts say how many of the learned documents carried a language feature
+// (sites learned documents before there were any).
+const AllLanguages = LanguagePrefix + "all"
+
+// minLanguageDocs is how many documents of a language each class must have
+// before a word is weighed against that language's documents only: fewer
+// make each word's rate among them too noisy.
+const minLanguageDocs = 100
+
+// otherLanguage is the language of comments language cannot tell: a mix
+// of short texts and other languages, not one whose words compare.
+const otherLanguage = "other"
+
 // Features returns the distinct features of a comment body the classifier
-// learns and scores: DomainPrefix plus each linked domain, then each
-// normalized word of 2 to 30 characters (those of links too: domain names
-// often say what they sell), in order of first appearance and at most
-// MaxFeatures of them. Domains come first because a spammer's domain is the
-// best evidence there is and must not be cut off by a long body.
+// learns and scores: AllLanguages and the comment's language, then
+// DomainPrefix plus each linked domain, then each normalized word of 2 to
+// 30 characters (those of links too: domain names often say what they
+// sell), in order of first appearance and at most MaxFeatures of them.
+// Domains come first because a spammer's domain is the best evidence there
+// is and must not be cut off by a long body.
 //
 // Single words and not word pairs: on comment-sized texts pairs add little
 // accuracy while they multiply the counts a site has to store.
 func Features(body string) []string {
 	domains := LinkDomains(body)
 	words := Words(body)
-	features := make([]string, 0, min(len(domains)+len(words), MaxFeatures))
+	features := make([]string, 0, min(2+len(domains)+len(words), MaxFeatures))
 	seen := make(map[string]bool, cap(features))
 	add := func(f string) {
 		if len(features) < MaxFeatures && !seen[f] {
@@ -45,6 +66,8 @@ func Features(body string) []string {
 			features = append(features, f)
 		}
 	}
+	add(AllLanguages)
+	add(LanguagePrefix + language(words))
 	for _, d := range domains {
 		add(DomainPrefix + d)
 	}
@@ -54,6 +77,74 @@ func Features(body string) []string {
 		}
 	}
 	return features
+}
+
+// stopwords are frequent short words of one language only (those two of
+// the languages share, like "la" and "de", are left out), by which
+// language tells English, German, Spanish and French apart.
+var stopwords = func() map[string]string {
+	m := map[string]string{}
+	for lang, ws := range map[string]string{
+		"en": "the and is are to of that it you for this with was have not be but what they",
+		"de": "der die das und ist nicht ich sie ein eine zu den mit auf auch sich dem wie wenn war",
+		"es": "el los las y por para con una del lo como pero su muy esta mas cuando hay yo tu",
+		"fr": "le les et est je pas des du qui pour dans ne sur au ce il elle vous nous mais",
+	} {
+		for _, w := range strings.Fields(ws) {
+			m[w] = lang
+		}
+	}
+	return m
+}()
+
+// language guesses the language of a comment from its normalized words:
+// the one with the most stopwords, when it has at least two and more than
+// any other; "other" when none stands out.
+func language(words []string) string {
+	hits := map[string]int{}
+	for _, w := range words {
+		if lang, ok := stopwords[w]; ok {
+			hits[lang]++
+		}
+	}
+	best, n, second := otherLanguage, 1, 0
+	for lang, k := range hits {
+		switch {
+		case k > n:
+			best, n, second = lang, k, n
+		case k == n:
+			best, second = otherLanguage, k
+		case k > second:
+			second = k
+		}
+	}
+	if n == second {
+		return otherLanguage
+	}
+	return best
+}
+
+// byLanguage returns the totals a document's words are weighed against:
+// the documents of its language, when every learned document (or nearly:
+// decisions from before the language features may linger) carried a
+// language and that language has enough documents in both classes. A word
+// of English is then compared with the English comments of each class, so
+// that the German or Spanish comments a site also approves do not make
+// every English word look rarer among the approved, and so spammier.
+func byLanguage(features []string, counts map[string]TokenCount, t Totals) Totals {
+	all := counts[AllLanguages]
+	if all.Spam*10 < t.Spam*9 || all.Ham*10 < t.Ham*9 {
+		return t
+	}
+	for _, f := range features {
+		if f == AllLanguages || f == LanguagePrefix+otherLanguage || !strings.HasPrefix(f, LanguagePrefix) {
+			continue
+		}
+		if c := counts[f]; c.Spam >= minLanguageDocs && c.Ham >= minLanguageDocs {
+			return Totals{Spam: c.Spam, Ham: c.Ham, Rejected: t.Rejected}
+		}
+	}
+	return t
 }
 
 // TokenCount is how many spam and how many ham (legitimate) documents a
@@ -117,6 +208,7 @@ func SpamProbability(features []string, counts map[string]TokenCount, t Totals) 
 		// has only approved comments has not taught that anything is spam.
 		return 0.5
 	}
+	t = byLanguage(features, counts, t)
 	var probs []float64
 	for _, f := range features {
 		c, ok := counts[f]
@@ -192,9 +284,11 @@ func SpamWords(features []string, counts map[string]TokenCount, t Totals, n int)
 		p float64
 	}
 	var out []scored
+	t = byLanguage(features, counts, t)
 	for _, f := range features {
 		c, ok := counts[f]
-		if !ok {
+		// A language is no word the moderator could find in the text.
+		if !ok || strings.HasPrefix(f, LanguagePrefix) {
 			continue
 		}
 		spam, ham := max(c.Spam, 0), max(c.Ham, 0)

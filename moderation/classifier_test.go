@@ -14,7 +14,7 @@ import (
 
 func TestFeatures(t *testing.T) {
 	got := moderation.Features("Win BIG at https://www.Casino.example/win — win, WIN! a 1234567890123456789012345678901")
-	want := []string{"domain:casino.example", "win", "big", "at", "https", "www", "casino", "example"}
+	want := []string{"lang:all", "lang:other", "domain:casino.example", "win", "big", "at", "https", "www", "casino", "example"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Features = %q, want %q", got, want)
 	}

