@@ -516,11 +516,13 @@ func (s *Server) voteComment(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limits.votes.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
-	c, err := s.publishedComment(r)
-	if err != nil {
-		return err
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err != nil || id <= 0 {
+		return errNotFound("comment")
 	}
-	score, err := s.store.VoteComment(r.Context(), c.ID, readerID, vote)
+	// The store refuses a comment that is not published, in the vote's
+	// own transaction: no read of the comment before it.
+	score, err := s.store.VotePublishedComment(r.Context(), id, readerID, vote)
 	if errors.Is(err, schema.ErrNotFound) {
 		return errNotFound("comment")
 	}

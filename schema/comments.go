@@ -197,7 +197,7 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, o PostOptions) erro
 		if c.Shadow && c.ReaderID != "" {
 			s.changed(b.tx, shadowChanged(c.SiteID, c.ReaderID))
 		}
-		if err := s.moveQueue(b.ctx, b.tx, c.SiteID, "", c.Queue); err != nil {
+		if err := b.moveQueue(c.SiteID, "", c.Queue); err != nil {
 			return err
 		}
 		if o.Contact != "" {

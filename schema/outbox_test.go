@@ -70,6 +70,52 @@ func TestCommentVotesExact(t *testing.T) {
 	})
 }
 
+// The public vote refuses a comment that is not published, in its own
+// transaction, while published ones batched with it are counted.
+func TestVotePublishedComment(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		site := newSite(t, s, "news")
+		ctx := context.Background()
+		held := newComment(t, s, site, "held words", schema.StatusPending)
+		shown := newComment(t, s, site, "shown words", schema.StatusApproved)
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for r := 0; r < 20; r++ {
+			wg.Go(func() {
+				if _, err := s.VotePublishedComment(ctx, held.ID, fmt.Sprint("reader-", r), 1); !errors.Is(err, schema.ErrNotFound) {
+					errs <- fmt.Errorf("vote on a held comment: %v", err)
+				}
+			})
+			wg.Go(func() {
+				if got, err := s.VotePublishedComment(ctx, shown.ID, fmt.Sprint("reader-", r), 1); err != nil || got.Mine != 1 {
+					errs <- fmt.Errorf("vote on a published comment: %+v, %v", got, err)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if _, err := s.VotePublishedComment(ctx, 999999, "reader-1", 1); !errors.Is(err, schema.ErrNotFound) {
+			t.Fatalf("vote on a missing comment: %v", err)
+		}
+		for id, want := range map[int64]int64{held.ID: 0, shown.ID: 20} {
+			stored, counted, err := s.RecountVotes(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.Upvotes != want || counted.Upvotes != want {
+				t.Fatalf("comment %d: stored %+v, recounted %+v, want %d up", id, stored, counted, want)
+			}
+		}
+		// The store's own vote (imports, tests) still takes any comment.
+		if _, err := s.VoteComment(ctx, held.ID, "reader-1", 1); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // A decision's webhook events are written by the decision's transaction:
 // when they cannot be, the decision does not happen either.
 func TestDecisionAndEventsTogether(t *testing.T) {

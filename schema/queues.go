@@ -42,28 +42,48 @@ func counted(queue string) bool { return slices.Contains(CountedQueues, queue) }
 // updated in name order, so that concurrent moves in opposite directions
 // lock them in the same order on PostgreSQL and cannot deadlock.
 func (s *Store) moveQueue(ctx context.Context, tx sqlx.ExtContext, siteID int64, from, to string) error {
-	if from == to {
-		return nil
-	}
-	type delta struct {
-		queue string
-		by    int
-	}
-	var ds []delta
-	if counted(from) {
-		ds = append(ds, delta{from, -1})
-	}
-	if counted(to) {
-		ds = append(ds, delta{to, 1})
-	}
-	slices.SortFunc(ds, func(a, b delta) int { return strings.Compare(a.queue, b.queue) })
-	for _, d := range ds {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO queue_counts (site_id, queue, count) VALUES (?, ?, ?)
-			ON CONFLICT (site_id, queue) DO UPDATE SET count = queue_counts.count + excluded.count`), siteID, d.queue, d.by); err != nil {
+	for _, d := range queueDeltas(from, to) {
+		if _, err := tx.ExecContext(ctx, s.q(sqlMoveQueue), siteID, d.queue, d.by); err != nil {
 			return fmt.Errorf("count queue %s: %w", d.queue, err)
 		}
 	}
 	return nil
+}
+
+// moveQueue is Store.moveQueue in a batch, with the statement the writer
+// prepared once.
+func (b *batch) moveQueue(siteID int64, from, to string) error {
+	for _, d := range queueDeltas(from, to) {
+		if _, err := b.exec(sqlMoveQueue, siteID, d.queue, d.by); err != nil {
+			return fmt.Errorf("count queue %s: %w", d.queue, err)
+		}
+	}
+	return nil
+}
+
+const sqlMoveQueue = `INSERT INTO queue_counts (site_id, queue, count) VALUES (?, ?, ?)
+			ON CONFLICT (site_id, queue) DO UPDATE SET count = queue_counts.count + excluded.count`
+
+type queueDelta struct {
+	queue string
+	by    int
+}
+
+// queueDeltas are the counter changes of a comment moving between queues,
+// in queue order, the order every transaction locks them in.
+func queueDeltas(from, to string) []queueDelta {
+	if from == to {
+		return nil
+	}
+	var ds []queueDelta
+	if counted(from) {
+		ds = append(ds, queueDelta{from, -1})
+	}
+	if counted(to) {
+		ds = append(ds, queueDelta{to, 1})
+	}
+	slices.SortFunc(ds, func(a, b queueDelta) int { return strings.Compare(a.queue, b.queue) })
+	return ds
 }
 
 // QueueCounts returns the sizes of the counted queues over the given sites

@@ -25,16 +25,34 @@ type CommentScore struct {
 // in the same transaction, one of the group-commit writer's, so that a
 // popular comment's votes share commits instead of queueing for one each.
 func (s *Store) VoteComment(ctx context.Context, commentID int64, readerID string, vote int) (CommentScore, error) {
+	return s.voteComment(ctx, commentID, readerID, vote, false)
+}
+
+// VotePublishedComment is VoteComment for the public API: a comment that
+// is not published (held, rejected, deleted, or none) is ErrNotFound. The
+// status is read in the vote's own transaction, so the public vote needs
+// no read of the comment before it, and a comment unpublished meanwhile
+// is never voted on.
+func (s *Store) VotePublishedComment(ctx context.Context, commentID int64, readerID string, vote int) (CommentScore, error) {
+	return s.voteComment(ctx, commentID, readerID, vote, true)
+}
+
+func (s *Store) voteComment(ctx context.Context, commentID int64, readerID string, vote int, published bool) (CommentScore, error) {
 	var out CommentScore
 	err := s.submit(ctx, func(b *batch) error {
 		out = CommentScore{}
 		if s.dialect == Postgres {
-			b.commentVotes = append(b.commentVotes, &commentVote{op: b.cur, comment: commentID, reader: readerID, vote: vote, out: &out})
+			b.commentVotes = append(b.commentVotes, &commentVote{op: b.cur, comment: commentID, reader: readerID, vote: vote,
+				published: published, out: &out})
 			return nil
 		}
 		// SQLite from here: its writer is alone, so nothing is locked.
+		read := sqlVoteArticle
+		if published {
+			read = sqlVotePublished
+		}
 		var article int64
-		if err := b.get(&article, sqlVoteArticle, commentID); err != nil {
+		if err := b.get(&article, read, commentID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return soft(fmt.Errorf("comment %d: %w", commentID, ErrNotFound))
 			}
@@ -74,11 +92,13 @@ func (s *Store) VoteComment(ctx context.Context, commentID int64, readerID strin
 // The statements of a comment vote on SQLite, prepared once.
 const (
 	sqlVoteArticle = `SELECT article_id FROM comments WHERE id = ?`
-	sqlInsertVote  = `INSERT INTO comment_votes (comment_id, reader_id, vote) VALUES (?, ?, ?) ON CONFLICT (comment_id, reader_id) DO NOTHING`
-	sqlReadVote    = `SELECT vote FROM comment_votes WHERE comment_id = ? AND reader_id = ?`
-	sqlDeleteVote  = `DELETE FROM comment_votes WHERE comment_id = ? AND reader_id = ?`
-	sqlUpdateVote  = `UPDATE comment_votes SET vote = ? WHERE comment_id = ? AND reader_id = ?`
-	sqlCountVote   = `UPDATE comments SET upvotes = upvotes + ?, downvotes = downvotes + ?, score = score + ? WHERE id = ? RETURNING id, upvotes, downvotes, score, article_id`
+	// sqlVotePublished binds the status as a literal: StatusApproved.
+	sqlVotePublished = `SELECT article_id FROM comments WHERE id = ? AND status = 'approved'`
+	sqlInsertVote    = `INSERT INTO comment_votes (comment_id, reader_id, vote) VALUES (?, ?, ?) ON CONFLICT (comment_id, reader_id) DO NOTHING`
+	sqlReadVote      = `SELECT vote FROM comment_votes WHERE comment_id = ? AND reader_id = ?`
+	sqlDeleteVote    = `DELETE FROM comment_votes WHERE comment_id = ? AND reader_id = ?`
+	sqlUpdateVote    = `UPDATE comment_votes SET vote = ? WHERE comment_id = ? AND reader_id = ?`
+	sqlCountVote     = `UPDATE comments SET upvotes = upvotes + ?, downvotes = downvotes + ?, score = score + ? WHERE id = ? RETURNING id, upvotes, downvotes, score, article_id`
 )
 
 func (s *Store) applyVote(b *batch, commentID int64, old, vote int, out *CommentScore) error {
@@ -113,7 +133,9 @@ type commentVote struct {
 	comment int64
 	reader  string
 	vote    int
-	out     *CommentScore
+	// published refuses a comment that is not approved, as not found.
+	published bool
+	out       *CommentScore
 }
 
 type commentReader struct {
@@ -138,23 +160,36 @@ func (b *batch) writeCommentVotes() error {
 		commentIDs = append(commentIDs, id)
 	}
 	sort.Slice(commentIDs, func(i, j int) bool { return commentIDs[i] < commentIDs[j] })
-	var found []int64
-	if err := b.tx.SelectContext(b.ctx, &found, `SELECT id FROM comments WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, commentIDs); err != nil {
+	var locked []struct {
+		ID     int64  `db:"id"`
+		Status string `db:"status"`
+	}
+	if err := b.tx.SelectContext(b.ctx, &locked, `SELECT id, status FROM comments WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, commentIDs); err != nil {
 		return fmt.Errorf("read comments: %w", err)
 	}
-	exists := make(map[int64]bool, len(found))
-	for _, id := range found {
-		exists[id] = true
+	status := make(map[int64]string, len(locked))
+	for _, c := range locked {
+		status[c.ID] = c.Status
 	}
 	final := map[commentReader]int{}
 	var votes []*commentVote
+	voted := map[int64]bool{}
 	for _, v := range b.commentVotes {
-		if !exists[v.comment] {
+		st, ok := status[v.comment]
+		if !ok || v.published && st != StatusApproved {
 			v.op.soft = fmt.Errorf("comment %d: %w", v.comment, ErrNotFound)
 			continue
 		}
 		votes = append(votes, v)
+		voted[v.comment] = true
 		final[commentReader{v.comment, v.reader}] = v.vote
+	}
+	// The comments whose totals may move: those a vote reached.
+	var found []int64
+	for _, c := range locked {
+		if voted[c.ID] {
+			found = append(found, c.ID)
+		}
 	}
 	keys := make([]commentReader, 0, len(final))
 	for k := range final {

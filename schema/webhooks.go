@@ -54,8 +54,23 @@ func (s *Store) EnqueueWebhook(ctx context.Context, siteID int64, event, payload
 // concurrent claimers skip each other's rows instead of waiting for them.
 func (s *Store) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]Delivery, error) {
 	now := s.nowMS()
+	// The worker is woken by every held comment, most often with nothing
+	// due: a read on the pool answers that without a write transaction,
+	// which on SQLite would wait for, and hold up, the group-commit writer.
+	var due int
+	st, err := s.readStmt(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries
+		WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ? LIMIT 1) d`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, now).Scan(&due)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	if due == 0 {
+		return nil, nil
+	}
 	var rows []Delivery
-	err := s.write(ctx, func(tx *sqlx.Tx) error {
+	err = s.write(ctx, func(tx *sqlx.Tx) error {
 		return tx.SelectContext(ctx, &rows, s.q(`UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?
 			WHERE id IN (SELECT id FROM webhook_deliveries
 				WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?

@@ -29,8 +29,8 @@ const maxBatch = 256
 func hotWrites() []string {
 	return []string{sqlReadReaction, sqlInsertReaction, sqlUpdateReaction, sqlDeleteReaction, sqlAddCount,
 		sqlMarkParent, sqlInsertComment, sqlBumpApproved, sqlConsumeCaptcha, sqlInsertCaptcha,
-		sqlVoteArticle, sqlInsertVote, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote,
-		sqlRollReaction, sqlRollComments, sqlRollReactionDay, sqlRollCommentsDay, sqlRollHeld}
+		sqlVoteArticle, sqlVotePublished, sqlInsertVote, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote,
+		sqlRollReaction, sqlRollComments, sqlRollReactionDay, sqlRollCommentsDay, sqlRollHeld, sqlMoveQueue}
 }
 
 type writer struct {
@@ -151,6 +151,8 @@ func (s *Store) writeLoop() {
 		// but not yet running (two cores serve HTTP, the client and this
 		// loop): yielding once before committing lets them join this batch
 		// instead of paying a commit each. It costs microseconds when idle.
+		// Yielding again while a yield brought more ops did not make the
+		// batches larger (9.3 writes per transaction either way).
 		for yielded := false; ; yielded = true {
 			ops = s.drain(ops)
 			if yielded || len(ops) >= maxBatch {

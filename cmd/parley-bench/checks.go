@@ -148,6 +148,25 @@ func peakRSS(pid int) float64 {
 	return 0
 }
 
+// cpuSeconds is the CPU time (user and system) a process has used so
+// far, from /proc; -1 when it cannot be read.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The command name, in parentheses, may hold spaces: count fields after it.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	// USER_HZ is 100 on every Linux architecture Go builds for.
+	return (utime + stime) / 100
+}
+
 // settleWrites waits until the server has committed no write for half a
 // second (at most 15 s). When wrk stops, requests it sent may still be
 // between the handler and the commit; a check made before they land would

@@ -23,6 +23,15 @@ type result struct {
 	requests   int64
 	errors     int64
 	scriptInfo map[string]int64
+	// server is what the server did during the row: CPU seconds and the
+	// group-commit writer's writes and transactions (measured is false
+	// when the row ran on no server of ours, or /proc was unreadable).
+	server serverWork
+}
+
+type serverWork struct {
+	measured             bool
+	cpu, writes, batches float64
 }
 
 // rate is what the row's share is taken of: requests a second, or for the

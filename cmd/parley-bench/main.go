@@ -229,9 +229,13 @@ func run(ctx context.Context) error {
 			continue
 		}
 		step("loading %s", p.name)
+		before := measureServer(a)
 		res, err := load(p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		if p.id != "ceiling" {
+			res.server = measureServer(a).since(before)
 		}
 		rep.rows = append(rep.rows, res)
 		if p.id == "vote" {
@@ -292,9 +296,24 @@ func run(ctx context.Context) error {
 		if rep.rollups, err = rollupCost(ctx, o, bin, work, rep.postgres, hot, base, load); err != nil {
 			return err
 		}
+
 	}
 	rep.print(os.Stdout)
 	return nil
+}
+
+// measureServer reads a server's CPU time and writer counters, to take
+// what one row cost the server: these move far less with the machine's
+// other load than the rates do.
+func measureServer(s *server) serverWork {
+	cpu := cpuSeconds(s.Process.Pid)
+	batches, writes := writerCounters(s.metrics)
+	return serverWork{measured: cpu >= 0 && batches >= 0, cpu: cpu, writes: writes, batches: batches}
+}
+
+func (w serverWork) since(before serverWork) serverWork {
+	return serverWork{measured: w.measured && before.measured, cpu: w.cpu - before.cpu,
+		writes: w.writes - before.writes, batches: w.batches - before.batches}
 }
 
 func contains(list []string, s string) bool {

@@ -125,6 +125,8 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", res.name, rate, fmtDur(res.p50), fmtDur(res.p99), res.errors, share, text, met)
 	}
 
+	r.printServerWork(w)
+
 	if c := r.coldInsights(); c != nil {
 		fmt.Fprintf(w, "\nInsights page over a year never asked for before: %d requests, one at a time, each adding its period up from the rollups (the months that ended, the days around them); p50 %s, p99 %s, max %s.\n",
 			c.requests, fmtDur(c.p50), fmtDur(c.p99), fmtDur(time.Duration(c.scriptInfo["max"])))
@@ -207,4 +209,36 @@ func (r *report) coldInsights() *result {
 		}
 	}
 	return nil
+}
+
+// printServerWork gives each row's server CPU per thousand operations (a
+// pair counts as one) and the writer's writes per transaction: on a
+// shared machine the rates move with the other load, these much less.
+func (r *report) printServerWork(w io.Writer) {
+	header := false
+	for _, res := range r.rows {
+		sw := res.server
+		if !sw.measured || res.requests == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprint(w, "\nWhat each row cost the server (CPU of the server process during the row, from /proc; a pair is one operation):\n\n")
+			fmt.Fprintln(w, "| row | operations | server CPU | CPU ms per 1,000 operations | writes | transactions | writes per transaction |")
+			fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+			header = true
+		}
+		ops := float64(res.requests)
+		if strings.HasPrefix(res.id, "pairs") {
+			ops = float64(res.scriptInfo["posts"])
+		}
+		perTx := "—"
+		if sw.batches > 0 {
+			perTx = fmt.Sprintf("%.1f", sw.writes/sw.batches)
+		}
+		perOp := "—"
+		if ops > 0 {
+			perOp = fmt.Sprintf("%.0f", 1e6*sw.cpu/ops)
+		}
+		fmt.Fprintf(w, "| %s | %s | %.2f s | %s | %.0f | %.0f | %s |\n", res.name, thousands(ops), sw.cpu, perOp, sw.writes, sw.batches, perTx)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -49,29 +48,10 @@ type cpuMeter struct {
 	db  *sql.DB // PostgreSQL: lists the backends of the bench's database
 }
 
-const clockTicks = 100 // USER_HZ on Linux
-
-// procCPU is the user and system time of a process, in seconds.
-func procCPU(pid int) (float64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false
-	}
-	// The command name may hold spaces: the fields follow its ")".
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, false
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (u + st) / clockTicks, true
-}
-
 // sample returns the CPU seconds of the server and of each backend.
 func (m cpuMeter) sample(ctx context.Context) map[int]float64 {
 	out := map[int]float64{}
-	if v, ok := procCPU(m.pid); ok {
+	if v := cpuSeconds(m.pid); v >= 0 {
 		out[m.pid] = v
 	}
 	if m.db == nil {
@@ -85,7 +65,7 @@ func (m cpuMeter) sample(ctx context.Context) map[int]float64 {
 	for rows.Next() {
 		var pid int
 		if rows.Scan(&pid) == nil {
-			if v, ok := procCPU(pid); ok {
+			if v := cpuSeconds(pid); v >= 0 {
 				out[pid] = v
 			}
 		}
