@@ -23,6 +23,18 @@ type result struct {
 	requests   int64
 	errors     int64
 	scriptInfo map[string]int64
+	// cpu is the CPU time (user and system) the serving process spent
+	// during the load.
+	cpu time.Duration
+}
+
+// cpuPerRequest is the serving process's CPU time per request, 0 when
+// unknown.
+func (r result) cpuPerRequest() time.Duration {
+	if r.requests == 0 || r.cpu <= 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.requests)
 }
 
 // rate is what the row's share is taken of: requests a second, or for the

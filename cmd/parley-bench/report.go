@@ -101,8 +101,8 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "Machine: %s, %d cores, %s/%s, %s. Load: wrk on the same machine, %d threads, %d connections (64 for captcha media), %s per row.\n\n",
 		host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), o.threads, o.conns, o.duration)
 
-	fmt.Fprintln(w, "| row | req/s | p50 | p99 | errors | share of ceiling | target | |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+	fmt.Fprintln(w, "| row | req/s | p50 | p99 | errors | share of ceiling | CPU per request | target | |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
 	var ceiling float64
 	var first *result
 	for i, res := range r.rows {
@@ -120,8 +120,12 @@ func (r *report) print(w io.Writer) {
 		if strings.HasPrefix(res.id, "pairs") {
 			rate = fmt.Sprintf("%s pairs/s (%s req/s)", thousands(res.rate()), thousands(res.rps))
 		}
+		cpu := "—"
+		if c := res.cpuPerRequest(); c > 0 {
+			cpu = fmt.Sprintf("%.1f µs", float64(c.Nanoseconds())/1000)
+		}
 		text, met := r.target(res, ceiling, first)
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", res.name, rate, fmtDur(res.p50), fmtDur(res.p99), res.errors, share, text, met)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %s | %s |\n", res.name, rate, fmtDur(res.p50), fmtDur(res.p99), res.errors, share, cpu, text, met)
 	}
 
 	for off, on := range offRows {
