@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
@@ -52,7 +51,7 @@ func writeActionPage(w http.ResponseWriter, status int, p actionPage) {
 
 // actionLinkPage shows what a one-time link would do, with a button to do it.
 func (s *Server) actionLinkPage(w http.ResponseWriter, r *http.Request) error {
-	l, c, err := s.queue.LinkInfo(r.Context(), mux.Vars(r)["token"])
+	l, c, err := s.queue.LinkInfo(r.Context(), routeVar(r, "token"))
 	if err != nil {
 		return s.actionLinkError(w, r, err)
 	}
@@ -72,7 +71,7 @@ func (s *Server) actionLinkPage(w http.ResponseWriter, r *http.Request) error {
 
 // actByLink carries out a one-time link's decision, once.
 func (s *Server) actByLink(w http.ResponseWriter, r *http.Request) error {
-	c, action, err := s.queue.DecideByLink(r.Context(), mux.Vars(r)["token"])
+	c, action, err := s.queue.DecideByLink(r.Context(), routeVar(r, "token"))
 	if err != nil {
 		return s.actionLinkError(w, r, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/schema"
 )
 
@@ -48,7 +47,7 @@ func errArticleKey() *apiError {
 
 // site returns the {site} of the route.
 func (s *Server) site(r *http.Request) (*schema.Site, error) {
-	slug := mux.Vars(r)["site"]
+	slug := routeVar(r, "site")
 	if !validSlug(slug) {
 		return nil, errNotFound("site " + quote(slug))
 	}
@@ -66,7 +65,7 @@ func (s *Server) existingArticle(r *http.Request) (*schema.Site, *schema.Article
 	if err != nil {
 		return nil, nil, err
 	}
-	key := mux.Vars(r)["article"]
+	key := routeVar(r, "article")
 	if !validArticleKey(key) {
 		return nil, nil, errArticleKey()
 	}
@@ -107,7 +106,7 @@ func (s *Server) articleID(r *http.Request, create bool) (*schema.Site, int64, e
 
 // articleIDOf is articleID for a handler that looked the site up already.
 func (s *Server) articleIDOf(r *http.Request, site *schema.Site, create bool) (int64, error) {
-	key := mux.Vars(r)["article"]
+	key := routeVar(r, "article")
 	if !validArticleKey(key) {
 		return 0, errArticleKey()
 	}

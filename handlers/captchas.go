@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dchest/captcha"
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/schema"
 )
 
@@ -57,7 +56,7 @@ func (s *Server) captchaDigits(r *http.Request) (string, []byte, error) {
 	if err := s.limits.captchaMedia.check(limitKey(s.clientIP(r))); err != nil {
 		return "", nil, err
 	}
-	id := mux.Vars(r)["id"]
+	id := routeVar(r, "id")
 	if !validCaptchaID(id) {
 		return "", nil, errNotFound("captcha (unknown, used or expired: ask for a new one)")
 	}

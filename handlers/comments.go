@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
@@ -95,7 +94,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	key := mux.Vars(r)["article"]
+	key := routeVar(r, "article")
 	if !validArticleKey(key) {
 		return errArticleKey()
 	}
@@ -291,8 +290,8 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
 	key := pageKey{article: id, sort: sort, cursor: q.Get("cursor"), limit: limit}
 	version := s.store.ThreadVersion(id)
 	if !shadowed {
-		if body, ok := s.pages.get(key, version); ok {
-			writeRawJSON(w, http.StatusOK, body)
+		if line, ok := s.pages.get(key, version); ok {
+			writeJSONLine(w, http.StatusOK, line)
 			return nil
 		}
 	}
@@ -323,8 +322,9 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.pages.put(key, version, body)
-	writeRawJSON(w, http.StatusOK, body)
+	line := append(body, '\n')
+	s.pages.put(key, version, line)
+	writeJSONLine(w, http.StatusOK, line)
 	return nil
 }
 
@@ -366,7 +366,7 @@ func (s *Server) mergeShadow(r *http.Request, site *schema.Site, article *schema
 
 // commentByID is the {id} of the route.
 func (s *Server) commentByID(r *http.Request) (*schema.Comment, error) {
-	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, err := strconv.ParseInt(routeVar(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
 		return nil, errNotFound("comment")
 	}
@@ -516,7 +516,7 @@ func (s *Server) voteComment(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limits.votes.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, err := strconv.ParseInt(routeVar(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
 		return errNotFound("comment")
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/moderation/dsa"
 	"github.com/parley/parley/schema"
@@ -113,7 +112,7 @@ func toAppealView(a *schema.Appeal, site string, mod bool) appealView {
 
 // appealStatus answers what an appeal link is about, for the appeal page.
 func (s *Server) appealStatus(w http.ResponseWriter, r *http.Request) error {
-	info, err := s.queue.AppealByToken(r.Context(), mux.Vars(r)["token"])
+	info, err := s.queue.AppealByToken(r.Context(), routeVar(r, "token"))
 	if err != nil {
 		return notFoundAs(err, "appeal link")
 	}
@@ -143,7 +142,7 @@ func (s *Server) createAppeal(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limits.reports.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
-	a, err := s.queue.FileAppeal(r.Context(), mux.Vars(r)["token"], in.Explanation)
+	a, err := s.queue.FileAppeal(r.Context(), routeVar(r, "token"), in.Explanation)
 	if err != nil {
 		return notFoundAs(err, "appeal link")
 	}
@@ -351,7 +350,7 @@ func (s *Server) decideAppeal(w http.ResponseWriter, r *http.Request) error {
 
 // modSite returns the route's site when the moderator moderates it.
 func (s *Server) modSite(r *http.Request) (*schema.Site, error) {
-	slug := mux.Vars(r)["site"]
+	slug := routeVar(r, "site")
 	site, err := s.store.Site(r.Context(), slug)
 	if err != nil {
 		return nil, notFoundAs(err, "site "+quote(slug))
@@ -426,7 +425,7 @@ func (s *Server) removeFlagger(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	email := mux.Vars(r)["email"]
+	email := routeVar(r, "email")
 	// No address on the list has a NUL byte or invalid UTF-8, which
 	// PostgreSQL would refuse to compare.
 	if !utf8.ValidString(email) || strings.ContainsRune(email, 0) {

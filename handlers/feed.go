@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/schema"
 )
 
@@ -56,7 +55,7 @@ func (s *Server) commentsFeed(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	key := mux.Vars(r)["article"]
+	key := routeVar(r, "article")
 	f := newFeed(s.cfg.PublicURL+"/api/v1/sites/"+site.Slug+"/articles/"+key+"/comments.atom", "urn:parley:"+site.Slug+":"+key, "Comments on "+key)
 	if article != nil {
 		if article.Title != "" {

@@ -74,16 +74,31 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
 	}
-	writeRawJSON(w, status, b)
+	writeJSONLine(w, status, append(b, '\n'))
 }
 
+// writeRawJSON writes the JSON b and a newline, leaving b as it is.
 func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	setJSONHeaders(w, len(b)+1)
 	w.WriteHeader(status)
 	w.Write(b)
 	w.Write([]byte{'\n'})
+}
+
+// writeJSONLine writes line, JSON and its newline, in one write: net/http
+// sends an answer larger than its 4 KiB buffer (a page of comments) as it
+// is written, so a newline written after it costs a write to the
+// connection of its own.
+func writeJSONLine(w http.ResponseWriter, status int, line []byte) {
+	setJSONHeaders(w, len(line))
+	w.WriteHeader(status)
+	w.Write(line)
+}
+
+func setJSONHeaders(w http.ResponseWriter, n int) {
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(n)}
 }
 
 // writeError answers with err in the contract's shape.

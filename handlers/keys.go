@@ -32,18 +32,29 @@ type keys struct {
 func deriveKeys(secret string) keys {
 	reader := moderation.DeriveKey(secret, "reader-token")
 	return keys{Hasher: moderation.NewHasher(secret), reader: reader,
-		readerMACs: &sync.Pool{New: func() any { return hmac.New(sha256.New, reader) }},
+		readerMACs: &sync.Pool{New: func() any { return &pooledMAC{h: hmac.New(sha256.New, reader)} }},
 		audit:      moderation.DeriveKey(secret, "audit-fingerprint")}
 }
 
+// pooledMAC is a keyed HMAC with room for its input and output, which
+// would otherwise escape to the heap through the hash.Hash interface.
+type pooledMAC struct {
+	h   hash.Hash
+	in  [64]byte
+	sum [sha256.Size]byte
+}
+
 // readerMAC is mac(k.reader, id), from the pool.
-func (k keys) readerMAC(id string) []byte {
-	h := k.readerMACs.Get().(hash.Hash)
-	h.Reset()
-	h.Write([]byte(id))
-	var sum [sha256.Size]byte
-	out := h.Sum(sum[:0])
-	k.readerMACs.Put(h)
+func (k keys) readerMAC(id string) [sha256.Size]byte {
+	m := k.readerMACs.Get().(*pooledMAC)
+	m.h.Reset()
+	if len(id) <= len(m.in) {
+		m.h.Write(m.in[:copy(m.in[:], id)])
+	} else {
+		m.h.Write([]byte(id))
+	}
+	out := [sha256.Size]byte(m.h.Sum(m.sum[:0]))
+	k.readerMACs.Put(m)
 	return out
 }
 
@@ -58,7 +69,8 @@ func (k keys) NewReaderToken() (token, readerID string) {
 	id := make([]byte, 16)
 	rand.Read(id)
 	readerID = b64.EncodeToString(id)
-	return readerID + "." + b64.EncodeToString(k.readerMAC(readerID)[:16]), readerID
+	sig := k.readerMAC(readerID)
+	return readerID + "." + b64.EncodeToString(sig[:16]), readerID
 }
 
 // ReaderID verifies a token and returns its reader id.
@@ -70,9 +82,9 @@ func (k keys) ReaderID(token string) (string, bool) {
 	// Compare the encoded signature, not the decoded bytes: base64 lets
 	// several spellings decode alike, and a token must have exactly one.
 	var buf [22]byte
-	b64.Encode(buf[:], k.readerMAC(id)[:16])
-	want := buf[:]
-	if subtle.ConstantTimeCompare([]byte(sig), want) != 1 {
+	mac := k.readerMAC(id)
+	b64.Encode(buf[:], mac[:16])
+	if subtle.ConstantTimeCompare([]byte(sig), buf[:]) != 1 {
 		return "", false
 	}
 	return id, true

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/moderation/mail"
 	"github.com/parley/parley/schema"
 )
@@ -22,7 +21,7 @@ func errEmailOff(field string) *apiError {
 }
 
 func (s *Server) mailConfirmPage(w http.ResponseWriter, r *http.Request) error {
-	sub, a, err := s.store.SubscriptionByToken(r.Context(), mail.HashToken(mux.Vars(r)["token"]), schema.TokenConfirm)
+	sub, a, err := s.store.SubscriptionByToken(r.Context(), mail.HashToken(routeVar(r, "token")), schema.TokenConfirm)
 	if err != nil {
 		return s.mailLinkError(w, r, err)
 	}
@@ -40,7 +39,7 @@ func (s *Server) mailConfirmPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) mailConfirm(w http.ResponseWriter, r *http.Request) error {
-	sub, a, err := s.store.ConfirmSubscription(r.Context(), mail.HashToken(mux.Vars(r)["token"]))
+	sub, a, err := s.store.ConfirmSubscription(r.Context(), mail.HashToken(routeVar(r, "token")))
 	if err != nil {
 		return s.mailLinkError(w, r, err)
 	}
@@ -53,7 +52,7 @@ func (s *Server) mailConfirm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) mailUnsubscribePage(w http.ResponseWriter, r *http.Request) error {
-	sub, a, err := s.store.SubscriptionByToken(r.Context(), mail.HashToken(mux.Vars(r)["token"]), schema.TokenUnsubscribe)
+	sub, a, err := s.store.SubscriptionByToken(r.Context(), mail.HashToken(routeVar(r, "token")), schema.TokenUnsubscribe)
 	if err != nil {
 		return s.mailLinkError(w, r, err)
 	}
@@ -69,7 +68,7 @@ func (s *Server) mailUnsubscribePage(w http.ResponseWriter, r *http.Request) err
 // mailUnsubscribe ends a subscription. Its body is ignored: RFC 8058 clients
 // send List-Unsubscribe=One-Click, the page's button sends nothing.
 func (s *Server) mailUnsubscribe(w http.ResponseWriter, r *http.Request) error {
-	sub, a, err := s.store.Unsubscribe(r.Context(), mail.HashToken(mux.Vars(r)["token"]))
+	sub, a, err := s.store.Unsubscribe(r.Context(), mail.HashToken(routeVar(r, "token")))
 	if err != nil {
 		return s.mailLinkError(w, r, err)
 	}

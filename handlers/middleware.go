@@ -56,39 +56,65 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // contract's shape, and logs and counts the request by route and status.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 || !printableASCII(id) {
-			id = s.ids.next()
-		}
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				s.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				if sw.status == 0 {
-					s.writeError(sw, r, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error: the request id is " + id})
-				}
-			}
-			route := routeName(r)
-			d := time.Since(start)
-			s.metrics.observe(route, r.Method, sw.status, d)
-			level := slog.LevelDebug
-			if sw.status >= 500 {
-				level = slog.LevelWarn
-			}
-			// Checked first: building the attributes costs more than the
-			// request itself on the fastest paths.
-			if s.log.Enabled(r.Context(), level) {
-				s.log.Log(r.Context(), level, "request", "request_id", id, "method", r.Method, "route", route, "status", sw.status, "duration_ms", d.Milliseconds())
-			}
-		}()
-		next.ServeHTTP(sw, r)
+		s.serve(w, r, next, nil, "", "")
 	})
+}
+
+// exchange is what serve keeps of a request, in one allocation.
+type exchange struct {
+	ctx      requestCtx
+	sw       statusWriter
+	idHeader [1]string
+}
+
+// serve runs next as observe does, for a route gorilla matched (hot nil)
+// or for a hot route with its variables; a hot route's handler also gets
+// the request's deadline here, where gorilla's get it from h.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, next http.Handler, hot *hotRoute, site, article string) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 || !printableASCII(id) {
+		id = s.ids.next()
+	}
+	x := &exchange{ctx: requestCtx{Context: r.Context(), id: id}, sw: statusWriter{ResponseWriter: w}}
+	x.idHeader[0] = id
+	w.Header()["X-Request-Id"] = x.idHeader[:]
+	if hot != nil {
+		x.ctx.hot, x.ctx.site, x.ctx.article = true, site, article
+		x.ctx.deadline = start.Add(s.cfg.RequestTimeout)
+		defer x.ctx.release()
+	}
+	r = r.WithContext(&x.ctx)
+	sw := &x.sw
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if sw.status == 0 {
+				s.writeError(sw, r, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error: the request id is " + id})
+			}
+		}
+		route := ""
+		if hot != nil {
+			route = hot.template
+		} else {
+			route = routeName(r)
+		}
+		d := time.Since(start)
+		s.metrics.observe(route, r.Method, sw.status, d)
+		level := slog.LevelDebug
+		if sw.status >= 500 {
+			level = slog.LevelWarn
+		}
+		// Checked first: building the attributes costs more than the
+		// request itself on the fastest paths.
+		if s.log.Enabled(r.Context(), level) {
+			s.log.Log(r.Context(), level, "request", "request_id", id, "method", r.Method, "route", route, "status", sw.status, "duration_ms", d.Milliseconds())
+		}
+	}()
+	next.ServeHTTP(sw, r)
 }
 
 // routeName is the matched route's template, so metrics do not explode
@@ -113,7 +139,10 @@ func limitBody(n int64) mux.MiddlewareFunc {
 				writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{errPayloadTooLarge()})
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, n)
+			// A request without a body (most GETs) has nothing to limit.
+			if r.Body != http.NoBody {
+				r.Body = http.MaxBytesReader(w, r.Body, n)
+			}
 			next.ServeHTTP(w, r)
 		})
 	}
@@ -159,12 +188,21 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
+// Header values set on every answer, or on every JSON answer, are built
+// once: Header.Set allocates a slice per value. net/http never changes a
+// value in place, and Add appends to a copy (each has no spare capacity).
+var (
+	nosniff         = []string{"nosniff"}
+	referrerPolicy  = []string{"strict-origin-when-cross-origin"}
+	jsonContentType = []string{"application/json; charset=utf-8"}
+)
+
 // secureHeaders are set on every answer.
 func secureHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = referrerPolicy
 		next.ServeHTTP(w, r)
 	})
 }
@@ -179,7 +217,9 @@ type requestIDs struct {
 func newRequestIDs() *requestIDs { return &requestIDs{prefix: randomToken(6)} }
 
 func (g *requestIDs) next() string {
-	return g.prefix + "-" + strconv.FormatUint(g.n.Add(1), 36)
+	var b [32]byte
+	id := append(append(b[:0], g.prefix...), '-')
+	return string(strconv.AppendUint(id, g.n.Add(1), 36))
 }
 
 func printableASCII(s string) bool {

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/schema"
 )
 
@@ -252,7 +251,7 @@ func (s *Server) runImport(site *schema.Site, f *os.File, req ImportRequest, job
 
 // importStatus answers a job's progress and, once done, its report.
 func (s *Server) importStatus(w http.ResponseWriter, r *http.Request) error {
-	id := mux.Vars(r)["id"]
+	id := routeVar(r, "id")
 	job, ok := s.imports.view(id)
 	if !ok {
 		return errNotFound("import " + quote(id) + " (jobs are kept in memory by the instance that runs them, until it restarts)")

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/schema"
 )
 
@@ -21,7 +20,7 @@ func notFoundAs(err error, what string) error {
 
 // pathID is the route's numeric {name}; anything else is not found.
 func pathID(r *http.Request, name, what string) (int64, error) {
-	id, err := strconv.ParseInt(mux.Vars(r)[name], 10, 64)
+	id, err := strconv.ParseInt(routeVar(r, name), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, errNotFound(what)
 	}

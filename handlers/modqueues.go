@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/schema"
 )
 
@@ -50,7 +49,7 @@ type reportView struct {
 // the history (approved, rejected) newest first unless ?sort= says
 // otherwise; sort=priority puts the most reasons and reports first.
 func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) error {
-	queue := mux.Vars(r)["queue"]
+	queue := routeVar(r, "queue")
 	q := r.URL.Query()
 	sort := q.Get("sort")
 	switch sort {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
@@ -47,7 +46,7 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 // freshSite returns the route's site read from the database, not from the
 // one-second cache, so that a change starts from what is stored.
 func (s *Server) freshSite(r *http.Request) (*schema.Site, error) {
-	slug := mux.Vars(r)["site"]
+	slug := routeVar(r, "site")
 	site, err := s.store.Site(r.Context(), slug)
 	if err == nil {
 		site, err = s.store.SiteByID(r.Context(), site.ID)

@@ -6,10 +6,11 @@ import (
 	"github.com/parley/parley/schema/cache"
 )
 
-// pageCache keeps encoded comment pages: the comments of a popular article
-// are read by everyone and change rarely in comparison. A page is stored
-// under the thread version it was read at; once the thread changes, its
-// version changes and the old pages are never served again, and age out.
+// pageCache keeps encoded comment pages, each with its newline, as they
+// are written: the comments of a popular article are read by everyone and
+// change rarely in comparison. A page is stored under the thread version
+// it was read at; once the thread changes, its version changes and the old
+// pages are never served again, and age out.
 type pageCache struct {
 	c *cache.Cache[pageKey, pageEntry]
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 
-	"github.com/gorilla/mux"
 	"github.com/parley/parley/moderation"
 	"github.com/parley/parley/schema"
 )
@@ -58,8 +57,8 @@ func shape(site *schema.Site, c schema.Counts) countsResponse {
 
 func (s *Server) writeReactions(w http.ResponseWriter, site *schema.Site, key string, c schema.Counts, mine string) {
 	bp := answerBuffers.Get().(*[]byte)
-	*bp = appendReactions((*bp)[:0], site, key, c, mine)
-	writeRawJSON(w, http.StatusOK, *bp)
+	*bp = append(appendReactions((*bp)[:0], site, key, c, mine), '\n')
+	writeJSONLine(w, http.StatusOK, *bp)
 	answerBuffers.Put(bp)
 }
 
@@ -72,7 +71,7 @@ func (s *Server) getReactions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	key := mux.Vars(r)["article"]
+	key := routeVar(r, "article")
 	if id == 0 {
 		s.writeReactions(w, site, key, nil, "")
 		return nil
@@ -130,7 +129,7 @@ func (s *Server) setReaction(w http.ResponseWriter, r *http.Request, reaction *s
 	if err != nil {
 		return err
 	}
-	key := mux.Vars(r)["article"]
+	key := routeVar(r, "article")
 	if id == 0 { // retracting on an article nobody used: nothing to do
 		s.writeReactions(w, site, key, nil, "")
 		return nil

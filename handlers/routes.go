@@ -21,10 +21,17 @@ const (
 // routes is the server's handler: the router behind CORS and the security
 // headers.
 func (s *Server) routes() http.Handler {
-	r := s.router()
+	r, hot := s.router()
 	// CORS wraps the router so that preflights, which match no route's
-	// method, are answered; moderator paths never get CORS headers.
-	public := s.cors(r)
+	// method, are answered; moderator paths never get CORS headers. The hot
+	// routes are behind the same CORS.
+	public := s.cors(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if rt, site, article := hot.match(req); rt != nil {
+			s.serve(w, req, rt.handler, rt, site, article)
+			return
+		}
+		r.ServeHTTP(w, req)
+	}))
 	return secureHeaders(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasPrefix(req.URL.Path, "/api/v1/") && !strings.HasPrefix(req.URL.Path, "/api/v1/mod/") {
 			public.ServeHTTP(w, req)
@@ -35,8 +42,9 @@ func (s *Server) routes() http.Handler {
 }
 
 // router lists every route of Parley. It reads like the table of
-// docs/api.md, and docs/openapi.yaml documents each (a test checks).
-func (s *Server) router() *mux.Router {
+// docs/api.md, and docs/openapi.yaml documents each (a test checks). It
+// also returns the hot routes, which serve two of them without gorilla.
+func (s *Server) router() (*mux.Router, *hotRoutes) {
 	r := mux.NewRouter()
 	r.Use(s.observe)
 	// gorilla answers 404 where a path exists with other methods when
@@ -139,8 +147,9 @@ func (s *Server) router() *mux.Router {
 
 	// Public API, called from article pages (CORS is applied in front).
 	pub := sub("/api/v1")
-	pub.Use(limitBody(smallBody))
-	pub.Handle("/sites/{site}/articles/{article}/reactions", s.h(s.getReactions)).Methods("GET")
+	pubBody := limitBody(smallBody)
+	pub.Use(pubBody)
+	counts := pub.Handle("/sites/{site}/articles/{article}/reactions", s.h(s.getReactions)).Methods("GET")
 	pub.Handle("/readers", s.h(s.createReader)).Methods("POST")
 	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.putReaction)).Methods("PUT")
 	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.deleteReaction)).Methods("DELETE")
@@ -148,7 +157,7 @@ func (s *Server) router() *mux.Router {
 	pub.Handle("/captchas", s.h(s.createCaptcha)).Methods("POST")
 	pub.Handle("/captchas/{id}/image.png", s.h(s.captchaImage)).Methods("GET")
 	pub.Handle("/captchas/{id}/audio.wav", s.h(s.captchaAudio)).Methods("GET")
-	pub.Handle("/sites/{site}/articles/{article}/comments", s.h(s.listComments)).Methods("GET")
+	thread := pub.Handle("/sites/{site}/articles/{article}/comments", s.h(s.listComments)).Methods("GET")
 	pub.Handle("/sites/{site}/articles/{article}/comments.atom", s.h(s.commentsFeed)).Methods("GET")
 	pub.Handle("/sites/{site}/comments.atom", s.h(s.siteFeed)).Methods("GET")
 	pub.Handle("/comments/{id}/vote", s.h(s.voteComment)).Methods("PUT", "DELETE")
@@ -175,18 +184,28 @@ func (s *Server) router() *mux.Router {
 	s.webRoutes(r)
 
 	paths = collectPaths(r)
-	return r
+	hotRoute := func(rt *mux.Route) hotRoute {
+		tpl, err := rt.GetPathTemplate()
+		if err != nil {
+			panic(err)
+		}
+		return hotRoute{template: tpl, handler: pubBody(rt.GetHandler())}
+	}
+	return r, &hotRoutes{reactions: hotRoute(counts), comments: hotRoute(thread)}
 }
 
 // h adapts a handler that returns an error: errors are written in the
 // contract's shape by one function. The handler's work, database calls
 // included, gets the configured deadline, so that a database that stops
-// answering makes requests fail with 503 instead of hanging.
+// answering makes requests fail with 503 instead of hanging (on a hot
+// route, serve set it already).
 func (s *Server) h(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
-		defer cancel()
-		r = r.WithContext(ctx)
+		if c, ok := r.Context().(*requestCtx); !ok || c.deadline.IsZero() {
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		if err := fn(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -262,7 +262,7 @@ func (s *Server) webRoutes(r *mux.Router) {
 	}
 	hashed := func(prefix string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			a, ok := s.webAssets().hashed[prefix+mux.Vars(req)["file"]]
+			a, ok := s.webAssets().hashed[prefix+routeVar(req, "file")]
 			if !ok {
 				// An old version after an upgrade: the entry point has the new one.
 				s.writeError(w, req, errNotFound("file (this version is gone: load /embed.js)"))
@@ -286,14 +286,14 @@ func (s *Server) webRoutes(r *mux.Router) {
 	r.Handle("/mod", http.RedirectHandler("/mod/", http.StatusMovedPermanently)).Methods("GET")
 	r.Handle("/mod/", file("mod/index.html", cacheRevalidate)).Methods("GET", "HEAD")
 	r.Handle("/mod/{file:[a-z0-9._-]+}", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		file("mod/"+mux.Vars(req)["file"], cacheRevalidate).ServeHTTP(w, req)
+		file("mod/"+routeVar(req, "file"), cacheRevalidate).ServeHTTP(w, req)
 	})).Methods("GET", "HEAD")
 	if s.cfg.Demo {
 		r.Handle("/", http.RedirectHandler("/demo/", http.StatusFound)).Methods("GET")
 		r.Handle("/demo", http.RedirectHandler("/demo/", http.StatusMovedPermanently)).Methods("GET")
 		r.Handle("/demo/", file("demo/index.html", cacheRevalidate)).Methods("GET", "HEAD")
 		r.Handle("/demo/{file:[a-z0-9._-]+}", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			file("demo/"+mux.Vars(req)["file"], cacheRevalidate).ServeHTTP(w, req)
+			file("demo/"+routeVar(req, "file"), cacheRevalidate).ServeHTTP(w, req)
 		})).Methods("GET", "HEAD")
 	}
 }
