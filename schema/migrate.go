@@ -66,24 +66,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 		version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	// Every migration not yet recorded applies, not only those above the
-	// newest: two lines of work can each add a migration, and a database
-	// that took one first must still get the other.
-	var versions []int
-	if err := conn.SelectContext(ctx, &versions, `SELECT version FROM schema_migrations`); err != nil {
-		return fmt.Errorf("read schema versions: %w", err)
-	}
-	applied := make(map[int]bool, len(versions))
-	current := 0
-	for _, v := range versions {
-		applied[v] = true
-		current = max(current, v)
+	var current int
+	if err := conn.GetContext(ctx, &current, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
 	}
 	if len(ms) > 0 && current > ms[len(ms)-1].version {
 		return fmt.Errorf("database schema version %d is newer than this binary knows (%d): upgrade parley", current, ms[len(ms)-1].version)
 	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if m.version <= current {
 			continue
 		}
 		tx, err := conn.BeginTxx(ctx, nil)
