@@ -3,6 +3,8 @@ package schema
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -85,8 +87,9 @@ func (s *Store) deferIndexes(ctx context.Context) (bool, error) {
 // RestoreIndexes builds every index a bulk import dropped and has not
 // built again, in one transaction. Open calls it, so an import that
 // crashed leaves a database whose indexes come back at the next start;
-// while an import is running, another process that opens the database
-// builds them early, which only slows that import down.
+// while a bulk import is running, another process that opens the database
+// builds them early, holding the writer while it does (which is why a bulk
+// load is for a database no server is serving yet).
 func (s *Store) RestoreIndexes(ctx context.Context) (int, error) {
 	if s.dialect == SQLite {
 		// SQLite sorts each index's keys in runs of the cache's size and
@@ -118,6 +121,9 @@ func (s *Store) RestoreIndexes(ctx context.Context) (int, error) {
 			return fmt.Errorf("read deferred indexes: %w", err)
 		}
 		for _, ix := range idx {
+			if err := ix.check(); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, ifNotExists(ix.Definition)); err != nil {
 				return fmt.Errorf("build index %s: %w", ix.Name, err)
 			}
@@ -137,6 +143,25 @@ func (s *Store) RestoreIndexes(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// indexDefinition is the one statement a deferred index may be: a plain
+// CREATE INDEX of a bulk table, as pg_get_indexdef and sqlite_master write
+// them, with no second statement after it.
+var indexDefinition = regexp.MustCompile(`(?is)^\s*CREATE\s+INDEX\s+(IF\s+NOT\s+EXISTS\s+)?"?(\w+)"?\s+ON\s+("?\w+"?\.)?"?(\w+)"?\s*(USING\s+btree\s*)?\(`)
+
+// check refuses a recorded index that is not one of the bulk tables'
+// indexes: the definitions are run as they are stored, so a row written
+// into deferred_indexes by anything but deferIndexes must not become SQL
+// that a start of parley runs.
+func (ix deferredIndex) check() error {
+	m := indexDefinition.FindStringSubmatch(ix.Definition)
+	if m == nil || !strings.EqualFold(m[2], ix.Name) || !slices.Contains(bulkTables, strings.ToLower(m[4])) ||
+		!strings.EqualFold(m[4], ix.Table) || strings.ContainsAny(ix.Definition, ";") || strings.Contains(ix.Definition, "--") ||
+		strings.Contains(ix.Definition, "/*") {
+		return fmt.Errorf("deferred_indexes holds %q, which is not an index of %s: delete that row and create the index by hand", ix.Name, strings.Join(bulkTables, " or "))
+	}
+	return nil
 }
 
 // ifNotExists turns "CREATE INDEX name …" into "CREATE INDEX IF NOT EXISTS

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parley/parley/schema"
@@ -78,6 +79,7 @@ func TestImportDefersIndexes(t *testing.T) {
 			}
 
 			im := s.NewImport(site.ID, "remark42")
+			im.BulkLoad()
 			if _, err := im.Write(ctx, bulkBatch(0, 30)); err != nil {
 				t.Fatal(err)
 			}
@@ -103,6 +105,7 @@ func TestImportDefersIndexes(t *testing.T) {
 			// The retry finds the 30 written and writes the rest, keeping the
 			// indexes (the table is not empty).
 			im = s.NewImport(site.ID, "remark42")
+			im.BulkLoad()
 			res, err := im.Write(ctx, bulkBatch(0, 50))
 			if err != nil {
 				t.Fatal(err)
@@ -140,6 +143,7 @@ func TestImportDefersIndexes(t *testing.T) {
 				defer s.Close()
 				before := indexesOf(t, d, dsn)
 				im := s.NewImport(newSite(t, s, "news").ID, "disqus")
+				im.BulkLoad()
 				if _, err := im.Write(ctx, bulkBatch(0, 20)); err != nil {
 					t.Fatal(err)
 				}
@@ -159,6 +163,79 @@ func TestImportDefersIndexes(t *testing.T) {
 				}
 				if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
 					t.Fatalf("indexes after Close (finished %v): %v", finish, slices.Sorted(maps.Keys(got)))
+				}
+			}
+		})
+	}
+}
+
+// An import that did not ask for a bulk load keeps the indexes, even into
+// an empty database: a server may be serving it.
+func TestImportKeepsIndexesUnlessBulk(t *testing.T) {
+	for _, d := range schematest.Engines {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			dsn := schematest.DSN(t, d)
+			s, err := schema.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			before := indexesOf(t, d, dsn)
+			im := s.NewImport(newSite(t, s, "news").ID, "disqus")
+			defer im.Close()
+			if _, err := im.Write(ctx, bulkBatch(0, 20)); err != nil {
+				t.Fatal(err)
+			}
+			if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
+				t.Fatalf("indexes during an import that did not ask for a bulk load: %v", slices.Sorted(maps.Keys(got)))
+			}
+		})
+	}
+}
+
+// A row written into deferred_indexes by anything but an import is not run
+// as SQL at the next start: the start fails and says which row to remove.
+func TestDeferredIndexRowIsNotRunAsSQL(t *testing.T) {
+	for _, d := range schematest.Engines {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			dsn := schematest.DSN(t, d)
+			s, err := schema.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			driver := map[schema.Dialect]string{schema.SQLite: "sqlite", schema.Postgres: "pgx"}[d]
+			db, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			for _, def := range []string{
+				`CREATE INDEX evil ON comments (id); CREATE TABLE pwned (x INT)`,
+				`CREATE INDEX evil ON sites (id)`,
+				`CREATE TABLE pwned (x INT)`,
+				`CREATE INDEX other ON comments (id)`,
+			} {
+				if _, err := db.Exec(`DELETE FROM deferred_indexes`); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.Exec(map[schema.Dialect]string{schema.SQLite: `INSERT INTO deferred_indexes (name, table_name, definition) VALUES (?, ?, ?)`,
+					schema.Postgres: `INSERT INTO deferred_indexes (name, table_name, definition) VALUES ($1, $2, $3)`}[d], "evil", "comments", def); err != nil {
+					t.Fatal(err)
+				}
+				s, err := schema.Open(ctx, dsn)
+				if err == nil {
+					s.Close()
+					t.Fatalf("%q: the store opened", def)
+				}
+				if !strings.Contains(err.Error(), "deferred_indexes") {
+					t.Errorf("%q: %v", def, err)
+				}
+				var n int
+				if err := db.QueryRow(`SELECT COUNT(*) FROM pwned`).Scan(&n); err == nil {
+					t.Fatalf("%q was run", def)
 				}
 			}
 		})

@@ -91,10 +91,19 @@ type Import struct {
 	// written counts the comments written; analyzeAt is the count at which
 	// PostgreSQL's statistics are refreshed next.
 	written, analyzeAt int
+	// deferIndexes: the caller asked for a bulk load (see BulkLoad);
 	// checked: the first Write looked for an empty comments table; bulk:
 	// it dropped the secondary indexes, which Finish or Close builds again.
-	checked, bulk bool
+	deferIndexes, checked, bulk bool
 }
+
+// BulkLoad asks the import to drop the comments' secondary indexes for the
+// load when the database holds no comments yet, and to build them in one
+// pass at the end: several times faster, but while it runs every read of
+// comments scans the table, and the build holds the writer (on PostgreSQL
+// a lock on comments) until it is done. It is for a first import into a
+// database that no server is serving yet.
+func (im *Import) BulkLoad() { im.deferIndexes = true }
 
 // NewImport starts an import of comments from source (a format name) into
 // the site. Close releases it.
@@ -138,7 +147,7 @@ const importRowsPerInsert = 400
 func (im *Import) Write(ctx context.Context, batch []ImportComment) (ImportBatch, error) {
 	var res ImportBatch
 	s := im.s
-	if !im.checked {
+	if im.deferIndexes && !im.checked {
 		im.checked = true
 		bulk, err := s.deferIndexes(ctx)
 		if err != nil {

@@ -92,7 +92,7 @@ func run(n, perArticle int, bin, profile string) error {
 		if _, _, _, err := child(bin, "site", "add", "-slug", "bench", "-origin", "https://news.example", "-db", db.dsn, "-create"); err != nil {
 			return err
 		}
-		args := []string{"import", "-db", db.dsn, "-site", "bench", "-format", "remark42", "-json"}
+		args := []string{"import", "-db", db.dsn, "-site", "bench", "-format", "remark42", "-json", "-bulk"}
 		if profile != "" && db.name == "SQLite" {
 			args = append(args, "-cpuprofile", profile)
 		}

@@ -71,6 +71,10 @@ type Options struct {
 	// to its end without writing before the import proper, so that a file
 	// that turns out malformed halfway leaves nothing half-written.
 	Check bool
+	// Bulk drops the comments' secondary indexes for the load when the
+	// database holds no comments yet and builds them at the end (see
+	// schema.Import.BulkLoad): for a first import, server stopped.
+	Bulk bool
 	// OnProgress, when set, is told the phase ("checking" or "writing"),
 	// the records read and the comments written so far, after each batch.
 	OnProgress func(phase string, read, written int)
@@ -192,7 +196,7 @@ func (c *counter) Read(p []byte) (int, error) {
 // Reading and writing overlap: one goroutine parses and hashes the next
 // batch while another writes the last, with a few batches in memory at
 // most.
-func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Reader, opt Options) (*Report, error) {
+func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Reader, opt Options) (_ *Report, runErr error) {
 	now := opt.Now
 	if now == nil {
 		now = time.Now
@@ -232,8 +236,12 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 	// header, which may create it.
 	var im *schema.Import
 	defer func() {
+		// A bulk import that failed builds the dropped indexes here; if that
+		// fails too the caller must know (the next start builds them).
 		if im != nil {
-			im.Close()
+			if err := im.Close(); err != nil {
+				runErr = errors.Join(runErr, fmt.Errorf("build the comments' indexes again: %w", err))
+			}
 		}
 	}()
 	// Articles by key, with the URLs seen for each, to report merges;
@@ -295,6 +303,9 @@ func Run(ctx context.Context, store *schema.Store, site *schema.Site, in io.Read
 		}
 		if im == nil && !opt.DryRun {
 			im = store.NewImport(h.site.ID, opt.Format)
+			if opt.Bulk {
+				im.BulkLoad()
+			}
 		}
 		queue <- batch
 		select {
