@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -147,8 +148,10 @@ func (s *Server) router() (*mux.Router, *hotRoutes) {
 
 	// Public API, called from article pages (CORS is applied in front).
 	pub := sub("/api/v1")
-	pubBody := limitBody(smallBody)
-	pub.Use(pubBody)
+	// The hot routes below serve two of these without gorilla: they wrap
+	// their handlers in the same list.
+	pubMiddleware := []mux.MiddlewareFunc{limitBody(smallBody)}
+	pub.Use(pubMiddleware...)
 	counts := pub.Handle("/sites/{site}/articles/{article}/reactions", s.h(s.getReactions)).Methods("GET")
 	pub.Handle("/readers", s.h(s.createReader)).Methods("POST")
 	pub.Handle("/sites/{site}/articles/{article}/reactions/mine", s.h(s.putReaction)).Methods("PUT")
@@ -184,14 +187,23 @@ func (s *Server) router() (*mux.Router, *hotRoutes) {
 	s.webRoutes(r)
 
 	paths = collectPaths(r)
-	hotRoute := func(rt *mux.Route) hotRoute {
-		tpl, err := rt.GetPathTemplate()
-		if err != nil {
-			panic(err)
+	hotRoute := func(rt *mux.Route, want string) hotRoute {
+		// hotRoutes.match recognises these two templates by hand: a route
+		// changed here (a pattern on a variable, another path) must be
+		// changed there too, and starting would otherwise serve both ways.
+		if tpl, err := rt.GetPathTemplate(); err != nil || tpl != want {
+			panic(fmt.Sprintf("hot route %q (%v) is not %q: change hotRoutes.match with it", tpl, err, want))
 		}
-		return hotRoute{template: tpl, handler: pubBody(rt.GetHandler())}
+		h := rt.GetHandler()
+		for i := len(pubMiddleware) - 1; i >= 0; i-- {
+			h = pubMiddleware[i](h)
+		}
+		return hotRoute{template: want, handler: h}
 	}
-	return r, &hotRoutes{reactions: hotRoute(counts), comments: hotRoute(thread)}
+	return r, &hotRoutes{
+		reactions: hotRoute(counts, "/api/v1/sites/{site}/articles/{article}/reactions"),
+		comments:  hotRoute(thread, "/api/v1/sites/{site}/articles/{article}/comments"),
+	}
 }
 
 // h adapts a handler that returns an error: errors are written in the
