@@ -63,118 +63,76 @@ func bulkBatch(from, to int) []schema.ImportComment {
 // writes nothing twice. An import into a table that holds comments keeps
 // its indexes.
 func TestImportDefersIndexes(t *testing.T) {
-	for _, d := range schematest.Engines {
-		t.Run(string(d), func(t *testing.T) {
-			ctx := context.Background()
-			dsn := schematest.DSN(t, d)
-			s, err := schema.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { s.Close() }()
-			site := newSite(t, s, "news")
-			before := indexesOf(t, d, dsn)
-			if len(before) < 12 {
-				t.Fatalf("only %d indexes before the import: %v", len(before), slices.Sorted(maps.Keys(before)))
-			}
+	forEachFile(t, func(t *testing.T, d schema.Dialect, dsn string) {
+		ctx := context.Background()
+		s, err := schema.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { s.Close() }()
+		site := newSite(t, s, "news")
+		before := indexesOf(t, d, dsn)
+		if len(before) < 12 {
+			t.Fatalf("only %d indexes before the import: %v", len(before), slices.Sorted(maps.Keys(before)))
+		}
 
-			im := s.NewImport(site.ID, "remark42")
-			im.BulkLoad()
-			if _, err := im.Write(ctx, bulkBatch(0, 30)); err != nil {
-				t.Fatal(err)
+		im := s.NewImport(site.ID, "remark42")
+		im.BulkLoad()
+		if _, err := im.Write(ctx, bulkBatch(0, 30)); err != nil {
+			t.Fatal(err)
+		}
+		during := indexesOf(t, d, dsn)
+		if len(during) >= len(before) {
+			t.Fatalf("indexes during the load: %d, before: %d", len(during), len(before))
+		}
+		for _, k := range slices.Sorted(maps.Keys(during)) {
+			if before[k] != during[k] {
+				t.Errorf("index %s changed during the load: %q", k, during[k])
 			}
-			during := indexesOf(t, d, dsn)
-			if len(during) >= len(before) {
-				t.Fatalf("indexes during the load: %d, before: %d", len(during), len(before))
-			}
-			for _, k := range slices.Sorted(maps.Keys(during)) {
-				if before[k] != during[k] {
-					t.Errorf("index %s changed during the load: %q", k, during[k])
-				}
-			}
-			// The crash: the store goes away with the import unfinished. The
-			// database still answers (the thread reads without the indexes).
-			s.Close()
-			s, err = schema.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
-				t.Fatalf("indexes after reopening: %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(before)))
-			}
-			// The retry finds the 30 written and writes the rest, keeping the
-			// indexes (the table is not empty).
-			im = s.NewImport(site.ID, "remark42")
-			im.BulkLoad()
-			res, err := im.Write(ctx, bulkBatch(0, 50))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Written != 20 || len(res.Already) != 30 {
-				t.Fatalf("retry wrote %d, found %d already", res.Written, len(res.Already))
-			}
-			if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
-				t.Fatalf("indexes dropped for an import into a table with comments: %v", slices.Sorted(maps.Keys(got)))
-			}
-			if _, err := im.Finish(ctx); err != nil {
-				t.Fatal(err)
-			}
-			im.Close()
-			c, err := s.Comment(ctx, mustImported(t, s, site.ID, "c49"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p := mustImported(t, s, site.ID, "c48"); c.ParentID == nil || *c.ParentID != p {
-				t.Fatalf("c49's parent: %v, want %d", c.ParentID, p)
-			}
-			page, _, err := s.Thread(ctx, c.ArticleID, "oldest", nil, 50)
-			if err != nil || len(page) != 10 {
-				t.Fatalf("thread: %d comments, %v", len(page), err)
-			}
+		}
+		// The crash: the store goes away with the import unfinished. The
+		// database still answers (the thread reads without the indexes).
+		s.Close()
+		s, err = schema.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
+			t.Fatalf("indexes after reopening: %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(before)))
+		}
+		// The retry finds the 30 written and writes the rest, keeping the
+		// indexes (the table is not empty).
+		im = s.NewImport(site.ID, "remark42")
+		im.BulkLoad()
+		res, err := im.Write(ctx, bulkBatch(0, 50))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Written != 20 || len(res.Already) != 30 {
+			t.Fatalf("retry wrote %d, found %d already", res.Written, len(res.Already))
+		}
+		if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
+			t.Fatalf("indexes dropped for an import into a table with comments: %v", slices.Sorted(maps.Keys(got)))
+		}
+		if _, err := im.Finish(ctx); err != nil {
+			t.Fatal(err)
+		}
+		im.Close()
+		c, err := s.Comment(ctx, mustImported(t, s, site.ID, "c49"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := mustImported(t, s, site.ID, "c48"); c.ParentID == nil || *c.ParentID != p {
+			t.Fatalf("c49's parent: %v, want %d", c.ParentID, p)
+		}
+		page, _, err := s.Thread(ctx, c.ArticleID, "oldest", nil, 50)
+		if err != nil || len(page) != 10 {
+			t.Fatalf("thread: %d comments, %v", len(page), err)
+		}
 
-			// A finished bulk import builds the same indexes, and a failed one
-			// builds them when it is closed.
-			for _, finish := range []bool{true, false} {
-				dsn := schematest.DSN(t, d)
-				s, err := schema.Open(ctx, dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.Close()
-				before := indexesOf(t, d, dsn)
-				im := s.NewImport(newSite(t, s, "news").ID, "disqus")
-				im.BulkLoad()
-				if _, err := im.Write(ctx, bulkBatch(0, 20)); err != nil {
-					t.Fatal(err)
-				}
-				if len(indexesOf(t, d, dsn)) >= len(before) {
-					t.Fatal("an import into an empty table kept its indexes")
-				}
-				if finish {
-					if _, err := im.Finish(ctx); err != nil {
-						t.Fatal(err)
-					}
-					if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
-						t.Fatalf("indexes after Finish: %v", slices.Sorted(maps.Keys(got)))
-					}
-				}
-				if err := im.Close(); err != nil {
-					t.Fatal(err)
-				}
-				if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
-					t.Fatalf("indexes after Close (finished %v): %v", finish, slices.Sorted(maps.Keys(got)))
-				}
-			}
-		})
-	}
-}
-
-// An import that did not ask for a bulk load keeps the indexes, even into
-// an empty database: a server may be serving it.
-func TestImportKeepsIndexesUnlessBulk(t *testing.T) {
-	for _, d := range schematest.Engines {
-		t.Run(string(d), func(t *testing.T) {
-			ctx := context.Background()
+		// A finished bulk import builds the same indexes, and a failed one
+		// builds them when it is closed.
+		for _, finish := range []bool{true, false} {
 			dsn := schematest.DSN(t, d)
 			s, err := schema.Open(ctx, dsn)
 			if err != nil {
@@ -183,63 +141,96 @@ func TestImportKeepsIndexesUnlessBulk(t *testing.T) {
 			defer s.Close()
 			before := indexesOf(t, d, dsn)
 			im := s.NewImport(newSite(t, s, "news").ID, "disqus")
-			defer im.Close()
+			im.BulkLoad()
 			if _, err := im.Write(ctx, bulkBatch(0, 20)); err != nil {
 				t.Fatal(err)
 			}
-			if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
-				t.Fatalf("indexes during an import that did not ask for a bulk load: %v", slices.Sorted(maps.Keys(got)))
+			if len(indexesOf(t, d, dsn)) >= len(before) {
+				t.Fatal("an import into an empty table kept its indexes")
 			}
-		})
-	}
+			if finish {
+				if _, err := im.Finish(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
+					t.Fatalf("indexes after Finish: %v", slices.Sorted(maps.Keys(got)))
+				}
+			}
+			if err := im.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
+				t.Fatalf("indexes after Close (finished %v): %v", finish, slices.Sorted(maps.Keys(got)))
+			}
+		}
+	})
+}
+
+// An import that did not ask for a bulk load keeps the indexes, even into
+// an empty database: a server may be serving it.
+func TestImportKeepsIndexesUnlessBulk(t *testing.T) {
+	forEachFile(t, func(t *testing.T, d schema.Dialect, dsn string) {
+		ctx := context.Background()
+		s, err := schema.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		before := indexesOf(t, d, dsn)
+		im := s.NewImport(newSite(t, s, "news").ID, "disqus")
+		defer im.Close()
+		if _, err := im.Write(ctx, bulkBatch(0, 20)); err != nil {
+			t.Fatal(err)
+		}
+		if got := indexesOf(t, d, dsn); !maps.Equal(got, before) {
+			t.Fatalf("indexes during an import that did not ask for a bulk load: %v", slices.Sorted(maps.Keys(got)))
+		}
+	})
 }
 
 // A row written into deferred_indexes by anything but an import is not run
 // as SQL at the next start: the start fails and says which row to remove.
 func TestDeferredIndexRowIsNotRunAsSQL(t *testing.T) {
-	for _, d := range schematest.Engines {
-		t.Run(string(d), func(t *testing.T) {
-			ctx := context.Background()
-			dsn := schematest.DSN(t, d)
+	forEachFile(t, func(t *testing.T, d schema.Dialect, dsn string) {
+		ctx := context.Background()
+		s, err := schema.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		driver := map[schema.Dialect]string{schema.SQLite: "sqlite", schema.Postgres: "pgx"}[d]
+		db, err := sql.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, def := range []string{
+			`CREATE INDEX evil ON comments (id); CREATE TABLE pwned (x INT)`,
+			`CREATE INDEX evil ON sites (id)`,
+			`CREATE TABLE pwned (x INT)`,
+			`CREATE INDEX other ON comments (id)`,
+		} {
+			if _, err := db.Exec(`DELETE FROM deferred_indexes`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(map[schema.Dialect]string{schema.SQLite: `INSERT INTO deferred_indexes (name, table_name, definition) VALUES (?, ?, ?)`,
+				schema.Postgres: `INSERT INTO deferred_indexes (name, table_name, definition) VALUES ($1, $2, $3)`}[d], "evil", "comments", def); err != nil {
+				t.Fatal(err)
+			}
 			s, err := schema.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
+			if err == nil {
+				s.Close()
+				t.Fatalf("%q: the store opened", def)
 			}
-			s.Close()
-			driver := map[schema.Dialect]string{schema.SQLite: "sqlite", schema.Postgres: "pgx"}[d]
-			db, err := sql.Open(driver, dsn)
-			if err != nil {
-				t.Fatal(err)
+			if !strings.Contains(err.Error(), "deferred_indexes") {
+				t.Errorf("%q: %v", def, err)
 			}
-			defer db.Close()
-			for _, def := range []string{
-				`CREATE INDEX evil ON comments (id); CREATE TABLE pwned (x INT)`,
-				`CREATE INDEX evil ON sites (id)`,
-				`CREATE TABLE pwned (x INT)`,
-				`CREATE INDEX other ON comments (id)`,
-			} {
-				if _, err := db.Exec(`DELETE FROM deferred_indexes`); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := db.Exec(map[schema.Dialect]string{schema.SQLite: `INSERT INTO deferred_indexes (name, table_name, definition) VALUES (?, ?, ?)`,
-					schema.Postgres: `INSERT INTO deferred_indexes (name, table_name, definition) VALUES ($1, $2, $3)`}[d], "evil", "comments", def); err != nil {
-					t.Fatal(err)
-				}
-				s, err := schema.Open(ctx, dsn)
-				if err == nil {
-					s.Close()
-					t.Fatalf("%q: the store opened", def)
-				}
-				if !strings.Contains(err.Error(), "deferred_indexes") {
-					t.Errorf("%q: %v", def, err)
-				}
-				var n int
-				if err := db.QueryRow(`SELECT COUNT(*) FROM pwned`).Scan(&n); err == nil {
-					t.Fatalf("%q was run", def)
-				}
+			var n int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM pwned`).Scan(&n); err == nil {
+				t.Fatalf("%q was run", def)
 			}
-		})
-	}
+		}
+	})
 }
 
 func mustImported(t *testing.T, s *schema.Store, site int64, id string) int64 {

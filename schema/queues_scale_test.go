@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/parley/parley/schema"
-	"github.com/parley/parley/schema/schematest"
 )
 
 // scaleComments is how many comments the scale test puts in the table.
@@ -78,82 +77,79 @@ func TestQueuePagesAtScale(t *testing.T) {
 	if raceDetector {
 		n = scaleComments / 40
 	}
-	for _, d := range schematest.Engines {
-		t.Run(string(d), func(t *testing.T) {
-			ctx := context.Background()
-			dsn := schematest.DSN(t, d)
-			s, err := schema.Open(ctx, dsn)
-			if err != nil {
+	forEachFile(t, func(t *testing.T, d schema.Dialect, dsn string) {
+		ctx := context.Background()
+		s, err := schema.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for _, slug := range []string{"one", "two"} {
+			if _, err := s.CreateSite(ctx, slug, schema.DefaultSettings(), nil); err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
-			for _, slug := range []string{"one", "two"} {
-				if _, err := s.CreateSite(ctx, slug, schema.DefaultSettings(), nil); err != nil {
-					t.Fatal(err)
-				}
-			}
-			start := time.Now()
-			seedComments(t, d, dsn, n)
-			t.Logf("seeded %d comments in %v", n, time.Since(start).Round(time.Millisecond))
+		}
+		start := time.Now()
+		seedComments(t, d, dsn, n)
+		t.Logf("seeded %d comments in %v", n, time.Since(start).Round(time.Millisecond))
 
-			scopes := []struct {
-				name string
-				q    schema.QueueQuery
-			}{
-				{"all sites", schema.QueueQuery{}},
-				{"one site", schema.QueueQuery{SiteIDs: []int64{1}}},
-				{"two sites merged", schema.QueueQuery{SiteIDs: []int64{1, 2}}},
-				{"one article", schema.QueueQuery{ArticleID: 7}},
-			}
-			var worst time.Duration
-			var worstName string
-			for _, queue := range schema.Queues {
-				for _, sort := range []string{schema.QueueOldest, schema.QueueNewest, schema.QueuePriority} {
-					for _, sc := range scopes {
-						q := sc.q
-						q.Queue, q.Sort, q.Limit = queue, sort, 50
-						// A cursor deep into the queue: 20 pages in, which
-						// must follow each other in order without a repeat.
-						deep := q
-						var seen []schema.Comment
-						for range 20 {
-							rows, next, err := s.QueuePage(ctx, deep)
-							if err != nil {
-								t.Fatal(err)
-							}
-							seen = append(seen, rows...)
-							if next == nil {
-								break
-							}
-							deep.After = next
+		scopes := []struct {
+			name string
+			q    schema.QueueQuery
+		}{
+			{"all sites", schema.QueueQuery{}},
+			{"one site", schema.QueueQuery{SiteIDs: []int64{1}}},
+			{"two sites merged", schema.QueueQuery{SiteIDs: []int64{1, 2}}},
+			{"one article", schema.QueueQuery{ArticleID: 7}},
+		}
+		var worst time.Duration
+		var worstName string
+		for _, queue := range schema.Queues {
+			for _, sort := range []string{schema.QueueOldest, schema.QueueNewest, schema.QueuePriority} {
+				for _, sc := range scopes {
+					q := sc.q
+					q.Queue, q.Sort, q.Limit = queue, sort, 50
+					// A cursor deep into the queue: 20 pages in, which
+					// must follow each other in order without a repeat.
+					deep := q
+					var seen []schema.Comment
+					for range 20 {
+						rows, next, err := s.QueuePage(ctx, deep)
+						if err != nil {
+							t.Fatal(err)
 						}
-						if !slices.IsSortedFunc(seen, pageOrder(sort)) {
-							t.Fatalf("%s by %s, %s: pages out of order", queue, sort, sc.name)
+						seen = append(seen, rows...)
+						if next == nil {
+							break
 						}
-						var times []time.Duration
-						for i := range 20 {
-							page := q
-							if i%2 == 1 {
-								page = deep
-							}
-							t0 := time.Now()
-							rows, _, err := s.QueuePage(ctx, page)
-							times = append(times, time.Since(t0))
-							if err != nil || len(rows) == 0 {
-								t.Fatalf("%s %s %s: %d rows, %v", queue, sort, sc.name, len(rows), err)
-							}
+						deep.After = next
+					}
+					if !slices.IsSortedFunc(seen, pageOrder(sort)) {
+						t.Fatalf("%s by %s, %s: pages out of order", queue, sort, sc.name)
+					}
+					var times []time.Duration
+					for i := range 20 {
+						page := q
+						if i%2 == 1 {
+							page = deep
 						}
-						slices.Sort(times)
-						p99 := times[len(times)-1]
-						if p99 > worst {
-							worst, worstName = p99, queue+" by "+sort+", "+sc.name
+						t0 := time.Now()
+						rows, _, err := s.QueuePage(ctx, page)
+						times = append(times, time.Since(t0))
+						if err != nil || len(rows) == 0 {
+							t.Fatalf("%s %s %s: %d rows, %v", queue, sort, sc.name, len(rows), err)
 						}
+					}
+					slices.Sort(times)
+					p99 := times[len(times)-1]
+					if p99 > worst {
+						worst, worstName = p99, queue+" by "+sort+", "+sc.name
 					}
 				}
 			}
-			t.Logf("slowest page over every queue, order and scope: %v (%s)", worst, worstName)
-		})
-	}
+		}
+		t.Logf("slowest page over every queue, order and scope: %v (%s)", worst, worstName)
+	})
 }
 
 // pageOrder compares comments as a queue page of the sort orders them; no
