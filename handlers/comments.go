@@ -364,11 +364,21 @@ func (s *Server) mergeShadow(r *http.Request, site *schema.Site, article *schema
 	return nil
 }
 
-// commentByID is the {id} of the route.
-func (s *Server) commentByID(r *http.Request) (*schema.Comment, error) {
+// commentID is the route's {id}; anything but a positive number names no
+// comment.
+func commentID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(routeVar(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
-		return nil, errNotFound("comment")
+		return 0, errNotFound("comment")
+	}
+	return id, nil
+}
+
+// commentByID is the comment of the route's {id}.
+func (s *Server) commentByID(r *http.Request) (*schema.Comment, error) {
+	id, err := commentID(r)
+	if err != nil {
+		return nil, err
 	}
 	c, err := s.store.Comment(r.Context(), id)
 	if errors.Is(err, schema.ErrNotFound) {
@@ -516,9 +526,9 @@ func (s *Server) voteComment(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limits.votes.check(limitKey(s.clientIP(r))); err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(routeVar(r, "id"), 10, 64)
-	if err != nil || id <= 0 {
-		return errNotFound("comment")
+	id, err := commentID(r)
+	if err != nil {
+		return err
 	}
 	// The store refuses a comment that is not published, in the vote's
 	// own transaction: no read of the comment before it.

@@ -77,14 +77,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeJSONLine(w, status, append(b, '\n'))
 }
 
-// writeRawJSON writes the JSON b and a newline, leaving b as it is.
-func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
-	setJSONHeaders(w, len(b)+1)
-	w.WriteHeader(status)
-	w.Write(b)
-	w.Write([]byte{'\n'})
-}
-
 // writeJSONLine writes line, JSON and its newline, in one write: net/http
 // sends an answer larger than its 4 KiB buffer (a page of comments) as it
 // is written, so a newline written after it costs a write to the

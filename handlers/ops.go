@@ -33,12 +33,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 // openAPI serves docs/openapi.yaml as JSON, converted once.
 func (s *Server) openAPI() http.Handler {
 	spec, err := docs.OpenAPIJSON()
+	line := append(spec[:len(spec):len(spec)], '\n')
 	return s.h(func(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		writeRawJSON(w, http.StatusOK, spec)
+		writeJSONLine(w, http.StatusOK, line)
 		return nil
 	})
 }
