@@ -187,6 +187,73 @@ func TestQueueCountersStayExact(t *testing.T) {
 	})
 }
 
+// Posts and reports from many requests at once share batches (and, on
+// PostgreSQL, overlapping lanes) whose article and queue counters are
+// folded per batch: after the burst every counter equals a recount.
+func TestFoldedCountersStayExactUnderConcurrentPosts(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		sites := []*schema.Site{newSite(t, s, "news"), newSite(t, s, "sport")}
+		statuses := []string{schema.StatusPending, schema.StatusApproved, schema.StatusApproved, schema.StatusRejected, schema.StatusSpam}
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		var mu sync.Mutex
+		var posted []*schema.Comment
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(g), 7))
+				for i := 0; i < 25; i++ {
+					site := sites[r.IntN(len(sites))]
+					status := statuses[r.IntN(len(statuses))]
+					c := &schema.Comment{SiteID: site.ID, Author: "x", Body: fmt.Sprint("c", g, i), BodyKey: fmt.Sprint("c", g, i),
+						Status: status, EditTokenHash: "h", Reasons: "[]"}
+					if err := s.PostComment(ctx, c, schema.PostOptions{ArticleKey: fmt.Sprint("a", r.IntN(3))}); err != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					posted = append(posted, c)
+					target := posted[r.IntN(len(posted))]
+					mu.Unlock()
+					if _, _, err := s.ReportComment(ctx, target.ID, fmt.Sprint("reader", g), "spam", "", 2, nil); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		for _, site := range sites {
+			stored, counted, err := s.ApprovedCounts(ctx, site.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(stored) == 0 || fmt.Sprint(stored) != fmt.Sprint(counted) {
+				t.Fatalf("site %s: approved counters %v, recount %v", site.Slug, stored, counted)
+			}
+			counts, err := s.QueueCounts(ctx, []int64{site.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range schema.CountedQueues {
+				rows, _, err := s.QueuePage(ctx, schema.QueueQuery{Queue: q, SiteIDs: []int64{site.ID}, Limit: 1000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if counts[q] != int64(len(rows)) {
+					t.Fatalf("site %s, %s: counter %d, queue holds %d", site.Slug, q, counts[q], len(rows))
+				}
+			}
+		}
+	})
+}
+
 // Deliveries are claimed once: concurrent workers never get the same one
 // while its lease runs, and a lapsed lease makes it due again.
 func TestClaimDeliveries(t *testing.T) {

@@ -50,15 +50,12 @@ func (s *Store) moveQueue(ctx context.Context, tx sqlx.ExtContext, siteID int64,
 	return nil
 }
 
-// moveQueue is Store.moveQueue in a batch, with the statement the writer
-// prepared once.
-func (b *batch) moveQueue(siteID int64, from, to string) error {
+// moveQueue is Store.moveQueue in a batch: the change is folded into the
+// batch's queue counters, written when its ops have run.
+func (b *batch) moveQueue(siteID int64, from, to string) {
 	for _, d := range queueDeltas(from, to) {
-		if _, err := b.exec(sqlMoveQueue, siteID, d.queue, d.by); err != nil {
-			return fmt.Errorf("count queue %s: %w", d.queue, err)
-		}
+		b.queues[queueKey{siteID, d.queue}] += int64(d.by)
 	}
-	return nil
 }
 
 const sqlMoveQueue = `INSERT INTO queue_counts (site_id, queue, count) VALUES (?, ?, ?)

@@ -69,9 +69,7 @@ func (s *Store) ReportComment(ctx context.Context, commentID int64, readerID, re
 		if _, err := b.exec(`UPDATE comments SET reported_at = ?, queue = ? WHERE id = ?`, now, queue, commentID); err != nil {
 			return fmt.Errorf("mark reported: %w", err)
 		}
-		if err := b.moveQueue(c.SiteID, c.Queue, queue); err != nil {
-			return err
-		}
+		b.moveQueue(c.SiteID, c.Queue, queue)
 		if announce == nil {
 			return nil
 		}

@@ -14,3 +14,21 @@ func (s *Store) ReactorsReady() bool { return s.state.reactors.ready.Load() }
 
 // ReaderLookups counts the per-reader reaction lookups that missed memory.
 func (s *Store) ReaderLookups() int64 { return s.state.readers.Stats().Misses }
+
+// ApprovedCounts returns, per article of a site, the approved counter the
+// writers keep and a count of the article's approved comments.
+func (s *Store) ApprovedCounts(ctx context.Context, siteID int64) (stored, counted map[int64]int64, err error) {
+	var rows []struct {
+		ID      int64 `db:"id"`
+		Stored  int64 `db:"approved_count"`
+		Counted int64 `db:"counted"`
+	}
+	err = s.db.SelectContext(ctx, &rows, s.q(`SELECT a.id, a.approved_count,
+		(SELECT COUNT(*) FROM comments c WHERE c.article_id = a.id AND c.status = 'approved') AS counted
+		FROM articles a WHERE a.site_id = ?`), siteID)
+	stored, counted = map[int64]int64{}, map[int64]int64{}
+	for _, r := range rows {
+		stored[r.ID], counted[r.ID] = r.Stored, r.Counted
+	}
+	return stored, counted, err
+}

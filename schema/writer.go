@@ -1,11 +1,14 @@
 package schema
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +39,9 @@ func hotWrites() []string {
 type writer struct {
 	ops  chan *op
 	done chan struct{}
+	// turn is held by the lane gathering and running a batch, until its
+	// commit.
+	turn sync.Mutex
 	// mu orders submissions before the close of ops: a request still
 	// running at shutdown gets ErrClosed instead of a panic.
 	mu     sync.RWMutex
@@ -62,7 +68,13 @@ type batch struct {
 	ctx    context.Context
 	tx     *sqlx.Tx
 	counts map[countKey]int64
-	after  []func()
+	// approved and queues are the batch's changes of articles' approved
+	// counters and sites' queue counters, folded like counts: a burst of
+	// posts on one article is one update of each per batch, taken at the
+	// end in key order.
+	approved map[int64]int64
+	queues   map[queueKey]int64
+	after    []func()
 	// reactions are the batch's reaction changes on PostgreSQL, written
 	// together by a few set-based statements when the ops have run.
 	reactions []reactionChange
@@ -72,6 +84,11 @@ type batch struct {
 	cur          *op
 	// ins is what the batch folded for the insights' rollups.
 	ins insights
+}
+
+type queueKey struct {
+	site  int64
+	queue string
 }
 
 type countKey struct {
@@ -99,9 +116,35 @@ func (b *batch) addCount(article int64, reaction string, by int64) {
 // afterCommit runs fn once the batch has committed: cache updates.
 func (b *batch) afterCommit(fn func()) { b.after = append(b.after, fn) }
 
+// postgresLanes is how many batches may be in flight on PostgreSQL. A
+// commit there waits for the flush to disk (3 ms on the development
+// machine); meanwhile the next lane gathers what queued and runs its
+// statements, so a commit's wait overlaps the next batch's work. Only one
+// lane runs statements at a time (the turn), so batches stay as large as
+// with one. The rows every batch shares (counters, rollups) are taken at
+// a batch's end in key order, so a lane waits there for the commit before
+// it and lanes cannot deadlock on them. SQLite has one writer connection:
+// one lane.
+const postgresLanes = 3
+
 func (s *Store) startWriter() {
 	s.w = &writer{ops: make(chan *op, 4*maxBatch), done: make(chan struct{})}
-	go s.writeLoop()
+	lanes := 1
+	if s.dialect == Postgres {
+		lanes = postgresLanes
+	}
+	var wg sync.WaitGroup
+	for range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.writeLoop()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.w.done)
+	}()
 }
 
 func (s *Store) stopWriter() {
@@ -143,9 +186,18 @@ func (s *Store) submit(ctx context.Context, fn func(b *batch) error) error {
 }
 
 func (s *Store) writeLoop() {
-	defer close(s.w.done)
 	ops := make([]*op, 0, maxBatch)
-	for first := range s.w.ops {
+	for {
+		// One lane at a time gathers and runs a batch; it hands the turn
+		// on when it commits. So batches stay as large as with one lane
+		// (all that queued while the previous batch ran), and the wait for
+		// a commit's flush is the only work that overlaps.
+		s.w.turn.Lock()
+		first, ok := <-s.w.ops
+		if !ok {
+			s.w.turn.Unlock()
+			return
+		}
 		ops = s.live(ops[:0], first)
 		// Under load the handlers that will submit next are often runnable
 		// but not yet running (two cores serve HTTP, the client and this
@@ -161,11 +213,14 @@ func (s *Store) writeLoop() {
 			runtime.Gosched()
 		}
 		if len(ops) == 0 {
+			s.w.turn.Unlock()
 			continue
 		}
 		s.w.batches.Add(1)
 		s.w.writes.Add(int64(len(ops)))
-		s.runBatch(ops)
+		var once sync.Once
+		s.runBatch(ops, func() { once.Do(s.w.turn.Unlock) })
+		once.Do(s.w.turn.Unlock)
 	}
 }
 
@@ -212,11 +267,13 @@ func (s *Store) WriterStats() WriterStats {
 
 // runBatch commits ops together; if the batch fails as a whole, each op is
 // retried alone so that one bad op cannot fail the others.
-func (s *Store) runBatch(ops []*op) {
+// release is called when the batch no longer needs the turn: before its
+// commit, or when it failed.
+func (s *Store) runBatch(ops []*op, release func()) {
 	var after []func()
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		after, err = s.tryBatch(ops)
+		after, err = s.tryBatch(ops, release)
 		if err == nil || !retryable(err) {
 			break
 		}
@@ -231,29 +288,32 @@ func (s *Store) runBatch(ops []*op) {
 		}
 		return
 	}
+	release()
 	if len(ops) == 1 {
 		ops[0].err <- err
 		return
 	}
 	for _, o := range ops {
 		s.w.replayed.Add(1)
-		s.runBatch([]*op{o})
+		s.runBatch([]*op{o}, release)
 	}
 }
 
-func (s *Store) tryBatch(ops []*op) ([]func(), error) {
+func (s *Store) tryBatch(ops []*op, release func()) ([]func(), error) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	tx, err := s.wdb.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	b := &batch{s: s, ctx: ctx, tx: tx, counts: map[countKey]int64{}}
+	b := &batch{s: s, ctx: ctx, tx: tx, counts: map[countKey]int64{},
+		approved: map[int64]int64{}, queues: map[queueKey]int64{}}
 	if err := b.run(ops); err != nil {
 		tx.Rollback()
 		s.hooks.drop(tx)
 		return nil, err
 	}
+	release()
 	if err := tx.Commit(); err != nil {
 		s.hooks.drop(tx)
 		return nil, fmt.Errorf("commit: %w", err)
@@ -277,7 +337,9 @@ func (b *batch) run(ops []*op) error {
 			o.soft = se.err
 		}
 	}
-	for _, step := range []func() error{b.writeCommentVotes, b.writeReactions, b.applyCounts, b.applyInsights} {
+	// Comment rows first, then articles' and queues' counters, in the
+	// order a moderator's decision takes them.
+	for _, step := range []func() error{b.writeCommentVotes, b.applyCommentCounts, b.writeReactions, b.applyCounts, b.applyInsights} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -385,6 +447,38 @@ func (b *batch) applyCounts() error {
 				return next
 			})
 		})
+	}
+	return nil
+}
+
+// applyCommentCounts writes the folded approved and queue counters, each
+// in key order.
+func (b *batch) applyCommentCounts() error {
+	articles := make([]int64, 0, len(b.approved))
+	for a, by := range b.approved {
+		if by != 0 {
+			articles = append(articles, a)
+		}
+	}
+	slices.Sort(articles)
+	for _, a := range articles {
+		if _, err := b.exec(sqlBumpApproved, b.approved[a], a); err != nil {
+			return fmt.Errorf("count approved: %w", err)
+		}
+	}
+	queues := make([]queueKey, 0, len(b.queues))
+	for k, by := range b.queues {
+		if by != 0 {
+			queues = append(queues, k)
+		}
+	}
+	slices.SortFunc(queues, func(x, y queueKey) int {
+		return cmp.Or(cmp.Compare(x.site, y.site), strings.Compare(x.queue, y.queue))
+	})
+	for _, k := range queues {
+		if _, err := b.exec(sqlMoveQueue, k.site, k.queue, b.queues[k]); err != nil {
+			return fmt.Errorf("count queue %s: %w", k.queue, err)
+		}
 	}
 	return nil
 }
