@@ -47,6 +47,23 @@ func (s *Store) voteComment(ctx context.Context, commentID int64, readerID strin
 			return nil
 		}
 		// SQLite from here: its writer is alone, so nothing is locked.
+		// Most votes are a reader's first on the comment: one insert that
+		// checks the comment, then the count. Anything else (no such
+		// comment, not published, an earlier vote) inserts nothing and
+		// takes the way below.
+		if vote != 0 {
+			insert := sqlInsertVoteOn
+			if published {
+				insert = sqlInsertVotePublished
+			}
+			res, err := b.exec(insert, commentID, readerID, vote, commentID)
+			if err != nil {
+				return fmt.Errorf("vote: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				return s.applyVote(b, commentID, 0, vote, &out)
+			}
+		}
 		read := sqlVoteArticle
 		if published {
 			read = sqlVotePublished
@@ -58,15 +75,6 @@ func (s *Store) voteComment(ctx context.Context, commentID int64, readerID strin
 			}
 			return fmt.Errorf("read comment: %w", err)
 		}
-		if vote != 0 {
-			res, err := b.exec(sqlInsertVote, commentID, readerID, vote)
-			if err != nil {
-				return fmt.Errorf("vote: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				return s.applyVote(b, commentID, 0, vote, &out)
-			}
-		}
 		var old int
 		err := b.get(&old, sqlReadVote, commentID, readerID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -75,9 +83,12 @@ func (s *Store) voteComment(ctx context.Context, commentID int64, readerID strin
 			return fmt.Errorf("read vote: %w", err)
 		}
 		if old != vote {
-			if vote == 0 {
+			switch {
+			case vote == 0:
 				_, err = b.exec(sqlDeleteVote, commentID, readerID)
-			} else {
+			case old == 0:
+				_, err = b.exec(sqlInsertVote, commentID, readerID, vote)
+			default:
 				_, err = b.exec(sqlUpdateVote, vote, commentID, readerID)
 			}
 			if err != nil {
@@ -95,10 +106,14 @@ const (
 	// sqlVotePublished binds the status as a literal: StatusApproved.
 	sqlVotePublished = `SELECT article_id FROM comments WHERE id = ? AND status = 'approved'`
 	sqlInsertVote    = `INSERT INTO comment_votes (comment_id, reader_id, vote) VALUES (?, ?, ?) ON CONFLICT (comment_id, reader_id) DO NOTHING`
-	sqlReadVote      = `SELECT vote FROM comment_votes WHERE comment_id = ? AND reader_id = ?`
-	sqlDeleteVote    = `DELETE FROM comment_votes WHERE comment_id = ? AND reader_id = ?`
-	sqlUpdateVote    = `UPDATE comment_votes SET vote = ? WHERE comment_id = ? AND reader_id = ?`
-	sqlCountVote     = `UPDATE comments SET upvotes = upvotes + ?, downvotes = downvotes + ?, score = score + ? WHERE id = ? RETURNING id, upvotes, downvotes, score, article_id`
+	// A first vote on a comment that exists (and is published): the
+	// comment's id comes twice.
+	sqlInsertVoteOn        = `INSERT INTO comment_votes (comment_id, reader_id, vote) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM comments WHERE id = ?) ON CONFLICT (comment_id, reader_id) DO NOTHING`
+	sqlInsertVotePublished = `INSERT INTO comment_votes (comment_id, reader_id, vote) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM comments WHERE id = ? AND status = 'approved') ON CONFLICT (comment_id, reader_id) DO NOTHING`
+	sqlReadVote            = `SELECT vote FROM comment_votes WHERE comment_id = ? AND reader_id = ?`
+	sqlDeleteVote          = `DELETE FROM comment_votes WHERE comment_id = ? AND reader_id = ?`
+	sqlUpdateVote          = `UPDATE comment_votes SET vote = ? WHERE comment_id = ? AND reader_id = ?`
+	sqlCountVote           = `UPDATE comments SET upvotes = upvotes + ?, downvotes = downvotes + ?, score = score + ? WHERE id = ? RETURNING id, upvotes, downvotes, score, article_id`
 )
 
 func (s *Store) applyVote(b *batch, commentID int64, old, vote int, out *CommentScore) error {

@@ -32,7 +32,7 @@ const maxBatch = 256
 func hotWrites() []string {
 	return []string{sqlReadReaction, sqlInsertReaction, sqlUpdateReaction, sqlDeleteReaction, sqlAddCount,
 		sqlMarkParent, sqlInsertComment, sqlBumpApproved, sqlConsumeCaptcha, sqlInsertCaptcha,
-		sqlVoteArticle, sqlVotePublished, sqlInsertVote, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote,
+		sqlVoteArticle, sqlVotePublished, sqlInsertVote, sqlInsertVoteOn, sqlInsertVotePublished, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote,
 		sqlRollReaction, sqlRollComments, sqlRollReactionDay, sqlRollCommentsDay, sqlRollHeld, sqlMoveQueue}
 }
 
