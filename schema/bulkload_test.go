@@ -166,6 +166,100 @@ func TestImportDefersIndexes(t *testing.T) {
 	})
 }
 
+// A bulk load knows which source ids it wrote (the tables were empty when
+// it began) and looks up only those again: repeats across batches and
+// within one are still found and reported, parents written in an earlier
+// batch are linked as their replies are written and later ones by Finish,
+// the rows written with SQLite's foreign-key checks off hold no dangling
+// reference, and running the import again writes nothing.
+func TestBulkLoadKeepsReferences(t *testing.T) {
+	forEachFile(t, func(t *testing.T, d schema.Dialect, dsn string) {
+		ctx := context.Background()
+		s, err := schema.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		site := newSite(t, s, "news")
+		reply := func(id, parent, article string) schema.ImportComment {
+			return schema.ImportComment{SourceID: id, ParentSourceID: parent, Article: schema.ImportArticle{Key: article},
+				Author: "Bo", Body: id, BodyKey: id, Status: schema.StatusApproved, CreatedMS: 1_800_000_000_000}
+		}
+		// c0…c29, then a reply whose parent comes in the next batch.
+		first := append(bulkBatch(0, 30), reply("f1", "f2", "a1"))
+		// c20…c29 again, c30…c39, c35 twice, a reply to c5 (first batch)
+		// and the parent of f1.
+		second := append(bulkBatch(20, 40), bulkBatch(35, 36)[0], reply("x1", "c5", "a0"), reply("f2", "", "a1"))
+		write := func(im *schema.Import, batch []schema.ImportComment, written, already int) {
+			t.Helper()
+			res, err := im.Write(ctx, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Written != written || len(res.Already) != already {
+				t.Fatalf("written %d, already %d (%v); want %d and %d", res.Written, len(res.Already), res.Already, written, already)
+			}
+		}
+		im := s.NewImport(site.ID, "remark42")
+		im.BulkLoad()
+		defer im.Close()
+		write(im, first, 31, 0)
+		write(im, second, 12, 11)
+		res, err := im.Finish(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Resolved != 1 || len(res.Dangling) != 0 || len(res.Cycles) != 0 {
+			t.Fatalf("finish: %+v", res)
+		}
+		for child, parent := range map[string]string{"x1": "c5", "f1": "f2", "c29": "c28", "c31": "c30", "c21": "c20"} {
+			c, err := s.Comment(ctx, mustImported(t, s, site.ID, child))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := mustImported(t, s, site.ID, parent); c.ParentID == nil || *c.ParentID != p {
+				t.Errorf("%s's parent: %v, want %s (%d)", child, c.ParentID, parent, p)
+			}
+		}
+		if c, err := s.Comment(ctx, mustImported(t, s, site.ID, "c30")); err != nil || c.ParentID != nil {
+			t.Errorf("c30 (top level): %+v, %v", c, err)
+		}
+		driver := map[schema.Dialect]string{schema.SQLite: "sqlite", schema.Postgres: "pgx"}[d]
+		db, err := sql.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var comments, mapped int
+		if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM comments), (SELECT COUNT(*) FROM imported_comments)`).Scan(&comments, &mapped); err != nil {
+			t.Fatal(err)
+		}
+		if comments != 43 || mapped != 43 {
+			t.Fatalf("%d comments, %d imported_comments rows; want 43", comments, mapped)
+		}
+		if d == schema.SQLite {
+			rows, err := db.Query(`PRAGMA foreign_key_check`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var table, parent string
+				var rowid, fk sql.NullInt64
+				if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+					t.Fatal(err)
+				}
+				t.Errorf("dangling reference: %s row %v to %s", table, rowid.Int64, parent)
+			}
+			rows.Close()
+		}
+		again := s.NewImport(site.ID, "remark42")
+		again.BulkLoad()
+		defer again.Close()
+		write(again, first, 0, 31)
+		write(again, second, 0, 23)
+	})
+}
+
 // An import that did not ask for a bulk load keeps the indexes, even into
 // an empty database: a server may be serving it.
 func TestImportKeepsIndexesUnlessBulk(t *testing.T) {

@@ -71,19 +71,22 @@ func TestImportParentsAcrossBatches(t *testing.T) {
 		}
 	}
 	// Batches of ten meet every case; batches of a thousand write full-size
-	// (prepared) INSERTs too.
+	// (prepared) INSERTs too. A bulk load finds the parents of earlier
+	// batches through the ids it knows it wrote.
 	for _, batch := range []int{10, 1000} {
-		t.Run(fmt.Sprint(batch), func(t *testing.T) { checkParents(t, file.Bytes(), batch, n, parents, wantRepaired) })
+		for _, bulk := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d bulk=%v", batch, bulk), func(t *testing.T) { checkParents(t, file.Bytes(), batch, bulk, n, parents, wantRepaired) })
+		}
 	}
 }
 
-func checkParents(t *testing.T, file []byte, batch, n int, parents []int, wantRepaired []string) {
+func checkParents(t *testing.T, file []byte, batch int, bulk bool, n int, parents []int, wantRepaired []string) {
 	id := func(i int) string { return fmt.Sprintf("c%d", i) }
 	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
 		ctx := context.Background()
 		site := newSite(t, s)
 		run := func(dry bool) *Report {
-			rep, err := Run(ctx, s, site, bytes.NewReader(file), Options{Format: "remark42", Secret: testSecret, DryRun: dry, Batch: batch})
+			rep, err := Run(ctx, s, site, bytes.NewReader(file), Options{Format: "remark42", Secret: testSecret, DryRun: dry, Batch: batch, Bulk: bulk})
 			if err != nil {
 				t.Fatal(err)
 			}
