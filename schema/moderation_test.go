@@ -166,25 +166,33 @@ func TestQueueCountersStayExact(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		counts, err := s.QueueCounts(ctx, []int64{site.ID})
+		checkQueueCounts(t, s, site)
+	})
+}
+
+// checkQueueCounts compares a site's queue counters with the queues'
+// contents, and checks that each comment is in the queue of its status.
+func checkQueueCounts(t *testing.T, s *schema.Store, site *schema.Site) {
+	t.Helper()
+	ctx := context.Background()
+	counts, err := s.QueueCounts(ctx, []int64{site.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range schema.CountedQueues {
+		rows, _, err := s.QueuePage(ctx, schema.QueueQuery{Queue: q, SiteIDs: []int64{site.ID}, Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, q := range schema.CountedQueues {
-			rows, _, err := s.QueuePage(ctx, schema.QueueQuery{Queue: q, SiteIDs: []int64{site.ID}, Limit: 1000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if counts[q] != int64(len(rows)) {
-				t.Fatalf("%s: counter %d, queue holds %d", q, counts[q], len(rows))
-			}
-			for _, c := range rows {
-				if want := c.Status; q == schema.QueueReported && (want != schema.StatusApproved || c.ReportedMS == nil) || q != schema.QueueReported && want != q {
-					t.Fatalf("comment %+v in queue %s", c, q)
-				}
+		if counts[q] != int64(len(rows)) {
+			t.Fatalf("site %s, %s: counter %d, queue holds %d", site.Slug, q, counts[q], len(rows))
+		}
+		for _, c := range rows {
+			if want := c.Status; q == schema.QueueReported && (want != schema.StatusApproved || c.ReportedMS == nil) || q != schema.QueueReported && want != q {
+				t.Fatalf("comment %+v in queue %s", c, q)
 			}
 		}
-	})
+	}
 }
 
 // Posts and reports from many requests at once share batches (and, on
@@ -237,19 +245,7 @@ func TestFoldedCountersStayExactUnderConcurrentPosts(t *testing.T) {
 			if len(stored) == 0 || fmt.Sprint(stored) != fmt.Sprint(counted) {
 				t.Fatalf("site %s: approved counters %v, recount %v", site.Slug, stored, counted)
 			}
-			counts, err := s.QueueCounts(ctx, []int64{site.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, q := range schema.CountedQueues {
-				rows, _, err := s.QueuePage(ctx, schema.QueueQuery{Queue: q, SiteIDs: []int64{site.ID}, Limit: 1000})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if counts[q] != int64(len(rows)) {
-					t.Fatalf("site %s, %s: counter %d, queue holds %d", site.Slug, q, counts[q], len(rows))
-				}
-			}
+			checkQueueCounts(t, s, site)
 		}
 	})
 }
