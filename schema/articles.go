@@ -129,7 +129,8 @@ type articleKey struct {
 
 // ArticleID returns the id of a site's article; ErrNotFound if the
 // article was never used. Both answers come from memory after the first
-// lookup: most page views are of articles nobody reacted to yet.
+// lookup, and "never used" on the first too when the filter of used
+// articles knows it: most page views are of articles nobody reacted to.
 func (s *Store) ArticleID(ctx context.Context, siteID int64, key string) (int64, error) {
 	if !s.mayBeUsed(articleKey{siteID, key}) {
 		return 0, fmt.Errorf("article %s: %w", key, ErrNotFound)

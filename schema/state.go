@@ -23,13 +23,13 @@ type state struct {
 	// a reader's own reaction on every page view, mostly of articles they
 	// never reacted to, and one query per reader answers all of those.
 	readers  *cache.Cache[string, map[int64]string]
-	reactors *filter                     // who may have reacted at all (filters.go)
+	reactors *filter // who may have reacted at all (filters.go)
 	// usedArticles tells the keys that may name an article: a page view of
 	// an article never used is answered without a query or a cache entry.
 	usedArticles *filter
 	threads      *cache.Cache[int64, uint64] // thread versions by article
-	shadows  *cache.Cache[shadowKey, bool]
-	bans     *cache.Cache[int64, map[banKey][]*Ban] // unexpired bans by site
+	shadows      *cache.Cache[shadowKey, bool]
+	bans         *cache.Cache[int64, map[banKey][]*Ban] // unexpired bans by site
 	// insightDays holds the Insights' per-article sums of settled days
 	// (see InsightArticles): rollups are written on the day of the event,
 	// so a day that has ended never changes and its sums need no
@@ -67,9 +67,9 @@ func newState() state {
 		}),
 		reactors:     newReactors(),
 		usedArticles: newUsedArticles(),
-		threads:  cache.New[int64, uint64]("thread_versions", 200_000, nil),
-		shadows:  cache.New[shadowKey, bool]("shadow_readers", 100_000, nil),
-		bans:     cache.New[int64, map[banKey][]*Ban]("bans", 1_000, nil),
+		threads:      cache.New[int64, uint64]("thread_versions", 200_000, nil),
+		shadows:      cache.New[shadowKey, bool]("shadow_readers", 100_000, nil),
+		bans:         cache.New[int64, map[banKey][]*Ban]("bans", 1_000, nil),
 		insightDays: cache.New("insight_days", 50_000, func(_ string, m map[int64]*ArticleActivity) int64 {
 			return 1 + int64(len(m))
 		}),
