@@ -104,6 +104,15 @@ func (s *Server) articleID(r *http.Request, create bool) (*schema.Site, int64, e
 	return site, id, err
 }
 
+// unusedArticle is the error for a key no article was created under: none
+// where any key is an article, not found where articles are registered.
+func unusedArticle(site *schema.Site, key string) error {
+	if site.Settings.StrictArticles {
+		return errNotFound("article " + quote(key))
+	}
+	return nil
+}
+
 // articleIDOf is articleID for a handler that looked the site up already.
 func (s *Server) articleIDOf(r *http.Request, site *schema.Site, create bool) (int64, error) {
 	key := routeVar(r, "article")
@@ -120,11 +129,8 @@ func (s *Server) articleIDOf(r *http.Request, site *schema.Site, create bool) (i
 	if !errors.Is(err, schema.ErrNotFound) {
 		return id, err
 	}
-	if site.Settings.StrictArticles {
-		return 0, errNotFound("article " + quote(key))
-	}
-	if !create {
-		return 0, nil
+	if err := unusedArticle(site, key); err != nil || !create {
+		return 0, err
 	}
 	a, err := s.store.EnsureArticle(r.Context(), site.ID, key)
 	if err != nil {

@@ -67,26 +67,24 @@ func (s *Server) getReactions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	site, id, err := s.articleID(r, false)
+	site, err := s.site(r)
 	if err != nil {
 		return err
 	}
 	key := routeVar(r, "article")
-	if id == 0 {
-		s.writeReactions(w, site, key, nil, "")
-		return nil
+	if !validArticleKey(key) {
+		return errArticleKey()
 	}
-	c, err := s.store.ReactionCounts(r.Context(), id)
+	id, res, err := s.store.ArticleReactions(r.Context(), site.ID, key, readerID)
 	if err != nil {
 		return err
 	}
-	mine := ""
-	if readerID != "" {
-		if mine, err = s.store.ReaderReaction(r.Context(), id, readerID); err != nil {
+	if id == 0 {
+		if err := unusedArticle(site, key); err != nil {
 			return err
 		}
 	}
-	s.writeReactions(w, site, key, c, mine)
+	s.writeReactions(w, site, key, res.Counts, res.Mine)
 	return nil
 }
 

@@ -129,8 +129,12 @@ type articleKey struct {
 
 // ArticleID returns the id of a site's article; ErrNotFound if the
 // article was never used. Both answers come from memory after the first
-// lookup: most page views are of articles nobody reacted to yet.
+// lookup, and "never used" on the first too when the filter of used
+// articles knows it: most page views are of articles nobody reacted to.
 func (s *Store) ArticleID(ctx context.Context, siteID int64, key string) (int64, error) {
+	if !s.mayBeUsed(articleKey{siteID, key}) {
+		return 0, fmt.Errorf("article %s: %w", key, ErrNotFound)
+	}
 	id, err := s.state.articles.Load(articleKey{siteID, key}, func() (int64, error) {
 		return s.lookupArticleID(ctx, siteID, key)
 	})
@@ -141,6 +145,12 @@ func (s *Store) ArticleID(ctx context.Context, siteID int64, key string) (int64,
 		return 0, fmt.Errorf("article %s: %w", key, ErrNotFound)
 	}
 	return id, nil
+}
+
+// mayBeUsed tells whether k may name an article: false only when the
+// filter of used articles knows it never did.
+func (s *Store) mayBeUsed(k articleKey) bool {
+	return s.state.usedArticles.mayHave(s.state.usedArticles.articleHash(k))
 }
 
 func (s *Store) lookupArticleID(ctx context.Context, siteID int64, key string) (int64, error) {
@@ -181,6 +191,9 @@ func (s *Store) ArticleIDs(ctx context.Context, siteID int64, keys []string) (ma
 	var missing []string
 	fills := map[string]cache.Fill{}
 	for _, k := range keys {
+		if !s.mayBeUsed(articleKey{siteID, k}) {
+			continue
+		}
 		if id, ok := s.state.articles.Get(articleKey{siteID, k}); ok {
 			if id != 0 {
 				out[k] = id

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/parley/parley/schema/cache"
@@ -62,7 +63,7 @@ func scanCounts(rows *sql.Rows) (Counts, error) {
 // ReaderReaction returns the reader's reaction to an article, or "". The
 // widget asks on every page view, so answers are cached, "" too.
 func (s *Store) ReaderReaction(ctx context.Context, articleID int64, readerID string) (string, error) {
-	if !s.state.reactors.mayHave(readerID) {
+	if !s.mayHaveReacted(readerID) {
 		return "", nil
 	}
 	mine, err := s.state.readers.Load(readerID, func() (map[int64]string, error) {
@@ -89,14 +90,127 @@ func (s *Store) ReaderReaction(ctx context.Context, articleID int64, readerID st
 	return mine[articleID], err
 }
 
+// mayHaveReacted tells whether the reader may have reactions: false only
+// when the filter of readers who reacted knows they have none.
+func (s *Store) mayHaveReacted(reader string) bool {
+	return s.state.reactors.mayHave(s.state.reactors.readerHash(reader))
+}
+
 // firstReaction tells whether memory knows the reader has no reaction to
 // the article: a reader who never reacted, or whose reactions are cached.
 func (s *Store) firstReaction(reader string, article int64) bool {
-	if !s.state.reactors.mayHave(reader) {
+	if !s.mayHaveReacted(reader) {
 		return true
 	}
 	mine, ok := s.state.readers.Get(reader)
 	return ok && mine[article] == ""
+}
+
+// ArticleReactions is the widget's read of an article by its key: the
+// article's id (0 when the key was never used), its counts and the
+// reader's own reaction ("" for none, and when readerID is ""). Most
+// page views are of articles nobody reacted to, or never used at all:
+// those answers are cached like any other, and what memory lacks on a
+// first read comes from one query, not one per piece.
+func (s *Store) ArticleReactions(ctx context.Context, siteID int64, key, readerID string) (int64, Reactions, error) {
+	ak := articleKey{siteID, key}
+	if !s.mayBeUsed(ak) {
+		return 0, Reactions{}, nil
+	}
+	id, haveID := s.state.articles.Get(ak)
+	if haveID && id == 0 {
+		return 0, Reactions{}, nil
+	}
+	var res Reactions
+	haveCounts := false
+	if haveID {
+		res.Counts, haveCounts = s.state.counts.Get(id)
+	}
+	var mine map[int64]string
+	haveMine := readerID == "" || !s.mayHaveReacted(readerID)
+	if !haveMine {
+		mine, haveMine = s.state.readers.Get(readerID)
+	}
+	if haveID && haveCounts && haveMine {
+		res.Mine = mine[id]
+		return id, res, nil
+	}
+
+	// The missing pieces, as rows of (piece, article, reaction, count).
+	var parts []string
+	var args []any
+	var idFill, countsFill, mineFill cache.Fill
+	switch {
+	case !haveID:
+		// The counts' key is the id this query finds: their fill is
+		// refused if any article's counts change meanwhile.
+		idFill, countsFill = s.state.articles.Begin(ak), s.state.counts.BeginAny()
+		parts = append(parts, `SELECT 1, a.id, COALESCE(c.reaction, ''), COALESCE(c.count, 0)
+			FROM articles a LEFT JOIN reaction_counts c ON c.article_id = a.id WHERE a.site_id = ? AND a.key = ?`)
+		args = append(args, siteID, key)
+	case !haveCounts:
+		countsFill = s.state.counts.Begin(id)
+		parts = append(parts, `SELECT 1, article_id, reaction, count FROM reaction_counts WHERE article_id = ?`)
+		args = append(args, id)
+	}
+	if !haveMine {
+		mineFill = s.state.readers.Begin(readerID)
+		parts = append(parts, `SELECT 2, article_id, reaction, 0 FROM reactions WHERE reader_id = ?`)
+		args = append(args, readerID)
+	}
+	st, err := s.readStmt(ctx, strings.Join(parts, " UNION ALL "))
+	if err != nil {
+		return 0, Reactions{}, fmt.Errorf("read reactions: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if errors.Is(err, ErrInvalidText) && !haveID {
+		// A key PostgreSQL cannot hold names no article, as on SQLite.
+		s.state.articles.Put(idFill, ak, 0)
+		return 0, Reactions{}, nil
+	}
+	if err != nil {
+		return 0, Reactions{}, fmt.Errorf("read reactions: %w", err)
+	}
+	defer rows.Close()
+	if !haveCounts {
+		res.Counts = Counts{}
+	}
+	if !haveMine {
+		mine = map[int64]string{}
+	}
+	for rows.Next() {
+		var piece int
+		var article, n int64
+		var reaction string
+		if err := rows.Scan(&piece, &article, &reaction, &n); err != nil {
+			return 0, Reactions{}, fmt.Errorf("read reactions: %w", err)
+		}
+		if piece == 2 {
+			mine[article] = reaction
+			continue
+		}
+		id = article
+		if reaction != "" {
+			res.Counts[reaction] = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, Reactions{}, fmt.Errorf("read reactions: %w", err)
+	}
+	if !haveMine {
+		s.state.readers.Put(mineFill, readerID, mine)
+	}
+	if !haveID {
+		s.state.articles.Put(idFill, ak, id)
+		if id == 0 {
+			return 0, Reactions{}, nil
+		}
+	}
+	if !haveCounts {
+		s.state.counts.Put(countsFill, id, res.Counts)
+	}
+	res.Mine = mine[id]
+	return id, res, nil
 }
 
 // readerReacted records a reader's committed reaction in their cached
@@ -104,7 +218,7 @@ func (s *Store) firstReaction(reader string, article int64) bool {
 // f was begun before the commit: a reader's change committed on another
 // instance after it drops the entry instead of being overwritten.
 func (s *Store) readerReacted(f cache.Fill, reader string, article int64, reaction string) {
-	s.state.reactors.add(reader)
+	s.state.reactors.add(s.state.reactors.readerHash(reader))
 	s.state.readers.UpdateIf(f, reader, func(old map[int64]string) map[int64]string {
 		next := make(map[int64]string, len(old)+1)
 		for k, v := range old {

@@ -111,6 +111,8 @@ func (s *Store) SeedInsightHistory(ctx context.Context, siteID int64, n, days, h
 				return fmt.Errorf("seed insights: %w", err)
 			}
 		}
+		// Articles created in bulk: every cache and filter starts over.
+		s.changed(tx, change{kind: changeAll})
 		return nil
 	})
 }

@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -24,10 +23,13 @@ type state struct {
 	// a reader's own reaction on every page view, mostly of articles they
 	// never reacted to, and one query per reader answers all of those.
 	readers  *cache.Cache[string, map[int64]string]
-	reactors reactors                    // who may have reacted at all
-	threads  *cache.Cache[int64, uint64] // thread versions by article
-	shadows  *cache.Cache[shadowKey, bool]
-	bans     *cache.Cache[int64, map[banKey][]*Ban] // unexpired bans by site
+	reactors *filter // who may have reacted at all (filters.go)
+	// usedArticles tells the keys that may name an article: a page view of
+	// an article never used is answered without a query or a cache entry.
+	usedArticles *filter
+	threads      *cache.Cache[int64, uint64] // thread versions by article
+	shadows      *cache.Cache[shadowKey, bool]
+	bans         *cache.Cache[int64, map[banKey][]*Ban] // unexpired bans by site
 	// insightDays holds the Insights' per-article sums of settled days
 	// (see InsightArticles): rollups are written on the day of the event,
 	// so a day that has ended never changes and its sums need no
@@ -63,10 +65,11 @@ func newState() state {
 		readers: cache.New("reader_reactions", 500_000, func(_ string, m map[int64]string) int64 {
 			return 1 + int64(len(m))
 		}),
-		reactors: reactors{seed: maphash.MakeSeed(), rebuild: make(chan struct{}, 1)},
-		threads:  cache.New[int64, uint64]("thread_versions", 200_000, nil),
-		shadows:  cache.New[shadowKey, bool]("shadow_readers", 100_000, nil),
-		bans:     cache.New[int64, map[banKey][]*Ban]("bans", 1_000, nil),
+		reactors:     newReactors(),
+		usedArticles: newUsedArticles(),
+		threads:      cache.New[int64, uint64]("thread_versions", 200_000, nil),
+		shadows:      cache.New[shadowKey, bool]("shadow_readers", 100_000, nil),
+		bans:         cache.New[int64, map[banKey][]*Ban]("bans", 1_000, nil),
 		insightDays: cache.New("insight_days", 50_000, func(_ string, m map[int64]*ArticleActivity) int64 {
 			return 1 + int64(len(m))
 		}),
@@ -152,7 +155,9 @@ func (s *Store) apply(ch change) {
 		st.origins.Clear()
 	case changeArticle:
 		if site, key, ok := idAnd(); ok {
-			st.articles.Invalidate(articleKey{site, key})
+			k := articleKey{site, key}
+			st.usedArticles.add(st.usedArticles.articleHash(k))
+			st.articles.Invalidate(k)
 		}
 	case changeCounts:
 		if err == nil {
@@ -160,7 +165,7 @@ func (s *Store) apply(ch change) {
 		}
 	case changeMine:
 		st.readers.Invalidate(ch.key)
-		st.reactors.add(ch.key)
+		st.reactors.add(st.reactors.readerHash(ch.key))
 	case changeThread:
 		if err == nil {
 			st.threads.Invalidate(id)
@@ -178,6 +183,7 @@ func (s *Store) apply(ch change) {
 			c.Clear()
 		}
 		s.state.reactors.stale()
+		s.state.usedArticles.stale()
 	}
 }
 

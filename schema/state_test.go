@@ -118,6 +118,119 @@ func TestCachedReactionsRace(t *testing.T) {
 	})
 }
 
+// TestArticleReactionsRace reads articles by key, as the widget does, while
+// they are created and voted on, here and by another process: the answers
+// cached from one query (never used, no reactions, the reader's own
+// reaction, counts filled before their article's id was known) must all
+// end equal to the database's.
+func TestArticleReactionsRace(t *testing.T) {
+	forEachFile(t, func(t *testing.T, d schema.Dialect, dsn string) {
+		ctx := context.Background()
+		s, other := open(t, dsn), open(t, dsn)
+		site := newSite(t, s, "news")
+		watch(t, s)
+		waitReady(t, s) // the filters answer "never" from memory too
+		for start := time.Now(); !s.UsedArticlesReady(); time.Sleep(time.Millisecond) {
+			if time.Since(start) > 10*time.Second {
+				t.Fatal("the filter of used articles was never built")
+			}
+		}
+		const keys, readers = 150, 10
+		reader := func() string { return fmt.Sprintf("r%d", rand.IntN(readers)) }
+		var writers, lookers sync.WaitGroup
+		done := make(chan struct{})
+		for w, st := range []*schema.Store{s, s, other} {
+			writers.Go(func() {
+				for i := w; i < keys; i += 3 {
+					key := fmt.Sprintf("k%d", i)
+					if i%5 == 0 {
+						continue // never used
+					}
+					a, err := st.EnsureArticle(ctx, site.ID, key)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if i%5 == 1 {
+						continue // nobody reacts
+					}
+					for v := 0; v < 4; v++ {
+						if _, err := st.SetReaction(ctx, a.ID, reader(), []string{"like", "dislike", ""}[rand.IntN(3)]); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}
+			})
+		}
+		for r := 0; r < 4; r++ {
+			lookers.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					who := reader()
+					if rand.IntN(4) == 0 {
+						who = ""
+					}
+					if _, _, err := s.ArticleReactions(ctx, site.ID, fmt.Sprintf("k%d", rand.IntN(keys)), who); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		writers.Wait()
+		close(done)
+		lookers.Wait()
+		truth := open(t, dsn) // empty caches: what the database says
+		type answer struct {
+			id     int64
+			counts string
+			mine   string
+		}
+		read := func(st *schema.Store, key, who string) answer {
+			id, res, err := st.ArticleReactions(ctx, site.ID, key, who)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return answer{id, nonZero(res.Counts), res.Mine}
+		}
+		// The other process's changes arrive a moment after they commit;
+		// an entry left stale would stay so.
+		deadline := time.Now().Add(5 * time.Second)
+		for i := 0; i < keys; i++ {
+			key := fmt.Sprintf("k%d", i)
+			for r := -1; r < readers; r++ {
+				who := ""
+				if r >= 0 {
+					who = fmt.Sprintf("r%d", r)
+				}
+				want := read(truth, key, who)
+				got := read(s, key, who)
+				for got != want && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+					got = read(s, key, who)
+				}
+				if got != want {
+					t.Errorf("%s reader %q: cached %+v, database %+v", key, who, got, want)
+				}
+				if r == -1 && want.id != 0 {
+					recount, err := truth.RecountReactions(ctx, want.id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if nonZero(recount) != want.counts {
+						t.Errorf("%s: counts %q, recount %q", key, want.counts, nonZero(recount))
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestCachedArticlesSitesBansRace fills the caches of article ids (unknown
 // ones too), sites, bans and shadow readers while they change, then checks
 // each against a store with empty caches.

@@ -237,9 +237,10 @@ func (s *Store) listen(ctx context.Context) {
 		}
 		s.watch.up.Store(false)
 		s.setTTL(unwatchedTTL)
-		// Deaf, the filter of readers who reacted would miss other
-		// instances' first reactions: ask the database until it is rebuilt.
+		// Deaf, the filters would miss other instances' first reactions and
+		// new articles: ask the database until they are rebuilt.
 		s.state.reactors.deaf()
+		s.state.usedArticles.deaf()
 		if conn != nil {
 			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 			conn.Close(closeCtx)

@@ -8,7 +8,8 @@
 // Put stores only if no Set, Invalidate or Clear touched that key's stripe
 // since. That closes the race where a read that missed loads the old value
 // from the database while a writer commits the new one, then stores the old
-// value after the writer updated the cache.
+// value after the writer updated the cache. A fill of a key the read itself
+// finds (BeginAny) is checked against a change of any key instead.
 //
 // Entries do not expire: writers and the invalidation feed from other
 // processes keep them right. A time to live (SetTTL) is only the safety net
@@ -36,7 +37,10 @@ type Cache[K comparable, V any] struct {
 	budget int64 // per shard
 	ttl    atomic.Int64
 	gens   [stripes]atomic.Uint64
-	shards [shards]shard[K, V]
+	// changes counts every change of any key, for fills of a key not known
+	// when they begin (BeginAny).
+	changes atomic.Uint64
+	shards  [shards]shard[K, V]
 
 	hits, misses, evictions, invalidations, refused atomic.Int64
 }
@@ -99,12 +103,24 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 }
 
 // Fill is a read of k from the source of truth, begun at a generation.
-type Fill struct{ gen uint64 }
+type Fill struct {
+	gen uint64
+	any bool // gen is of the whole cache (BeginAny)
+}
 
 // Begin starts a fill of k: call it before reading the value to cache.
 func (c *Cache[K, V]) Begin(k K) Fill {
 	_, g := c.locate(k)
 	return Fill{gen: g.Load()}
+}
+
+// BeginAny starts a fill of a key that the read itself will tell, such
+// as the counts of an article looked up by its key in the same query: Put
+// then stores only if no key of the cache changed since. Under many
+// writes such fills are mostly refused, and the next read fills the key
+// it now knows with Begin.
+func (c *Cache[K, V]) BeginAny() Fill {
+	return Fill{gen: c.changes.Load(), any: true}
 }
 
 // Put stores v for k unless k was set or invalidated since f began; it
@@ -114,8 +130,12 @@ func (c *Cache[K, V]) Put(f Fill, k K, v V) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Checked under the shard lock, which every change of k also holds
-	// while it bumps the generation: no change can slip in between.
-	if g.Load() != f.gen {
+	// while it bumps the generations: no change can slip in between.
+	gen := g.Load()
+	if f.any {
+		gen = c.changes.Load()
+	}
+	if gen != f.gen {
 		c.refused.Add(1)
 		return false
 	}
@@ -143,7 +163,7 @@ func (c *Cache[K, V]) Load(k K, load func() (V, error)) (V, error) {
 func (c *Cache[K, V]) Set(k K, v V) {
 	s, g := c.locate(k)
 	s.mu.Lock()
-	g.Add(1)
+	c.bump(g)
 	c.store(s, k, v)
 	s.mu.Unlock()
 }
@@ -154,7 +174,7 @@ func (c *Cache[K, V]) Set(k K, v V) {
 func (c *Cache[K, V]) Update(k K, fn func(V) V) {
 	s, g := c.locate(k)
 	s.mu.Lock()
-	g.Add(1)
+	c.bump(g)
 	if el, ok := s.m[k]; ok {
 		// The entry keeps its age: a value updated here but otherwise read
 		// long ago must still expire under the safety net's TTL.
@@ -174,13 +194,13 @@ func (c *Cache[K, V]) UpdateIf(f Fill, k K, fn func(V) V) {
 	defer s.mu.Unlock()
 	el, ok := s.m[k]
 	if g.Load() != f.gen {
-		g.Add(1)
+		c.bump(g)
 		if ok {
 			s.remove(el)
 		}
 		return
 	}
-	g.Add(1)
+	c.bump(g)
 	if ok {
 		at := el.Value.(*entry[K, V]).at
 		c.store(s, k, fn(el.Value.(*entry[K, V]).val))
@@ -192,7 +212,7 @@ func (c *Cache[K, V]) UpdateIf(f Fill, k K, fn func(V) V) {
 func (c *Cache[K, V]) Invalidate(k K) {
 	s, g := c.locate(k)
 	s.mu.Lock()
-	g.Add(1)
+	c.bump(g)
 	if el, ok := s.m[k]; ok {
 		s.remove(el)
 	}
@@ -209,6 +229,7 @@ func (c *Cache[K, V]) Clear() {
 	for i := range c.gens {
 		c.gens[i].Add(1)
 	}
+	c.changes.Add(1)
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.m = map[K]*list.Element{}
@@ -217,6 +238,12 @@ func (c *Cache[K, V]) Clear() {
 		s.mu.Unlock()
 	}
 	c.invalidations.Add(1)
+}
+
+// bump marks a change of a key of stripe g, under its shard's lock.
+func (c *Cache[K, V]) bump(g *atomic.Uint64) {
+	g.Add(1)
+	c.changes.Add(1)
 }
 
 // SetTTL makes entries older than ttl count as missing; 0 turns it off.

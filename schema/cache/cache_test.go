@@ -61,6 +61,38 @@ func TestFillBeforeChangeIsRefused(t *testing.T) {
 	}
 }
 
+// A fill of a key not known when it began (BeginAny) stores only if no
+// key changed meanwhile: the key it finds may be the one that changed.
+func TestFillOfAnyKeyRefusedAfterAnyChange(t *testing.T) {
+	for name, change := range map[string]func(c *Cache[int, int]){
+		"set":        func(c *Cache[int, int]) { c.Set(7, 2) },
+		"update":     func(c *Cache[int, int]) { c.Update(7, func(v int) int { return v + 1 }) },
+		"update if":  func(c *Cache[int, int]) { c.UpdateIf(c.Begin(7), 7, func(v int) int { return v + 1 }) },
+		"invalidate": func(c *Cache[int, int]) { c.Invalidate(7) },
+		"clear":      func(c *Cache[int, int]) { c.Clear() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := New[int, int]("t", 100, nil)
+			f := c.BeginAny()
+			change(c)
+			for _, k := range []int{7, 8} {
+				if c.Put(f, k, 1) {
+					t.Fatalf("key %d: a fill begun before a change was stored", k)
+				}
+			}
+			f = c.BeginAny()
+			c.Get(7)
+			c.Put(c.Begin(9), 9, 9) // a fill is no change
+			if !c.Put(f, 8, 3) {
+				t.Fatal("a fill with no change since it began was refused")
+			}
+			if v, ok := c.Get(8); !ok || v != 3 {
+				t.Fatalf("got %d %v, want 3", v, ok)
+			}
+		})
+	}
+}
+
 func TestTTLIsASafetyNet(t *testing.T) {
 	c := New[int, int]("t", 100, nil)
 	c.Set(1, 1)
