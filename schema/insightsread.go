@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -22,6 +23,11 @@ type InsightScope struct {
 // of sites (nothing to read).
 func (sc InsightScope) where(alias, col string) (string, []any, bool) {
 	cond, args := alias+col+` >= ? AND `+alias+col+` < ?`, []any{sc.From, sc.To}
+	if sc.SiteIDs == nil && col == "hour" {
+		// The hour tables are keyed by article: their (site_id, hour)
+		// index serves a range of hours site by site, not across sites.
+		return alias + `site_id IN (SELECT id FROM sites) AND ` + cond, args, true
+	}
 	if sc.SiteIDs == nil {
 		return cond, args, true
 	}
@@ -176,16 +182,34 @@ func add(out map[int64]*ArticleActivity, id int64, a *ArticleActivity) {
 }
 
 // sumActivity adds the rollups of [from, to) to out, from the month rows
-// (months) or the day rows: the rows come in key order, site and time
-// first, and summing in a map spares the database a sort.
+// (months) or the days': the folded days' rows, and the hours of the days
+// not folded yet. The rows come in key order, site and time first, and
+// summing in a map spares the database a sort.
 func (s *Store) sumActivity(ctx context.Context, out map[int64]*ArticleActivity, months bool, sites []int64, from, to int64) error {
 	if from >= to {
 		return nil
 	}
-	col, reactions, comments := "day", "insight_reaction_days", "insight_days"
 	if months {
-		col, reactions, comments = "month", "insight_reaction_months", "insight_months"
+		return s.sumRows(ctx, out, "month", "insight_reaction_months", "insight_months", sites, from, to)
 	}
+	parts, err := s.dayParts(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		col, reactions, comments := "day", "insight_reaction_days", "insight_days"
+		if !p.folded {
+			col, reactions, comments = "hour", "insight_reaction_hours", "insight_hours"
+		}
+		if err := s.sumRows(ctx, out, col, reactions, comments, sites, p.from, p.to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sumRows adds the rows of a pair of rollup tables over [from, to) to out.
+func (s *Store) sumRows(ctx context.Context, out map[int64]*ArticleActivity, col, reactions, comments string, sites []int64, from, to int64) error {
 	cond, args, ok := InsightScope{sites, from, to}.where("", col)
 	if !ok {
 		return nil
@@ -241,6 +265,35 @@ func (s *Store) sumActivity(ctx context.Context, out map[int64]*ArticleActivity,
 	return rows.Err()
 }
 
+// dayPart is a range of whole UTC days whose rollups are read from the
+// day rows (folded) or from the hours (the days the job has not summed
+// yet: today, and an ended day until the job reaches it).
+type dayPart struct {
+	from, to int64
+	folded   bool
+}
+
+// dayParts splits the days of [from, to) into runs of folded days and of
+// the others; the last part ends at the end of to's day, as the day rows
+// with day < to would.
+func (s *Store) dayParts(ctx context.Context, from, to int64) ([]dayPart, error) {
+	from = DayOf(from)
+	var folded []int64
+	if err := s.db.SelectContext(ctx, &folded, s.q(`SELECT day FROM insight_folded_days WHERE day >= ? AND day < ? ORDER BY day`), from, to); err != nil {
+		return nil, fmt.Errorf("read folded days: %w", err)
+	}
+	var parts []dayPart
+	for d := from; d < to; d += day {
+		_, f := slices.BinarySearch(folded, d)
+		if n := len(parts); n > 0 && parts[n-1].folded == f {
+			parts[n-1].to = d + day
+		} else {
+			parts = append(parts, dayPart{d, d + day, f})
+		}
+	}
+	return parts, nil
+}
+
 // InsightPoint is one step of an article's history.
 type InsightPoint struct {
 	At                                               int64
@@ -250,7 +303,8 @@ type InsightPoint struct {
 
 // InsightSeries returns an article's history from from to to (ms) in steps
 // of step ms (a multiple of an hour), every step present, quiet ones zero.
-// Steps of whole days read the day rollups, others the hours.
+// Steps of whole days read the day rollups of the folded days, the hours
+// otherwise.
 func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int64) ([]InsightPoint, error) {
 	if step < hourMS || to <= from {
 		return nil, fmt.Errorf("insight series: a step of at least an hour over a period that ends after it starts")
@@ -262,21 +316,39 @@ func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int
 		out[i] = InsightPoint{At: from + int64(i)*step, Added: Counts{}, Retracted: Counts{}}
 	}
 	at := func(hour int64) *InsightPoint { return &out[(hour-from)/step] }
-	rt, ct, col := "insight_reaction_hours", "insight_hours", "hour"
+	parts := []dayPart{{from, to, false}}
 	if step%day == 0 {
-		rt, ct, col = "insight_reaction_days", "insight_days", "day"
+		var err error
+		if parts, err = s.dayParts(ctx, from, to); err != nil {
+			return nil, err
+		}
 	}
+	for _, p := range parts {
+		rt, ct, col := "insight_reaction_hours", "insight_hours", "hour"
+		if p.folded {
+			rt, ct, col = "insight_reaction_days", "insight_days", "day"
+		}
+		if err := s.seriesRows(ctx, at, rt, ct, col, articleID, p.from, p.to); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// seriesRows adds an article's rows of a pair of rollup tables over
+// [from, to) to the points at gives.
+func (s *Store) seriesRows(ctx context.Context, at func(int64) *InsightPoint, rt, ct, col string, articleID, from, to int64) error {
 	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT `+col+`, reaction, added, retracted FROM `+rt+`
 		WHERE article_id = ? AND `+col+` >= ? AND `+col+` < ?`), articleID, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("read reaction history: %w", err)
+		return fmt.Errorf("read reaction history: %w", err)
 	}
 	for rows.Next() {
 		var hour, added, retracted int64
 		var r string
 		if err := rows.Scan(&hour, &r, &added, &retracted); err != nil {
 			rows.Close()
-			return nil, err
+			return err
 		}
 		p := at(hour)
 		p.Added[r] += added
@@ -284,19 +356,19 @@ func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	rows, err = s.db.QueryxContext(ctx, s.q(`SELECT `+col+`, posted, published, held, rejected, spam, reports FROM `+ct+`
 		WHERE article_id = ? AND `+col+` >= ? AND `+col+` < ?`), articleID, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("read comment history: %w", err)
+		return fmt.Errorf("read comment history: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var hour int64
 		var h commentHour
 		if err := rows.Scan(&hour, &h.posted, &h.published, &h.held, &h.rejected, &h.spam, &h.reports); err != nil {
-			return nil, err
+			return err
 		}
 		p := at(hour)
 		p.Posted += h.posted
@@ -306,7 +378,7 @@ func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int
 		p.Spam += h.spam
 		p.Reports += h.reports
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // DeskDay is the moderation desk's day: comments posted and held, the
@@ -408,24 +480,37 @@ func (s *Store) deskDays(ctx context.Context, sites []int64, first, to int64) ([
 	if !ok || first >= to {
 		return days, nil
 	}
-	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT day, SUM(posted), SUM(held) FROM insight_days WHERE `+dcond+` GROUP BY day`), dargs...)
+	// Posted and held from the folded days' rows, and from the hours of
+	// the others (at puts an hour in its day).
+	parts, err := s.dayParts(ctx, first, to)
 	if err != nil {
-		return nil, fmt.Errorf("read desk: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var dayMS, posted, held int64
-		if err := rows.Scan(&dayMS, &posted, &held); err != nil {
-			rows.Close()
+	for _, p := range parts {
+		table, col := "insight_days", "day"
+		if !p.folded {
+			table, col = "insight_hours", "hour"
+		}
+		cond, args, _ := InsightScope{sites, p.from, p.to}.where("", col)
+		rows, err := s.db.QueryxContext(ctx, s.q(`SELECT `+col+`, SUM(posted), SUM(held) FROM `+table+` WHERE `+cond+` GROUP BY `+col), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read desk: %w", err)
+		}
+		for rows.Next() {
+			var ms, posted, held int64
+			if err := rows.Scan(&ms, &posted, &held); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if d := at(ms); d != nil {
+				d.Posted += posted
+				d.Held += held
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		if d := at(dayMS); d != nil {
-			d.Posted += posted
-			d.Held += held
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	for _, t := range []struct {
 		query string
@@ -456,7 +541,7 @@ func (s *Store) deskDays(ctx context.Context, sites []int64, first, to int64) ([
 			return nil, err
 		}
 	}
-	rows, err = s.db.QueryxContext(ctx, s.q(`SELECT day, bucket, SUM(decisions) FROM insight_wait_days WHERE `+dcond+` GROUP BY day, bucket`), dargs...)
+	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT day, bucket, SUM(decisions) FROM insight_wait_days WHERE `+dcond+` GROUP BY day, bucket`), dargs...)
 	if err != nil {
 		return nil, fmt.Errorf("read waits: %w", err)
 	}
@@ -534,36 +619,50 @@ func (s *Store) RecountInsights(ctx context.Context, articleID int64) (posted ma
 	return posted, entered, nil
 }
 
-// CheckInsightMonths compares every folded month's rollups with its hour
-// rollups summed, site by site and article by article, and returns the
-// differences (none when they are exact). It scans, so only tests and the
-// benchmark call it.
-func (s *Store) CheckInsightMonths(ctx context.Context) ([]string, error) {
-	var months []int64
+// CheckInsightFolds compares every folded day's and month's rollups with
+// their hour rollups summed, site by site and article by article, and
+// returns the differences (none when they are exact). It scans, so only
+// tests and the benchmark call it.
+func (s *Store) CheckInsightFolds(ctx context.Context) ([]string, error) {
+	type period struct {
+		name                string
+		comments, reactions string // the folded tables and their time column
+		col                 string
+		at, end             int64
+	}
+	var periods []period
+	var months, days []int64
 	if err := s.db.SelectContext(ctx, &months, `SELECT month FROM insight_folded_months ORDER BY month`); err != nil {
 		return nil, fmt.Errorf("read folded months: %w", err)
+	}
+	if err := s.db.SelectContext(ctx, &days, `SELECT day FROM insight_folded_days ORDER BY day`); err != nil {
+		return nil, fmt.Errorf("read folded days: %w", err)
+	}
+	for _, m := range months {
+		periods = append(periods, period{time.UnixMilli(m).UTC().Format("2006-01"), "insight_months", "insight_reaction_months", "month", m, nextMonth(m)})
+	}
+	for _, d := range days {
+		periods = append(periods, period{time.UnixMilli(d).UTC().Format(time.DateOnly), "insight_days", "insight_reaction_days", "day", d, d + day})
 	}
 	type key struct {
 		site, article int64
 		field         string
 	}
 	var diffs []string
-	for _, m := range months {
+	for _, p := range periods {
 		got, want := map[key]int64{}, map[key]int64{}
+		var folded []string
+		for _, f := range []string{"posted", "published", "held", "rejected", "spam", "reports"} {
+			folded = append(folded, `SELECT site_id, article_id, '`+f+`', `+f+` FROM `+p.comments+` WHERE `+p.col+` = ?`)
+		}
+		folded = append(folded, `SELECT site_id, article_id, 'added ' || reaction, added FROM `+p.reactions+` WHERE `+p.col+` = ?`,
+			`SELECT site_id, article_id, 'retracted ' || reaction, retracted FROM `+p.reactions+` WHERE `+p.col+` = ?`)
 		for _, t := range []struct {
 			into  map[key]int64
 			query string
 			args  []any
 		}{
-			{got, `SELECT site_id, article_id, 'posted', posted FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'published', published FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'held', held FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'rejected', rejected FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'spam', spam FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'reports', reports FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'added ' || reaction, added FROM insight_reaction_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'retracted ' || reaction, retracted FROM insight_reaction_months WHERE month = ?`,
-				[]any{m, m, m, m, m, m, m, m}},
+			{got, strings.Join(folded, " UNION ALL "), slices.Repeat([]any{p.at}, 8)},
 			{want, `SELECT site_id, article_id, 'posted', SUM(posted) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
 				UNION ALL SELECT site_id, article_id, 'published', SUM(published) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
 				UNION ALL SELECT site_id, article_id, 'held', SUM(held) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
@@ -572,11 +671,11 @@ func (s *Store) CheckInsightMonths(ctx context.Context) ([]string, error) {
 				UNION ALL SELECT site_id, article_id, 'reports', SUM(reports) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
 				UNION ALL SELECT site_id, article_id, 'added ' || reaction, SUM(added) FROM insight_reaction_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id, reaction
 				UNION ALL SELECT site_id, article_id, 'retracted ' || reaction, SUM(retracted) FROM insight_reaction_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id, reaction`,
-				slices.Repeat([]any{m, nextMonth(m)}, 8)},
+				slices.Repeat([]any{p.at, p.end}, 8)},
 		} {
 			rows, err := s.db.QueryContext(ctx, s.q(t.query), t.args...)
 			if err != nil {
-				return nil, fmt.Errorf("check months: %w", err)
+				return nil, fmt.Errorf("check folds: %w", err)
 			}
 			for rows.Next() {
 				var k key
@@ -594,15 +693,14 @@ func (s *Store) CheckInsightMonths(ctx context.Context) ([]string, error) {
 				return nil, err
 			}
 		}
-		month := time.UnixMilli(m).UTC().Format("2006-01")
 		for k, n := range want {
 			if got[k] != n {
-				diffs = append(diffs, fmt.Sprintf("%s site %d article %d %s: month %d, hours %d", month, k.site, k.article, k.field, got[k], n))
+				diffs = append(diffs, fmt.Sprintf("%s site %d article %d %s: %s %d, hours %d", p.name, k.site, k.article, k.field, p.col, got[k], n))
 			}
 		}
 		for k, n := range got {
-			if _, ok := want[k]; !ok {
-				diffs = append(diffs, fmt.Sprintf("%s site %d article %d %s: month %d, hours 0", month, k.site, k.article, k.field, n))
+			if _, ok := want[k]; !ok && n != 0 {
+				diffs = append(diffs, fmt.Sprintf("%s site %d article %d %s: %s %d, hours 0", p.name, k.site, k.article, k.field, p.col, n))
 			}
 		}
 	}
