@@ -125,10 +125,28 @@ func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int
 	if sites == nil {
 		key = "all" // not "[]", which is no site at all
 	}
+	// Which days are folded, read once for every day of the period.
+	parts, err := s.dayParts(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	foldedDay := map[int64]bool{}
+	for _, p := range parts {
+		for d := p.from; p.folded && d < p.to; d += day {
+			foldedDay[d] = true
+		}
+	}
 	part := func(months bool, from, to int64) error {
 		sum, err := s.state.insightParts.Load(fmt.Sprint(key, months, from), func() (map[int64]*ArticleActivity, error) {
 			sum := map[int64]*ArticleActivity{}
-			return sum, s.sumActivity(ctx, sum, months, sites, from, to)
+			switch {
+			case months:
+				return sum, s.sumRows(ctx, sum, "month", "insight_reaction_months", "insight_months", sites, from, to)
+			case foldedDay[from]:
+				return sum, s.sumRows(ctx, sum, "day", "insight_reaction_days", "insight_days", sites, from, to)
+			default:
+				return sum, s.sumHours(ctx, sum, sites, from, to)
+			}
 		})
 		for id, a := range sum {
 			add(out, id, a)
@@ -197,15 +215,62 @@ func (s *Store) sumActivity(ctx context.Context, out map[int64]*ArticleActivity,
 		return err
 	}
 	for _, p := range parts {
-		col, reactions, comments := "day", "insight_reaction_days", "insight_days"
-		if !p.folded {
-			col, reactions, comments = "hour", "insight_reaction_hours", "insight_hours"
+		var err error
+		if p.folded {
+			err = s.sumRows(ctx, out, "day", "insight_reaction_days", "insight_days", sites, p.from, p.to)
+		} else {
+			err = s.sumHours(ctx, out, sites, p.from, p.to)
 		}
-		if err := s.sumRows(ctx, out, col, reactions, comments, sites, p.from, p.to); err != nil {
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sumHours adds the hour rollups of [from, to) to out: the settled hours'
+// sums kept (endedHours), the rows of the hours after them read.
+func (s *Store) sumHours(ctx context.Context, out map[int64]*ArticleActivity, sites []int64, from, to int64) error {
+	ended, settled, err := s.endedHours(ctx, sites, from, to)
+	if err != nil {
+		return err
+	}
+	for id, a := range ended {
+		add(out, id, a)
+	}
+	return s.sumRows(ctx, out, "hour", "insight_reaction_hours", "insight_hours", sites, settled, to)
+}
+
+// endedHours returns the sums of the hours of [from, to) that have ended
+// (and settled), and the end of them. Such an hour never changes, like a
+// day, so each one's sums are kept, and their run's, which grows by an
+// hour each hour: today's page reads only the rows of the hour under way,
+// not every row of the day so far (a site's day has about 24 times as
+// many hour rows as day rows). The map is shared: the caller must not
+// change it.
+func (s *Store) endedHours(ctx context.Context, sites []int64, from, to int64) (map[int64]*ArticleActivity, int64, error) {
+	key := fmt.Sprint(sites)
+	if sites == nil {
+		key = "all"
+	}
+	settled := max(min(HourOf(s.nowMS()-settleMS), to), from)
+	ended, err := s.state.insightParts.Load(fmt.Sprint(key, "hours", from, settled), func() (map[int64]*ArticleActivity, error) {
+		sum := map[int64]*ArticleActivity{}
+		for h := from; h < settled; h += hourMS {
+			part, err := s.state.insightParts.Load(fmt.Sprint(key, "hour", h), func() (map[int64]*ArticleActivity, error) {
+				part := map[int64]*ArticleActivity{}
+				return part, s.sumRows(ctx, part, "hour", "insight_reaction_hours", "insight_hours", sites, h, h+hourMS)
+			})
+			if err != nil {
+				return nil, err
+			}
+			for id, a := range part {
+				add(sum, id, a)
+			}
+		}
+		return sum, nil
+	})
+	return ended, settled, err
 }
 
 // sumRows adds the rows of a pair of rollup tables over [from, to) to out.
@@ -481,18 +546,35 @@ func (s *Store) deskDays(ctx context.Context, sites []int64, first, to int64) ([
 		return days, nil
 	}
 	// Posted and held from the folded days' rows, and from the hours of
-	// the others (at puts an hour in its day).
+	// the others, day by day, through the articles' sums kept per hour.
 	parts, err := s.dayParts(ctx, first, to)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range parts {
-		table, col := "insight_days", "day"
 		if !p.folded {
-			table, col = "insight_hours", "hour"
+			for d := p.from; d < p.to; d += day {
+				dd := at(d)
+				ended, settled, err := s.endedHours(ctx, sites, d, d+day)
+				if err != nil {
+					return nil, err
+				}
+				for _, a := range ended {
+					dd.Posted += a.Posted
+					dd.Held += a.Held
+				}
+				cond, args, _ := InsightScope{sites, settled, d + day}.where("", "hour")
+				var posted, held int64
+				if err := s.db.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(posted), 0), COALESCE(SUM(held), 0) FROM insight_hours WHERE `+cond), args...).Scan(&posted, &held); err != nil {
+					return nil, fmt.Errorf("read desk: %w", err)
+				}
+				dd.Posted += posted
+				dd.Held += held
+			}
+			continue
 		}
-		cond, args, _ := InsightScope{sites, p.from, p.to}.where("", col)
-		rows, err := s.db.QueryxContext(ctx, s.q(`SELECT `+col+`, SUM(posted), SUM(held) FROM `+table+` WHERE `+cond+` GROUP BY `+col), args...)
+		cond, args, _ := InsightScope{sites, p.from, p.to}.where("", "day")
+		rows, err := s.db.QueryxContext(ctx, s.q(`SELECT day, SUM(posted), SUM(held) FROM insight_days WHERE `+cond+` GROUP BY day`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("read desk: %w", err)
 		}
