@@ -81,14 +81,14 @@ func (s *Store) SeedInsightHistory(ctx context.Context, siteID int64, n, days, h
 				[]any{n - 1, siteID, start}},
 			{`WITH RECURSIVE h(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM h WHERE j < ?)
 				INSERT INTO insight_hours (article_id, hour, site_id, posted, published, held, rejected, spam, reports)
-				SELECT a.id, `+hourOf+`, a.site_id,
+				SELECT a.id, ` + hourOf + `, a.site_id,
 					(a.id + h.j) % 5, (a.id + h.j) % 4, (a.id + h.j) % 2, (a.id * h.j) % 2, (a.id + h.j) % 7 / 6, (a.id + 2 * h.j) % 9 / 8
-				FROM articles a CROSS JOIN h WHERE a.site_id = ? AND a.id >= ? AND `+hourOf+` <= ?`,
+				FROM articles a CROSS JOIN h WHERE a.site_id = ? AND a.id >= ? AND ` + hourOf + ` <= ?`,
 				[]any{hoursEach - 1, start, first, hours, n, hourMS, siteID, first, start, first, hours, n, hourMS, endHour}},
 			{`WITH RECURSIVE h(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM h WHERE j < ?), r(reaction, k) AS (SELECT 'like', 3 UNION ALL SELECT 'dislike', 5)
 				INSERT INTO insight_reaction_hours (article_id, hour, reaction, site_id, added, retracted)
-				SELECT a.id, `+hourOf+`, r.reaction, a.site_id, (a.id * r.k + h.j) % 11, (a.id + h.j) % 13 / 12
-				FROM articles a CROSS JOIN h CROSS JOIN r WHERE a.site_id = ? AND a.id >= ? AND `+hourOf+` <= ?`,
+				SELECT a.id, ` + hourOf + `, r.reaction, a.site_id, (a.id * r.k + h.j) % 11, (a.id + h.j) % 13 / 12
+				FROM articles a CROSS JOIN h CROSS JOIN r WHERE a.site_id = ? AND a.id >= ? AND ` + hourOf + ` <= ?`,
 				[]any{hoursEach - 1, start, first, hours, n, hourMS, siteID, first, start, first, hours, n, hourMS, endHour}},
 			{`WITH RECURSIVE d(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM d WHERE i < ?), q(queue) AS (SELECT 'pending' UNION ALL SELECT 'reported' UNION ALL SELECT 'spam')
 				INSERT INTO insight_queue_days (site_id, day, queue, size) SELECT CAST(? AS BIGINT), CAST(? AS BIGINT) + d.i * CAST(? AS BIGINT), q.queue, (d.i * 7) % 40 FROM d CROSS JOIN q`,
