@@ -243,11 +243,12 @@ func (s *Store) sumHours(ctx context.Context, out map[int64]*ArticleActivity, si
 
 // endedHours returns the sums of the hours of [from, to) that have ended
 // (and settled), and the end of them. Such an hour never changes, like a
-// day, so each one's sums are kept, and their run's, which grows by an
-// hour each hour: today's page reads only the rows of the hour under way,
-// not every row of the day so far (a site's day has about 24 times as
-// many hour rows as day rows). The map is shared: the caller must not
-// change it.
+// day, so their run's sums are kept; while the run grows (today, by an
+// hour each hour) each hour's sums are kept too, so that today's page
+// reads only the rows of the hour under way, not every row of the day so
+// far (a site's day has about 24 times as many hour rows as day rows). A
+// run that ended (a past day not folded yet) is read in one range. The
+// map is shared: the caller must not change it.
 func (s *Store) endedHours(ctx context.Context, sites []int64, from, to int64) (map[int64]*ArticleActivity, int64, error) {
 	key := fmt.Sprint(sites)
 	if sites == nil {
@@ -256,6 +257,9 @@ func (s *Store) endedHours(ctx context.Context, sites []int64, from, to int64) (
 	settled := max(min(HourOf(s.nowMS()-settleMS), to), from)
 	ended, err := s.state.insightParts.Load(fmt.Sprint(key, "hours", from, settled), func() (map[int64]*ArticleActivity, error) {
 		sum := map[int64]*ArticleActivity{}
+		if settled == to {
+			return sum, s.sumRows(ctx, sum, "hour", "insight_reaction_hours", "insight_hours", sites, from, to)
+		}
 		for h := from; h < settled; h += hourMS {
 			part, err := s.state.insightParts.Load(fmt.Sprint(key, "hour", h), func() (map[int64]*ArticleActivity, error) {
 				part := map[int64]*ArticleActivity{}
