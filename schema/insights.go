@@ -11,16 +11,18 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Insights are rollups the writes keep as they happen: per article and
-// hour, and again per article and day (comments' events, reactions added
-// and retracted, reports), and per site and day (decisions, waiting
-// times, the rules that held comments, queue sizes). The group-commit
-// writer folds a batch's events per row as it folds counters, so a batch
-// adds one upsert per (article, hour) and one per (article, day) touched,
-// not one per vote; decisions, which have their own transaction, add
-// theirs in it. They hold no personal data (see 0021_insights.sql). The
-// hours serve an article's card over a few days; the days serve the
-// rankings and the desk over any period.
+// Insights are rollups the writes keep as they happen, per article and
+// hour (comments' events, reactions added and retracted, reports), and
+// per site and day (decisions, waiting times, the rules that held
+// comments, queue sizes). The group-commit writer folds a batch's events
+// per row as it folds counters, so a batch adds one upsert per (article,
+// hour) touched, not one per vote; decisions, which have their own
+// transaction, add theirs in it. The hours are the only rollups the hot
+// paths write: the day and month rows, which serve the rankings and the
+// desk over long periods, are the hours summed by the periodic job once
+// each day or month has ended (FoldInsightMonths), and a day not summed
+// yet, today always, is read from its hours. They hold no personal data
+// (see 0021_insights.sql).
 
 const hourMS = int64(time.Hour / time.Millisecond)
 
@@ -173,30 +175,21 @@ const (
 			published = insight_hours.published + excluded.published, held = insight_hours.held + excluded.held,
 			rejected = insight_hours.rejected + excluded.rejected, spam = insight_hours.spam + excluded.spam,
 			reports = insight_hours.reports + excluded.reports`
-	sqlRollReactionDay = `INSERT INTO insight_reaction_days (site_id, day, article_id, reaction, added, retracted)
-		SELECT site_id, ?, id, ?, ?, ? FROM articles WHERE id = ?
-		ON CONFLICT (site_id, day, article_id, reaction) DO UPDATE SET added = insight_reaction_days.added + excluded.added,
-			retracted = insight_reaction_days.retracted + excluded.retracted`
-	sqlRollCommentsDay = `INSERT INTO insight_days (article_id, day, site_id, posted, published, held, rejected, spam, reports)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (site_id, day, article_id) DO UPDATE SET posted = insight_days.posted + excluded.posted,
-			published = insight_days.published + excluded.published, held = insight_days.held + excluded.held,
-			rejected = insight_days.rejected + excluded.rejected, spam = insight_days.spam + excluded.spam,
-			reports = insight_days.reports + excluded.reports`
 	sqlRollHeld = `INSERT INTO insight_rule_days (site_id, day, rule, held) VALUES (?, ?, ?, ?)
 		ON CONFLICT (site_id, day, rule) DO UPDATE SET held = insight_rule_days.held + excluded.held`
 )
 
 // applyInsights writes what the batch folded, in key order like the
 // counters: one statement per row on SQLite; on PostgreSQL one for the
-// comments' hours and days, the reactions' having gone with the counters
-// (applyCounts, which runs first).
+// comments' hours, the reactions' having gone with the counters
+// (applyCounts, which runs first). Only the hour rows: the day rows are
+// summed from them once the day has ended (foldDays).
 func (b *batch) applyInsights() error {
 	if len(b.ins.reactions) == 0 && len(b.ins.comments) == 0 && len(b.ins.held) == 0 {
 		return nil
 	}
 	now := b.s.nowMS()
-	hour, today := HourOf(now), DayOf(now)
+	hour := HourOf(now)
 	// On PostgreSQL applyCounts wrote the reactions' rollups with the
 	// counters and left none here.
 	if len(b.ins.reactions) > 0 {
@@ -213,9 +206,6 @@ func (b *batch) applyInsights() error {
 		for _, k := range keys {
 			d := b.ins.reactions[k]
 			if _, err := b.exec(sqlRollReaction, hour, k.reaction, d[0], d[1], k.article); err != nil {
-				return fmt.Errorf("roll reactions: %w", err)
-			}
-			if _, err := b.exec(sqlRollReactionDay, today, k.reaction, d[0], d[1], k.article); err != nil {
 				return fmt.Errorf("roll reactions: %w", err)
 			}
 		}
@@ -235,34 +225,22 @@ func (b *batch) applyInsights() error {
 				h := b.ins.comments[a]
 				cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i], cols[6][i] = h.site, h.posted, h.published, h.held, h.rejected, h.spam, h.reports
 			}
-			// Hours and days in one round trip, as data-modifying CTEs.
-			if _, err := b.tx.ExecContext(b.ctx, `WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-					WITH ORDINALITY AS u(a, s, p, pub, h, r, sp, rep, n)),
-				hours AS (INSERT INTO insight_hours (article_id, hour, site_id, posted, published, held, rejected, spam, reports)
-					SELECT u.a, $9, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep FROM u ORDER BY u.n
-					ON CONFLICT (article_id, hour) DO UPDATE SET posted = insight_hours.posted + excluded.posted,
-						published = insight_hours.published + excluded.published, held = insight_hours.held + excluded.held,
-						rejected = insight_hours.rejected + excluded.rejected, spam = insight_hours.spam + excluded.spam,
-						reports = insight_hours.reports + excluded.reports)
-				INSERT INTO insight_days (article_id, day, site_id, posted, published, held, rejected, spam, reports)
-				SELECT u.a, $10, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep FROM u ORDER BY u.n
-				ON CONFLICT (site_id, day, article_id) DO UPDATE SET posted = insight_days.posted + excluded.posted,
-					published = insight_days.published + excluded.published, held = insight_days.held + excluded.held,
-					rejected = insight_days.rejected + excluded.rejected, spam = insight_days.spam + excluded.spam,
-					reports = insight_days.reports + excluded.reports`,
-				arts, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], hour, today); err != nil {
+			if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO insight_hours (article_id, hour, site_id, posted, published, held, rejected, spam, reports)
+				SELECT u.a, $9, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep
+				FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+					WITH ORDINALITY AS u(a, s, p, pub, h, r, sp, rep, n) ORDER BY u.n
+				ON CONFLICT (article_id, hour) DO UPDATE SET posted = insight_hours.posted + excluded.posted,
+					published = insight_hours.published + excluded.published, held = insight_hours.held + excluded.held,
+					rejected = insight_hours.rejected + excluded.rejected, spam = insight_hours.spam + excluded.spam,
+					reports = insight_hours.reports + excluded.reports`,
+				arts, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], hour); err != nil {
 				return fmt.Errorf("roll comments: %w", err)
 			}
 		} else {
 			for _, a := range arts {
 				h := b.ins.comments[a]
-				for _, st := range []struct {
-					query string
-					at    int64
-				}{{sqlRollComments, hour}, {sqlRollCommentsDay, today}} {
-					if _, err := b.exec(st.query, a, st.at, h.site, h.posted, h.published, h.held, h.rejected, h.spam, h.reports); err != nil {
-						return fmt.Errorf("roll comments: %w", err)
-					}
+				if _, err := b.exec(sqlRollComments, a, hour, h.site, h.posted, h.published, h.held, h.rejected, h.spam, h.reports); err != nil {
+					return fmt.Errorf("roll comments: %w", err)
 				}
 			}
 		}
@@ -279,7 +257,7 @@ func (b *batch) applyInsights() error {
 			return keys[i].rule < keys[j].rule
 		})
 		for _, k := range keys {
-			if _, err := b.exec(sqlRollHeld, k.site, today, k.rule, b.ins.held[k]); err != nil {
+			if _, err := b.exec(sqlRollHeld, k.site, DayOf(now), k.rule, b.ins.held[k]); err != nil {
 				return fmt.Errorf("roll rules: %w", err)
 			}
 		}
@@ -298,14 +276,8 @@ func (s *Store) rollStatus(ctx context.Context, tx sqlx.ExtContext, c *Comment, 
 	if h == (commentHour{}) {
 		return nil
 	}
-	now := s.nowMS()
-	for _, st := range []struct {
-		query string
-		at    int64
-	}{{sqlRollComments, HourOf(now)}, {sqlRollCommentsDay, DayOf(now)}} {
-		if _, err := tx.ExecContext(ctx, s.q(st.query), c.ArticleID, st.at, c.SiteID, 0, h.published, h.held, h.rejected, h.spam, 0); err != nil {
-			return fmt.Errorf("roll status: %w", err)
-		}
+	if _, err := tx.ExecContext(ctx, s.q(sqlRollComments), c.ArticleID, HourOf(s.nowMS()), c.SiteID, 0, h.published, h.held, h.rejected, h.spam, 0); err != nil {
+		return fmt.Errorf("roll status: %w", err)
 	}
 	return nil
 }
@@ -385,16 +357,23 @@ func MonthOf(ms int64) int64 {
 // nextMonth is the start of the month after the one starting at m.
 func nextMonth(m int64) int64 { return time.UnixMilli(m).UTC().AddDate(0, 1, 0).UnixMilli() }
 
-// FoldInsightMonths sums every month that has ended (and settled) within
-// the retention and was not folded yet into the month rollups, a
-// transaction per month: a month's days never change once it is over, so
-// this is done once. It returns how many months it folded. Instances may
-// race for a month: the first to claim it in insight_folded_months folds
-// it, the others find it claimed and skip it.
+// FoldInsightMonths sums every day and then every month that has ended
+// (and settled) within the retention and was not folded yet into the day
+// and month rollups, a transaction per day or month: an ended day's hours
+// never change, nor a month's days, so each is done once. The days go
+// first, since the months are their sums. It returns how many months it
+// folded. Instances may race for a day or a month: the first to claim it
+// in insight_folded_days or insight_folded_months folds it, the others
+// find it claimed and skip it.
 func (s *Store) FoldInsightMonths(ctx context.Context, retention time.Duration) (int, error) {
 	now := s.nowMS()
 	last := MonthOf(now - settleMS) // months before it are over and settled
 	first := MonthOf(now - retention.Milliseconds())
+	// The days within the retention (the sweep, which runs first,
+	// removed the hours before it).
+	if err := s.foldDays(ctx, DayOf(now-retention.Milliseconds()), DayOf(now-settleMS), now); err != nil {
+		return 0, err
+	}
 	var done []int64
 	if err := s.db.SelectContext(ctx, &done, s.q(`SELECT month FROM insight_folded_months WHERE month >= ? AND month < ?`), first, last); err != nil {
 		return 0, fmt.Errorf("read folded months: %w", err)
@@ -429,6 +408,55 @@ func (s *Store) FoldInsightMonths(ctx context.Context, retention time.Duration) 
 		}
 	}
 	return n, nil
+}
+
+// foldDays writes the day rows of every day in [first, last) not folded
+// yet as the sums of its hours, for every site, replacing any it had (the
+// hot paths wrote day rows before 0028, today's partly).
+func (s *Store) foldDays(ctx context.Context, first, last, now int64) error {
+	var done []int64
+	if err := s.db.SelectContext(ctx, &done, s.q(`SELECT day FROM insight_folded_days WHERE day >= ? AND day < ? ORDER BY day`), first, last); err != nil {
+		return fmt.Errorf("read folded days: %w", err)
+	}
+	for d := first; d < last; d += day {
+		if _, found := slices.BinarySearch(done, d); found {
+			continue
+		}
+		err := s.write(ctx, func(tx *sqlx.Tx) error {
+			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO insight_folded_days (day, folded_at) VALUES (?, ?) ON CONFLICT (day) DO NOTHING`), d, now)
+			if err != nil {
+				return fmt.Errorf("claim day: %w", err)
+			}
+			if claimed, _ := res.RowsAffected(); claimed == 0 {
+				return nil
+			}
+			// Every site's rows in one range of the (site_id, time)
+			// indexes per site.
+			for _, q := range []string{
+				`DELETE FROM insight_days WHERE site_id IN (SELECT id FROM sites) AND day = ?`,
+				`DELETE FROM insight_reaction_days WHERE site_id IN (SELECT id FROM sites) AND day = ?`,
+			} {
+				if _, err := tx.ExecContext(ctx, s.q(q), d); err != nil {
+					return fmt.Errorf("fold day: %w", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO insight_days (site_id, day, article_id, posted, published, held, rejected, spam, reports)
+				SELECT site_id, CAST(? AS BIGINT), article_id, SUM(posted), SUM(published), SUM(held), SUM(rejected), SUM(spam), SUM(reports)
+				FROM insight_hours WHERE site_id IN (SELECT id FROM sites) AND hour >= ? AND hour < ? GROUP BY site_id, article_id`), d, d, d+day); err != nil {
+				return fmt.Errorf("fold day: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO insight_reaction_days (site_id, day, article_id, reaction, added, retracted)
+				SELECT site_id, CAST(? AS BIGINT), article_id, reaction, SUM(added), SUM(retracted)
+				FROM insight_reaction_hours WHERE site_id IN (SELECT id FROM sites) AND hour >= ? AND hour < ? GROUP BY site_id, article_id, reaction`), d, d, d+day); err != nil {
+				return fmt.Errorf("fold day: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // foldMonth writes a site's month rows as the sums of the days kept in the
@@ -508,6 +536,9 @@ func (s *Store) DeleteOldInsights(ctx context.Context, retention time.Duration) 
 		}
 	}
 	if err := s.write(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM insight_folded_days WHERE day < ?`), cut); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM insight_folded_months WHERE month < ?`), cutMonth)
 		return err
 	}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,6 +168,7 @@ func TestInsightRollupsMatchRecount(t *testing.T) {
 
 		from, to := schema.HourOf(t0.UnixMilli()), t0.Add(4*time.Hour).UnixMilli()
 		hourSums := map[int64]schema.InsightPoint{}
+		daySeries := map[int64][]schema.InsightPoint{} // read from the hours, before the days are folded
 		for _, a := range arts {
 			series, err := s.InsightSeries(ctx, a.ID, from, to, int64(time.Hour/time.Millisecond))
 			if err != nil {
@@ -196,6 +198,7 @@ func TestInsightRollupsMatchRecount(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			daySeries[a.ID] = days
 			var daySum schema.InsightPoint
 			dayNet := schema.Counts{}
 			for _, p := range days {
@@ -288,9 +291,24 @@ func TestInsightRollupsMatchRecount(t *testing.T) {
 		// February ended before the last hour of the load: it and the
 		// empty months before it within the retention (from January
 		// 2025) are folded; March is not over.
+		// A day's series reads the same from its day rows once folded.
+		sameDays := func(when string) {
+			t.Helper()
+			for _, a := range arts {
+				got, err := s.InsightSeries(ctx, a.ID, schema.DayOf(from), to, 24*int64(time.Hour/time.Millisecond))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, daySeries[a.ID]) {
+					t.Errorf("article %d %s: days %+v, from the hours %+v", a.ID, when, got, daySeries[a.ID])
+				}
+			}
+		}
 		if n, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil || n != 14 {
 			t.Fatalf("folded %d months (%v), want the 14 from January 2025 to February 2026", n, err)
 		}
+		checkMonths(t, s)
+		sameDays("with 28 February folded")
 		clock.Lock()
 		now = time.Date(2026, 4, 1, 0, 4, 0, 0, time.UTC) // March's last writes may not have settled
 		clock.Unlock()
@@ -307,6 +325,7 @@ func TestInsightRollupsMatchRecount(t *testing.T) {
 			t.Fatalf("folded %d months (%v) again", n, err)
 		}
 		checkMonths(t, s)
+		sameDays("with both days folded")
 		year := schema.InsightScope{SiteIDs: []int64{site.ID}, From: time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC).UnixMilli(),
 			To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC).UnixMilli()}
 		acts, err := s.InsightArticles(ctx, year)
@@ -327,10 +346,11 @@ func TestInsightRollupsMatchRecount(t *testing.T) {
 	})
 }
 
-// checkMonths fails the test if a folded month differs from its hours.
+// checkMonths fails the test if a folded day or month differs from its
+// hours.
 func checkMonths(t *testing.T, s *schema.Store) {
 	t.Helper()
-	diffs, err := s.CheckInsightMonths(context.Background())
+	diffs, err := s.CheckInsightFolds(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -22,6 +23,11 @@ type InsightScope struct {
 // of sites (nothing to read).
 func (sc InsightScope) where(alias, col string) (string, []any, bool) {
 	cond, args := alias+col+` >= ? AND `+alias+col+` < ?`, []any{sc.From, sc.To}
+	if sc.SiteIDs == nil && col == "hour" {
+		// The hour tables are keyed by article: their (site_id, hour)
+		// index serves a range of hours site by site, not across sites.
+		return alias + `site_id IN (SELECT id FROM sites) AND ` + cond, args, true
+	}
 	if sc.SiteIDs == nil {
 		return cond, args, true
 	}
@@ -119,10 +125,28 @@ func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int
 	if sites == nil {
 		key = "all" // not "[]", which is no site at all
 	}
+	// Which days are folded, read once for every day of the period.
+	parts, err := s.dayParts(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	foldedDay := map[int64]bool{}
+	for _, p := range parts {
+		for d := p.from; p.folded && d < p.to; d += day {
+			foldedDay[d] = true
+		}
+	}
 	part := func(months bool, from, to int64) error {
 		sum, err := s.state.insightParts.Load(fmt.Sprint(key, months, from), func() (map[int64]*ArticleActivity, error) {
 			sum := map[int64]*ArticleActivity{}
-			return sum, s.sumActivity(ctx, sum, months, sites, from, to)
+			switch {
+			case months:
+				return sum, s.sumRows(ctx, sum, "month", "insight_reaction_months", "insight_months", sites, from, to)
+			case foldedDay[from]:
+				return sum, s.sumRows(ctx, sum, "day", "insight_reaction_days", "insight_days", sites, from, to)
+			default:
+				return sum, s.sumHours(ctx, sum, sites, from, to)
+			}
 		})
 		for id, a := range sum {
 			add(out, id, a)
@@ -176,16 +200,85 @@ func add(out map[int64]*ArticleActivity, id int64, a *ArticleActivity) {
 }
 
 // sumActivity adds the rollups of [from, to) to out, from the month rows
-// (months) or the day rows: the rows come in key order, site and time
-// first, and summing in a map spares the database a sort.
+// (months) or the days': the folded days' rows, and the hours of the days
+// not folded yet. The rows come in key order, site and time first, and
+// summing in a map spares the database a sort.
 func (s *Store) sumActivity(ctx context.Context, out map[int64]*ArticleActivity, months bool, sites []int64, from, to int64) error {
 	if from >= to {
 		return nil
 	}
-	col, reactions, comments := "day", "insight_reaction_days", "insight_days"
 	if months {
-		col, reactions, comments = "month", "insight_reaction_months", "insight_months"
+		return s.sumRows(ctx, out, "month", "insight_reaction_months", "insight_months", sites, from, to)
 	}
+	parts, err := s.dayParts(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		var err error
+		if p.folded {
+			err = s.sumRows(ctx, out, "day", "insight_reaction_days", "insight_days", sites, p.from, p.to)
+		} else {
+			err = s.sumHours(ctx, out, sites, p.from, p.to)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sumHours adds the hour rollups of [from, to) to out: the settled hours'
+// sums kept (endedHours), the rows of the hours after them read.
+func (s *Store) sumHours(ctx context.Context, out map[int64]*ArticleActivity, sites []int64, from, to int64) error {
+	ended, settled, err := s.endedHours(ctx, sites, from, to)
+	if err != nil {
+		return err
+	}
+	for id, a := range ended {
+		add(out, id, a)
+	}
+	return s.sumRows(ctx, out, "hour", "insight_reaction_hours", "insight_hours", sites, settled, to)
+}
+
+// endedHours returns the sums of the hours of [from, to) that have ended
+// (and settled), and the end of them. Such an hour never changes, like a
+// day, so their run's sums are kept; while the run grows (today, by an
+// hour each hour) each hour's sums are kept too, so that today's page
+// reads only the rows of the hour under way, not every row of the day so
+// far (a site's day has about 24 times as many hour rows as day rows). A
+// run that ended (a past day not folded yet) is read in one range. The
+// map is shared: the caller must not change it.
+func (s *Store) endedHours(ctx context.Context, sites []int64, from, to int64) (map[int64]*ArticleActivity, int64, error) {
+	key := fmt.Sprint(sites)
+	if sites == nil {
+		key = "all"
+	}
+	settled := max(min(HourOf(s.nowMS()-settleMS), to), from)
+	ended, err := s.state.insightParts.Load(fmt.Sprint(key, "hours", from, settled), func() (map[int64]*ArticleActivity, error) {
+		sum := map[int64]*ArticleActivity{}
+		if settled == to {
+			return sum, s.sumRows(ctx, sum, "hour", "insight_reaction_hours", "insight_hours", sites, from, to)
+		}
+		for h := from; h < settled; h += hourMS {
+			part, err := s.state.insightParts.Load(fmt.Sprint(key, "hour", h), func() (map[int64]*ArticleActivity, error) {
+				part := map[int64]*ArticleActivity{}
+				return part, s.sumRows(ctx, part, "hour", "insight_reaction_hours", "insight_hours", sites, h, h+hourMS)
+			})
+			if err != nil {
+				return nil, err
+			}
+			for id, a := range part {
+				add(sum, id, a)
+			}
+		}
+		return sum, nil
+	})
+	return ended, settled, err
+}
+
+// sumRows adds the rows of a pair of rollup tables over [from, to) to out.
+func (s *Store) sumRows(ctx context.Context, out map[int64]*ArticleActivity, col, reactions, comments string, sites []int64, from, to int64) error {
 	cond, args, ok := InsightScope{sites, from, to}.where("", col)
 	if !ok {
 		return nil
@@ -241,6 +334,35 @@ func (s *Store) sumActivity(ctx context.Context, out map[int64]*ArticleActivity,
 	return rows.Err()
 }
 
+// dayPart is a range of whole UTC days whose rollups are read from the
+// day rows (folded) or from the hours (the days the job has not summed
+// yet: today, and an ended day until the job reaches it).
+type dayPart struct {
+	from, to int64
+	folded   bool
+}
+
+// dayParts splits the days of [from, to) into runs of folded days and of
+// the others; the last part ends at the end of to's day, as the day rows
+// with day < to would.
+func (s *Store) dayParts(ctx context.Context, from, to int64) ([]dayPart, error) {
+	from = DayOf(from)
+	var folded []int64
+	if err := s.db.SelectContext(ctx, &folded, s.q(`SELECT day FROM insight_folded_days WHERE day >= ? AND day < ? ORDER BY day`), from, to); err != nil {
+		return nil, fmt.Errorf("read folded days: %w", err)
+	}
+	var parts []dayPart
+	for d := from; d < to; d += day {
+		_, f := slices.BinarySearch(folded, d)
+		if n := len(parts); n > 0 && parts[n-1].folded == f {
+			parts[n-1].to = d + day
+		} else {
+			parts = append(parts, dayPart{d, d + day, f})
+		}
+	}
+	return parts, nil
+}
+
 // InsightPoint is one step of an article's history.
 type InsightPoint struct {
 	At                                               int64
@@ -250,7 +372,8 @@ type InsightPoint struct {
 
 // InsightSeries returns an article's history from from to to (ms) in steps
 // of step ms (a multiple of an hour), every step present, quiet ones zero.
-// Steps of whole days read the day rollups, others the hours.
+// Steps of whole days read the day rollups of the folded days, the hours
+// otherwise.
 func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int64) ([]InsightPoint, error) {
 	if step < hourMS || to <= from {
 		return nil, fmt.Errorf("insight series: a step of at least an hour over a period that ends after it starts")
@@ -262,21 +385,39 @@ func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int
 		out[i] = InsightPoint{At: from + int64(i)*step, Added: Counts{}, Retracted: Counts{}}
 	}
 	at := func(hour int64) *InsightPoint { return &out[(hour-from)/step] }
-	rt, ct, col := "insight_reaction_hours", "insight_hours", "hour"
+	parts := []dayPart{{from, to, false}}
 	if step%day == 0 {
-		rt, ct, col = "insight_reaction_days", "insight_days", "day"
+		var err error
+		if parts, err = s.dayParts(ctx, from, to); err != nil {
+			return nil, err
+		}
 	}
+	for _, p := range parts {
+		rt, ct, col := "insight_reaction_hours", "insight_hours", "hour"
+		if p.folded {
+			rt, ct, col = "insight_reaction_days", "insight_days", "day"
+		}
+		if err := s.seriesRows(ctx, at, rt, ct, col, articleID, p.from, p.to); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// seriesRows adds an article's rows of a pair of rollup tables over
+// [from, to) to the points at gives.
+func (s *Store) seriesRows(ctx context.Context, at func(int64) *InsightPoint, rt, ct, col string, articleID, from, to int64) error {
 	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT `+col+`, reaction, added, retracted FROM `+rt+`
 		WHERE article_id = ? AND `+col+` >= ? AND `+col+` < ?`), articleID, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("read reaction history: %w", err)
+		return fmt.Errorf("read reaction history: %w", err)
 	}
 	for rows.Next() {
 		var hour, added, retracted int64
 		var r string
 		if err := rows.Scan(&hour, &r, &added, &retracted); err != nil {
 			rows.Close()
-			return nil, err
+			return err
 		}
 		p := at(hour)
 		p.Added[r] += added
@@ -284,19 +425,19 @@ func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	rows, err = s.db.QueryxContext(ctx, s.q(`SELECT `+col+`, posted, published, held, rejected, spam, reports FROM `+ct+`
 		WHERE article_id = ? AND `+col+` >= ? AND `+col+` < ?`), articleID, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("read comment history: %w", err)
+		return fmt.Errorf("read comment history: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var hour int64
 		var h commentHour
 		if err := rows.Scan(&hour, &h.posted, &h.published, &h.held, &h.rejected, &h.spam, &h.reports); err != nil {
-			return nil, err
+			return err
 		}
 		p := at(hour)
 		p.Posted += h.posted
@@ -306,7 +447,7 @@ func (s *Store) InsightSeries(ctx context.Context, articleID, from, to, step int
 		p.Spam += h.spam
 		p.Reports += h.reports
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // DeskDay is the moderation desk's day: comments posted and held, the
@@ -408,24 +549,54 @@ func (s *Store) deskDays(ctx context.Context, sites []int64, first, to int64) ([
 	if !ok || first >= to {
 		return days, nil
 	}
-	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT day, SUM(posted), SUM(held) FROM insight_days WHERE `+dcond+` GROUP BY day`), dargs...)
+	// Posted and held from the folded days' rows, and from the hours of
+	// the others, day by day, through the articles' sums kept per hour.
+	parts, err := s.dayParts(ctx, first, to)
 	if err != nil {
-		return nil, fmt.Errorf("read desk: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var dayMS, posted, held int64
-		if err := rows.Scan(&dayMS, &posted, &held); err != nil {
-			rows.Close()
+	for _, p := range parts {
+		if !p.folded {
+			for d := p.from; d < p.to; d += day {
+				dd := at(d)
+				ended, settled, err := s.endedHours(ctx, sites, d, d+day)
+				if err != nil {
+					return nil, err
+				}
+				for _, a := range ended {
+					dd.Posted += a.Posted
+					dd.Held += a.Held
+				}
+				cond, args, _ := InsightScope{sites, settled, d + day}.where("", "hour")
+				var posted, held int64
+				if err := s.db.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(posted), 0), COALESCE(SUM(held), 0) FROM insight_hours WHERE `+cond), args...).Scan(&posted, &held); err != nil {
+					return nil, fmt.Errorf("read desk: %w", err)
+				}
+				dd.Posted += posted
+				dd.Held += held
+			}
+			continue
+		}
+		cond, args, _ := InsightScope{sites, p.from, p.to}.where("", "day")
+		rows, err := s.db.QueryxContext(ctx, s.q(`SELECT day, SUM(posted), SUM(held) FROM insight_days WHERE `+cond+` GROUP BY day`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read desk: %w", err)
+		}
+		for rows.Next() {
+			var ms, posted, held int64
+			if err := rows.Scan(&ms, &posted, &held); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if d := at(ms); d != nil {
+				d.Posted += posted
+				d.Held += held
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		if d := at(dayMS); d != nil {
-			d.Posted += posted
-			d.Held += held
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	for _, t := range []struct {
 		query string
@@ -456,7 +627,7 @@ func (s *Store) deskDays(ctx context.Context, sites []int64, first, to int64) ([
 			return nil, err
 		}
 	}
-	rows, err = s.db.QueryxContext(ctx, s.q(`SELECT day, bucket, SUM(decisions) FROM insight_wait_days WHERE `+dcond+` GROUP BY day, bucket`), dargs...)
+	rows, err := s.db.QueryxContext(ctx, s.q(`SELECT day, bucket, SUM(decisions) FROM insight_wait_days WHERE `+dcond+` GROUP BY day, bucket`), dargs...)
 	if err != nil {
 		return nil, fmt.Errorf("read waits: %w", err)
 	}
@@ -534,36 +705,50 @@ func (s *Store) RecountInsights(ctx context.Context, articleID int64) (posted ma
 	return posted, entered, nil
 }
 
-// CheckInsightMonths compares every folded month's rollups with its hour
-// rollups summed, site by site and article by article, and returns the
-// differences (none when they are exact). It scans, so only tests and the
-// benchmark call it.
-func (s *Store) CheckInsightMonths(ctx context.Context) ([]string, error) {
-	var months []int64
+// CheckInsightFolds compares every folded day's and month's rollups with
+// their hour rollups summed, site by site and article by article, and
+// returns the differences (none when they are exact). It scans, so only
+// tests and the benchmark call it.
+func (s *Store) CheckInsightFolds(ctx context.Context) ([]string, error) {
+	type period struct {
+		name                string
+		comments, reactions string // the folded tables and their time column
+		col                 string
+		at, end             int64
+	}
+	var periods []period
+	var months, days []int64
 	if err := s.db.SelectContext(ctx, &months, `SELECT month FROM insight_folded_months ORDER BY month`); err != nil {
 		return nil, fmt.Errorf("read folded months: %w", err)
+	}
+	if err := s.db.SelectContext(ctx, &days, `SELECT day FROM insight_folded_days ORDER BY day`); err != nil {
+		return nil, fmt.Errorf("read folded days: %w", err)
+	}
+	for _, m := range months {
+		periods = append(periods, period{time.UnixMilli(m).UTC().Format("2006-01"), "insight_months", "insight_reaction_months", "month", m, nextMonth(m)})
+	}
+	for _, d := range days {
+		periods = append(periods, period{time.UnixMilli(d).UTC().Format(time.DateOnly), "insight_days", "insight_reaction_days", "day", d, d + day})
 	}
 	type key struct {
 		site, article int64
 		field         string
 	}
 	var diffs []string
-	for _, m := range months {
+	for _, p := range periods {
 		got, want := map[key]int64{}, map[key]int64{}
+		var folded []string
+		for _, f := range []string{"posted", "published", "held", "rejected", "spam", "reports"} {
+			folded = append(folded, `SELECT site_id, article_id, '`+f+`', `+f+` FROM `+p.comments+` WHERE `+p.col+` = ?`)
+		}
+		folded = append(folded, `SELECT site_id, article_id, 'added ' || reaction, added FROM `+p.reactions+` WHERE `+p.col+` = ?`,
+			`SELECT site_id, article_id, 'retracted ' || reaction, retracted FROM `+p.reactions+` WHERE `+p.col+` = ?`)
 		for _, t := range []struct {
 			into  map[key]int64
 			query string
 			args  []any
 		}{
-			{got, `SELECT site_id, article_id, 'posted', posted FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'published', published FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'held', held FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'rejected', rejected FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'spam', spam FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'reports', reports FROM insight_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'added ' || reaction, added FROM insight_reaction_months WHERE month = ?
-				UNION ALL SELECT site_id, article_id, 'retracted ' || reaction, retracted FROM insight_reaction_months WHERE month = ?`,
-				[]any{m, m, m, m, m, m, m, m}},
+			{got, strings.Join(folded, " UNION ALL "), slices.Repeat([]any{p.at}, 8)},
 			{want, `SELECT site_id, article_id, 'posted', SUM(posted) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
 				UNION ALL SELECT site_id, article_id, 'published', SUM(published) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
 				UNION ALL SELECT site_id, article_id, 'held', SUM(held) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
@@ -572,11 +757,11 @@ func (s *Store) CheckInsightMonths(ctx context.Context) ([]string, error) {
 				UNION ALL SELECT site_id, article_id, 'reports', SUM(reports) FROM insight_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id
 				UNION ALL SELECT site_id, article_id, 'added ' || reaction, SUM(added) FROM insight_reaction_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id, reaction
 				UNION ALL SELECT site_id, article_id, 'retracted ' || reaction, SUM(retracted) FROM insight_reaction_hours WHERE hour >= ? AND hour < ? GROUP BY site_id, article_id, reaction`,
-				slices.Repeat([]any{m, nextMonth(m)}, 8)},
+				slices.Repeat([]any{p.at, p.end}, 8)},
 		} {
 			rows, err := s.db.QueryContext(ctx, s.q(t.query), t.args...)
 			if err != nil {
-				return nil, fmt.Errorf("check months: %w", err)
+				return nil, fmt.Errorf("check folds: %w", err)
 			}
 			for rows.Next() {
 				var k key
@@ -594,15 +779,14 @@ func (s *Store) CheckInsightMonths(ctx context.Context) ([]string, error) {
 				return nil, err
 			}
 		}
-		month := time.UnixMilli(m).UTC().Format("2006-01")
 		for k, n := range want {
 			if got[k] != n {
-				diffs = append(diffs, fmt.Sprintf("%s site %d article %d %s: month %d, hours %d", month, k.site, k.article, k.field, got[k], n))
+				diffs = append(diffs, fmt.Sprintf("%s site %d article %d %s: %s %d, hours %d", p.name, k.site, k.article, k.field, p.col, got[k], n))
 			}
 		}
 		for k, n := range got {
-			if _, ok := want[k]; !ok {
-				diffs = append(diffs, fmt.Sprintf("%s site %d article %d %s: month %d, hours 0", month, k.site, k.article, k.field, n))
+			if _, ok := want[k]; !ok && n != 0 {
+				diffs = append(diffs, fmt.Sprintf("%s site %d article %d %s: %s %d, hours 0", p.name, k.site, k.article, k.field, p.col, n))
 			}
 		}
 	}

@@ -33,7 +33,7 @@ func hotWrites() []string {
 	return []string{sqlReadReaction, sqlInsertReaction, sqlUpdateReaction, sqlDeleteReaction, sqlAddCount,
 		sqlMarkParent, sqlInsertComment, sqlBumpApproved, sqlConsumeCaptcha, sqlInsertCaptcha,
 		sqlVoteArticle, sqlVotePublished, sqlInsertVote, sqlInsertVoteOn, sqlInsertVotePublished, sqlReadVote, sqlDeleteVote, sqlUpdateVote, sqlCountVote,
-		sqlRollReaction, sqlRollComments, sqlRollReactionDay, sqlRollCommentsDay, sqlRollHeld, sqlMoveQueue}
+		sqlRollReaction, sqlRollComments, sqlRollHeld, sqlMoveQueue}
 }
 
 type writer struct {
@@ -380,8 +380,8 @@ func (b *batch) applyCounts() error {
 			Reaction string `db:"reaction"`
 			Count    int64  `db:"count"`
 		}
-		// The insights' reaction rollups ride in the same statement, as
-		// data-modifying CTEs: one round trip for counters and rollups.
+		// The insights' reaction rollups ride in the same statement, as a
+		// data-modifying CTE: one round trip for counters and rollups.
 		query, args := `INSERT INTO reaction_counts (article_id, reaction, count)
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])
 			ON CONFLICT (article_id, reaction) DO UPDATE SET count = reaction_counts.count + excluded.count
@@ -394,15 +394,11 @@ func (b *batch) applyCounts() error {
 				h AS (INSERT INTO insight_reaction_hours (article_id, hour, reaction, site_id, added, retracted)
 					SELECT article_id, $6, reaction, site_id, added, retracted FROM r ORDER BY n
 					ON CONFLICT (article_id, hour, reaction) DO UPDATE SET added = insight_reaction_hours.added + excluded.added,
-						retracted = insight_reaction_hours.retracted + excluded.retracted),
-				d AS (INSERT INTO insight_reaction_days (site_id, day, article_id, reaction, added, retracted)
-					SELECT site_id, $7, article_id, reaction, added, retracted FROM r ORDER BY n
-					ON CONFLICT (site_id, day, article_id, reaction) DO UPDATE SET added = insight_reaction_days.added + excluded.added,
-						retracted = insight_reaction_days.retracted + excluded.retracted)
+						retracted = insight_reaction_hours.retracted + excluded.retracted)
 				INSERT INTO reaction_counts (article_id, reaction, count) SELECT article_id, reaction, delta FROM u ORDER BY n
 				ON CONFLICT (article_id, reaction) DO UPDATE SET count = reaction_counts.count + excluded.count
 				RETURNING article_id, reaction, count`,
-				[]any{articles, reactions, deltas, added, retracted, HourOf(now), DayOf(now)}
+				[]any{articles, reactions, deltas, added, retracted, HourOf(now)}
 			b.ins.reactions = nil // written
 		}
 		if err := b.tx.SelectContext(b.ctx, &rows, query, args...); err != nil {

@@ -49,6 +49,7 @@ type options struct {
 	only        string
 	keepWorkDir bool
 	profile     string
+	rounds      int // of the rollups' off and on rows
 }
 
 // The ids -only takes, in the order the rows run.
@@ -72,7 +73,11 @@ func run(ctx context.Context) error {
 	flag.StringVar(&o.only, "only", "", "comma-separated rows to run (default all): "+strings.Join(rowIDs, ", "))
 	flag.BoolVar(&o.keepWorkDir, "keep", false, "keep the work directory (and the PostgreSQL database)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "have the server write a CPU profile of the load to this file")
+	flag.IntVar(&o.rounds, "rollup-rounds", 4, "rounds of the rollups' off and on rows (vote-off, pairs-off), the order alternating; even, so that each order runs as often")
 	flag.Parse()
+	if o.rounds < 2 || o.rounds%2 != 0 {
+		return fmt.Errorf("-rollup-rounds is %d: give an even number of rounds, at least 2", o.rounds)
+	}
 	for _, w := range strings.Split(o.only, ",") {
 		if w != "" && !contains(rowIDs, w) {
 			return fmt.Errorf("-only: unknown row %q; the rows are %s", w, strings.Join(rowIDs, ", "))
