@@ -639,3 +639,59 @@ func TestInsightNoSiteIsNotAllSites(t *testing.T) {
 		}
 	})
 }
+
+// The folded days around a period's months are read in one range and kept
+// per day: each day's sums are that day's own, whether read in that range
+// or alone.
+func TestInsightFoldedDaysReadTogether(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		var clock sync.Mutex
+		now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+		s.SetClock(func() time.Time { clock.Lock(); defer clock.Unlock(); return now })
+		at := func(t time.Time) { clock.Lock(); now = t; clock.Unlock() }
+		site := newSite(t, s, "news")
+		a, err := s.EnsureArticle(ctx, site.ID, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		posts := map[int]int{10: 1, 12: 3, 15: 2} // day of March: comments posted
+		for d, n := range posts {
+			at(time.Date(2026, 3, d, 12, 0, 0, 0, time.UTC))
+			for i := 0; i < n; i++ {
+				c := &schema.Comment{SiteID: site.ID, ArticleID: a.ID, Author: "x", Body: fmt.Sprint(d, i), BodyKey: fmt.Sprint(d, i),
+					Status: schema.StatusApproved, EditTokenHash: "h", Reasons: "[]"}
+				if err := s.CreateComment(ctx, c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.SetReaction(ctx, a.ID, fmt.Sprint("reader", d), "like"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		at(time.Date(2026, 3, 20, 1, 0, 0, 0, time.UTC))
+		if _, err := s.FoldInsightMonths(ctx, 400*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		day := func(d int) int64 { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC).UnixMilli() }
+		read := func(from, to int) *schema.ArticleActivity {
+			t.Helper()
+			acts, err := s.InsightArticles(ctx, schema.InsightScope{SiteIDs: []int64{site.ID}, From: day(from), To: day(to)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if acts[a.ID] == nil {
+				return &schema.ArticleActivity{}
+			}
+			return acts[a.ID]
+		}
+		if got := read(9, 19); got.Posted != 6 || got.Net("like") != 3 {
+			t.Fatalf("9 to 19 March: posted %d, likes %d; want 6 and 3", got.Posted, got.Net("like"))
+		}
+		for d := 9; d < 19; d++ {
+			if got := read(d, d+1); got.Posted != int64(posts[d]) || got.Net("like") != int64(min(posts[d], 1)) {
+				t.Errorf("%d March: posted %d, likes %d; want %d and %d", d, got.Posted, got.Net("like"), posts[d], min(posts[d], 1))
+			}
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/parley/parley/schema/cache"
 )
 
 // InsightScope is what an insights read covers: the sites (nil for every
@@ -154,6 +155,9 @@ func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int
 		return err
 	}
 	days := func(from, to int64) error {
+		if err := s.readFoldedDays(ctx, key, sites, from, to, foldedDay); err != nil {
+			return err
+		}
 		for d := from; d < to; d += day {
 			if err := part(false, d, d+day); err != nil {
 				return err
@@ -175,6 +179,39 @@ func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int
 		at = nextMonth(m)
 	}
 	return out, days(at, to)
+}
+
+// readFoldedDays keeps the sums of the folded days of [from, to) that no
+// kept sum holds, read in one range instead of a query per day: a year
+// never asked for before has a month or two of such days around its
+// months, and on PostgreSQL each query is a round trip.
+func (s *Store) readFoldedDays(ctx context.Context, key string, sites []int64, from, to int64, folded map[int64]bool) error {
+	fills := map[int64]cache.Fill{}
+	sums := map[int64]map[int64]*ArticleActivity{}
+	lo, hi := int64(0), int64(0)
+	for d := from; d < to; d += day {
+		k := fmt.Sprint(key, false, d)
+		if _, ok := s.state.insightParts.Get(k); ok || !folded[d] {
+			continue
+		}
+		fills[d], sums[d] = s.state.insightParts.Begin(k), map[int64]*ArticleActivity{}
+		if lo == 0 {
+			lo = d
+		}
+		hi = d + day
+	}
+	if len(sums) < 2 {
+		return nil // one day is one query either way
+	}
+	err := s.sumRowsInto(ctx, func(d int64) map[int64]*ArticleActivity { return sums[d] },
+		"day", "insight_reaction_days", "insight_days", sites, lo, hi)
+	if err != nil {
+		return err
+	}
+	for d, sum := range sums {
+		s.state.insightParts.Put(fills[d], fmt.Sprint(key, false, d), sum)
+	}
+	return nil
 }
 
 // add adds a's figures to out's entry for id, creating it as a copy (a
@@ -279,11 +316,21 @@ func (s *Store) endedHours(ctx context.Context, sites []int64, from, to int64) (
 
 // sumRows adds the rows of a pair of rollup tables over [from, to) to out.
 func (s *Store) sumRows(ctx context.Context, out map[int64]*ArticleActivity, col, reactions, comments string, sites []int64, from, to int64) error {
+	return s.sumRowsInto(ctx, func(int64) map[int64]*ArticleActivity { return out }, col, reactions, comments, sites, from, to)
+}
+
+// sumRowsInto is sumRows adding each row to the map into gives for the
+// row's time (col), or skipping the row when it gives nil.
+func (s *Store) sumRowsInto(ctx context.Context, into func(t int64) map[int64]*ArticleActivity, col, reactions, comments string, sites []int64, from, to int64) error {
 	cond, args, ok := InsightScope{sites, from, to}.where("", col)
 	if !ok {
 		return nil
 	}
-	get := func(id, site int64) *ArticleActivity {
+	get := func(t, id, site int64) *ArticleActivity {
+		out := into(t)
+		if out == nil {
+			return nil
+		}
 		a := out[id]
 		if a == nil {
 			a = &ArticleActivity{ArticleID: id, SiteID: site, Added: Counts{}, Retracted: Counts{}}
@@ -291,19 +338,22 @@ func (s *Store) sumRows(ctx context.Context, out map[int64]*ArticleActivity, col
 		}
 		return a
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT article_id, site_id, reaction, added, retracted
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+col+`, article_id, site_id, reaction, added, retracted
 		FROM `+reactions+` WHERE `+cond), args...)
 	if err != nil {
 		return fmt.Errorf("read reaction insights: %w", err)
 	}
 	for rows.Next() {
-		var id, site, added, retracted int64
+		var t, id, site, added, retracted int64
 		var r string
-		if err := rows.Scan(&id, &site, &r, &added, &retracted); err != nil {
+		if err := rows.Scan(&t, &id, &site, &r, &added, &retracted); err != nil {
 			rows.Close()
 			return err
 		}
-		a := get(id, site)
+		a := get(t, id, site)
+		if a == nil {
+			continue
+		}
 		a.Added[r] += added
 		a.Retracted[r] += retracted
 	}
@@ -311,19 +361,22 @@ func (s *Store) sumRows(ctx context.Context, out map[int64]*ArticleActivity, col
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = s.db.QueryContext(ctx, s.q(`SELECT article_id, site_id, posted, published, held, rejected, spam, reports
+	rows, err = s.db.QueryContext(ctx, s.q(`SELECT `+col+`, article_id, site_id, posted, published, held, rejected, spam, reports
 		FROM `+comments+` WHERE `+cond), args...)
 	if err != nil {
 		return fmt.Errorf("read comment insights: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, site int64
+		var t, id, site int64
 		var h commentHour
-		if err := rows.Scan(&id, &site, &h.posted, &h.published, &h.held, &h.rejected, &h.spam, &h.reports); err != nil {
+		if err := rows.Scan(&t, &id, &site, &h.posted, &h.published, &h.held, &h.rejected, &h.spam, &h.reports); err != nil {
 			return err
 		}
-		a := get(id, site)
+		a := get(t, id, site)
+		if a == nil {
+			continue
+		}
 		a.Posted += h.posted
 		a.Published += h.published
 		a.Held += h.held
