@@ -155,7 +155,13 @@ func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int
 		return err
 	}
 	days := func(from, to int64) error {
-		if err := s.readFoldedDays(ctx, key, sites, from, to, foldedDay); err != nil {
+		var starts []int64
+		for d := from; d < to; d += day {
+			if foldedDay[d] {
+				starts = append(starts, d)
+			}
+		}
+		if err := s.readParts(ctx, key, false, sites, starts, func(d int64) int64 { return d + day }); err != nil {
 			return err
 		}
 		for d := from; d < to; d += day {
@@ -164,6 +170,15 @@ func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int
 			}
 		}
 		return nil
+	}
+	var whole []int64
+	for _, m := range folded {
+		if nextMonth(m) <= to {
+			whole = append(whole, m)
+		}
+	}
+	if err := s.readParts(ctx, key, true, sites, whole, nextMonth); err != nil {
+		return nil, err
 	}
 	at := from
 	for _, m := range folded {
@@ -181,35 +196,38 @@ func (s *Store) settledActivity(ctx context.Context, sites []int64, from, to int
 	return out, days(at, to)
 }
 
-// readFoldedDays keeps the sums of the folded days of [from, to) that no
-// kept sum holds, read in one range instead of a query per day: a year
-// never asked for before has a month or two of such days around its
-// months, and on PostgreSQL each query is a round trip.
-func (s *Store) readFoldedDays(ctx context.Context, key string, sites []int64, from, to int64, folded map[int64]bool) error {
+// readParts keeps the sums of the parts (months, or days) starting at
+// starts that no kept sum holds, read in one range instead of a query
+// each: a year never asked for before is a dozen months and a month or
+// two of days around them, and on PostgreSQL each query is a round trip.
+func (s *Store) readParts(ctx context.Context, key string, months bool, sites []int64, starts []int64, end func(int64) int64) error {
+	col, reactions, comments := "day", "insight_reaction_days", "insight_days"
+	if months {
+		col, reactions, comments = "month", "insight_reaction_months", "insight_months"
+	}
 	fills := map[int64]cache.Fill{}
 	sums := map[int64]map[int64]*ArticleActivity{}
 	lo, hi := int64(0), int64(0)
-	for d := from; d < to; d += day {
-		k := fmt.Sprint(key, false, d)
-		if _, ok := s.state.insightParts.Get(k); ok || !folded[d] {
+	for _, p := range starts {
+		k := fmt.Sprint(key, months, p)
+		if _, ok := s.state.insightParts.Get(k); ok {
 			continue
 		}
-		fills[d], sums[d] = s.state.insightParts.Begin(k), map[int64]*ArticleActivity{}
-		if lo == 0 {
-			lo = d
+		fills[p], sums[p] = s.state.insightParts.Begin(k), map[int64]*ArticleActivity{}
+		if len(sums) == 1 {
+			lo = p
 		}
-		hi = d + day
+		hi = end(p)
 	}
 	if len(sums) < 2 {
-		return nil // one day is one query either way
+		return nil // one part is one query either way
 	}
-	err := s.sumRowsInto(ctx, func(d int64) map[int64]*ArticleActivity { return sums[d] },
-		"day", "insight_reaction_days", "insight_days", sites, lo, hi)
+	err := s.sumRowsInto(ctx, func(p int64) map[int64]*ArticleActivity { return sums[p] }, col, reactions, comments, sites, lo, hi)
 	if err != nil {
 		return err
 	}
-	for d, sum := range sums {
-		s.state.insightParts.Put(fills[d], fmt.Sprint(key, false, d), sum)
+	for p, sum := range sums {
+		s.state.insightParts.Put(fills[p], fmt.Sprint(key, months, p), sum)
 	}
 	return nil
 }
