@@ -453,9 +453,6 @@ func (s *Store) transition(ctx context.Context, tx sqlx.ExtContext, c *Comment, 
 	if err != nil {
 		return fmt.Errorf("set status: %w", err)
 	}
-	if err := s.rollStatus(ctx, tx, c, status); err != nil {
-		return err
-	}
 	was, is := c.Status == StatusApproved, status == StatusApproved
 	switch {
 	case was && !is:
@@ -467,6 +464,11 @@ func (s *Store) transition(ctx context.Context, tx sqlx.ExtContext, c *Comment, 
 		return err
 	}
 	if err := s.moveQueue(ctx, tx, c.SiteID, c.Queue, queue); err != nil {
+		return err
+	}
+	// The rollups after the counters, in the order the writer's batches
+	// take them.
+	if err := s.rollStatus(ctx, tx, c, status); err != nil {
 		return err
 	}
 	c.Status, c.Visible, c.Queue, c.Version = status, vis, queue, c.Version+1

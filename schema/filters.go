@@ -86,6 +86,9 @@ func (f *filter) articleHash(k articleKey) uint64 {
 
 // stale asks for a rebuild: after a bulk change, or once the watch is up.
 func (f *filter) stale() {
+	// A rebuild already scanning may have missed the change: it must not
+	// be trusted when it ends.
+	f.epoch.Add(1)
 	f.ready.Store(false)
 	select {
 	case f.rebuild <- struct{}{}:

@@ -278,7 +278,19 @@ func (s *Store) writeUnchecked(ctx context.Context, fn func(tx *sqlx.Tx) error) 
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() {
-		if _, e := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); e != nil {
+		// SQLite ignores the pragma inside a transaction, which a
+		// cancelled context can leave open for a moment: the connection
+		// goes back to the pool only if the checks are read back on.
+		bg := context.WithoutCancel(ctx)
+		var on int
+		_, e := conn.ExecContext(bg, `PRAGMA foreign_keys = ON`)
+		if e == nil {
+			e = conn.GetContext(bg, &on, `PRAGMA foreign_keys`)
+		}
+		if e == nil && on != 1 {
+			e = errors.New("the connection still has them off")
+		}
+		if e != nil {
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 			err = errors.Join(err, fmt.Errorf("turn foreign-key checks back on: %w", e))
 		}

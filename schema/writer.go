@@ -218,9 +218,30 @@ func (s *Store) writeLoop() {
 		}
 		s.w.batches.Add(1)
 		s.w.writes.Add(int64(len(ops)))
-		var once sync.Once
-		s.runBatch(ops, func() { once.Do(s.w.turn.Unlock) })
-		once.Do(s.w.turn.Unlock)
+		t := &laneTurn{mu: &s.w.turn, held: true}
+		s.runBatch(ops, t)
+		t.release()
+	}
+}
+
+// laneTurn is a lane's hold on the writer's turn: released before a
+// commit, taken again before a retry or a replay runs statements.
+type laneTurn struct {
+	mu   *sync.Mutex
+	held bool
+}
+
+func (t *laneTurn) release() {
+	if t.held {
+		t.held = false
+		t.mu.Unlock()
+	}
+}
+
+func (t *laneTurn) take() {
+	if !t.held {
+		t.mu.Lock()
+		t.held = true
 	}
 }
 
@@ -267,13 +288,14 @@ func (s *Store) WriterStats() WriterStats {
 
 // runBatch commits ops together; if the batch fails as a whole, each op is
 // retried alone so that one bad op cannot fail the others.
-// release is called when the batch no longer needs the turn: before its
-// commit, or when it failed.
-func (s *Store) runBatch(ops []*op, release func()) {
+// The batch holds the lane's turn t while it runs statements and releases
+// it before its commit.
+func (s *Store) runBatch(ops []*op, t *laneTurn) {
 	var after []func()
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		after, err = s.tryBatch(ops, release)
+		t.take()
+		after, err = s.tryBatch(ops, t)
 		if err == nil || !retryable(err) {
 			break
 		}
@@ -288,18 +310,17 @@ func (s *Store) runBatch(ops []*op, release func()) {
 		}
 		return
 	}
-	release()
 	if len(ops) == 1 {
 		ops[0].err <- err
 		return
 	}
 	for _, o := range ops {
 		s.w.replayed.Add(1)
-		s.runBatch([]*op{o}, release)
+		s.runBatch([]*op{o}, t)
 	}
 }
 
-func (s *Store) tryBatch(ops []*op, release func()) ([]func(), error) {
+func (s *Store) tryBatch(ops []*op, t *laneTurn) ([]func(), error) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	tx, err := s.wdb.BeginTxx(ctx, nil)
@@ -313,7 +334,7 @@ func (s *Store) tryBatch(ops []*op, release func()) ([]func(), error) {
 		s.hooks.drop(tx)
 		return nil, err
 	}
-	release()
+	t.release()
 	if err := tx.Commit(); err != nil {
 		s.hooks.drop(tx)
 		return nil, fmt.Errorf("commit: %w", err)
