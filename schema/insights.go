@@ -357,6 +357,30 @@ func MonthOf(ms int64) int64 {
 // nextMonth is the start of the month after the one starting at m.
 func nextMonth(m int64) int64 { return time.UnixMilli(m).UTC().AddDate(0, 1, 0).UnixMilli() }
 
+// RefoldInsights forgets that the days of [from, to) and their months were
+// summed, and sums them again from their hours. Writes roll up into the
+// hour of their own clock, so an ended day's hours change only when
+// history is written at past times (a tool loading a history, or an
+// instance whose clock was behind by more than the settling time).
+func (s *Store) RefoldInsights(ctx context.Context, from, to time.Time, retention time.Duration) error {
+	first, last := DayOf(from.UnixMilli()), DayOf(to.UnixMilli())+day
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM insight_folded_days WHERE day >= ? AND day < ?`), first, last); err != nil {
+			return fmt.Errorf("unfold days: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM insight_folded_months WHERE month >= ? AND month < ?`), MonthOf(first), last); err != nil {
+			return fmt.Errorf("unfold months: %w", err)
+		}
+		s.changed(tx, change{kind: changeAll})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.FoldInsightMonths(ctx, retention)
+	return err
+}
+
 // FoldInsightMonths sums every day and then every month that has ended
 // (and settled) within the retention and was not folded yet into the day
 // and month rollups, a transaction per day or month: an ended day's hours
