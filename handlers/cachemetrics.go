@@ -24,10 +24,12 @@ var (
 	cacheEntries       = prometheus.NewDesc("parley_cache_entries", "Entries held.", []string{"cache"}, nil)
 	cacheCost          = prometheus.NewDesc("parley_cache_cost", "What the entries cost against the budget (bytes for pages, entries otherwise).", []string{"cache"}, nil)
 	watchUp            = prometheus.NewDesc("parley_cache_watch_up", "1 while other processes' changes reach the caches as they commit; 0 while the caches fall back on a short expiry.", nil, nil)
+	publishUp          = prometheus.NewDesc("parley_cache_publish_up", "PostgreSQL: 1 while this instance's changes reach the other instances; 0 while its publishing connection reconnects.", nil, nil)
+	silencedPeers      = prometheus.NewDesc("parley_cache_silent_instances_total", "PostgreSQL: other instances that stopped saying they were alive without a goodbye; the caches were cleared each time.", nil, nil)
 )
 
 func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{cacheHits, cacheMisses, cacheEvictions, cacheInvalidations, cacheRefused, cacheEntries, cacheCost, watchUp} {
+	for _, d := range []*prometheus.Desc{cacheHits, cacheMisses, cacheEvictions, cacheInvalidations, cacheRefused, cacheEntries, cacheCost, watchUp, publishUp, silencedPeers} {
 		ch <- d
 	}
 }
@@ -45,9 +47,15 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(cacheEntries, prometheus.GaugeValue, float64(st.Entries), st.Name)
 		ch <- prometheus.MustNewConstMetric(cacheCost, prometheus.GaugeValue, float64(st.Cost), st.Name)
 	}
-	up := 0.0
-	if c.store.WatchStatus().Up {
-		up = 1
+	ws := c.store.WatchStatus()
+	gauge := func(d *prometheus.Desc, on bool) {
+		v := 0.0
+		if on {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
 	}
-	ch <- prometheus.MustNewConstMetric(watchUp, prometheus.GaugeValue, up)
+	gauge(watchUp, ws.Up)
+	gauge(publishUp, ws.Publishing)
+	ch <- prometheus.MustNewConstMetric(silencedPeers, prometheus.CounterValue, float64(ws.Silenced))
 }

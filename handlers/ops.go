@@ -26,7 +26,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	// Ready even when the watch is down: the caches then expire quickly,
 	// and the detail tells an operator why other instances' changes lag.
 	ws := s.store.WatchStatus()
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "watch": map[string]any{"up": ws.Up, "detail": ws.Detail}})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "watch": map[string]any{"up": ws.Up, "publishing": ws.Publishing, "detail": ws.Detail}})
 	return nil
 }
 

@@ -222,8 +222,9 @@ func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	s.stopWatch()
+	// The writer first: the publisher sends what its last batches changed.
 	s.stopWriter()
+	s.stopWatch()
 	if s.stopCheckpoints != nil {
 		s.stopCheckpoints()
 	}

@@ -23,11 +23,13 @@ import (
 // Other processes write to the same database: other instances on
 // PostgreSQL, and the command line (reader forget, site add, moderator
 // add, imports) on either engine. Every commit that changes cached state
-// publishes what it changed before it commits, and a serving process
-// watches for what others published:
+// publishes what it changed, and a serving process watches for what
+// others published:
 //
-//   - PostgreSQL: NOTIFY on a channel of the schema, inside the
-//     transaction, so it is delivered exactly when the commit is; each
+//   - PostgreSQL: NOTIFY on a channel of the schema, sent by a serving
+//     instance just after the commit from a connection of its own
+//     (publish.go says why, and what covers an instance that dies in
+//     between), by the command line inside its transaction; each
 //     instance LISTENs on a connection of its own.
 //   - SQLite: one server per file, held by a lock. Other processes (the
 //     command line) append their changes to cache_changes; the server
@@ -55,16 +57,27 @@ type watcher struct {
 	// one server of the file and publishes nothing.
 	serving atomic.Bool
 	up      atomic.Bool
-	lock    *os.File
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	// PostgreSQL: what this instance sends after its commits, and the
+	// serving instances it hears (publish.go).
+	pub      publisher
+	pubUp    atomic.Bool
+	peers    peers
+	silenced atomic.Int64
+	lock     *os.File
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // WatchStatus tells whether this process follows other processes' changes
 // as they commit (Up), or falls back on the caches' expiry.
 type WatchStatus struct {
 	Watching, Up bool
-	Detail       string
+	// Publishing: on PostgreSQL, this instance's changes reach the others
+	// (always true elsewhere). Silenced counts the times another instance
+	// fell silent and the caches were cleared.
+	Publishing bool
+	Silenced   int64
+	Detail     string
 }
 
 // Watch makes this store the serving one: it follows what other processes
@@ -78,9 +91,12 @@ func (s *Store) Watch(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	switch s.dialect {
 	case Postgres:
+		s.watch.pub.wake = make(chan struct{}, 1)
 		s.watch.serving.Store(true)
 		s.watch.stop = cancel
 		s.watch.wg.Go(func() { s.listen(ctx) })
+		s.watch.wg.Go(func() { s.publish(ctx) })
+		s.watch.wg.Go(func() { s.watchPeers(ctx) })
 		s.watch.wg.Go(func() { s.rebuildLoop(ctx) })
 		return nil
 	default:
@@ -114,10 +130,13 @@ func (s *Store) Watch(ctx context.Context) error {
 
 // WatchStatus reports the watch, for /readyz and metrics.
 func (s *Store) WatchStatus() WatchStatus {
-	st := WatchStatus{Watching: s.watch.serving.Load(), Up: s.watch.up.Load()}
+	st := WatchStatus{Watching: s.watch.serving.Load(), Up: s.watch.up.Load(),
+		Publishing: s.dialect != Postgres || s.watch.pubUp.Load(), Silenced: s.watch.silenced.Load()}
 	switch {
 	case !st.Watching:
 		st.Detail = "not watching: other processes' changes show within " + unwatchedTTL.String()
+	case st.Up && !st.Publishing:
+		st.Detail = "listening for other instances' changes; the connection that tells them this instance's is down: reconnecting, they clear their caches after " + silentAfter.String()
 	case st.Up && s.dialect == Postgres:
 		st.Detail = "listening for other instances' changes"
 	case st.Up:
@@ -230,7 +249,7 @@ func (s *Store) listen(ctx context.Context) {
 				if from == s.watch.instance {
 					continue // applied at commit already
 				}
-				for _, ch := range decodeChanges(payload) {
+				for _, ch := range s.watch.peers.heard(from, decodeChanges(payload)) {
 					s.apply(ch)
 				}
 			}
@@ -280,32 +299,26 @@ func (s *Store) waitNotification(ctx context.Context, conn *pgx.Conn) (*pgconn.N
 	}
 }
 
-// sendChanges publishes tx's changes to the other processes, inside tx.
+// sendChanges publishes tx's changes to the other processes: a serving
+// PostgreSQL instance once tx commits (publish.go), any other process
+// inside tx.
 func (s *Store) sendChanges(ctx context.Context, tx *sqlx.Tx) error {
 	chs := s.hooks.pending(tx)
 	if len(chs) == 0 {
 		return nil
 	}
-	switch s.dialect {
-	case Postgres:
-		for len(chs) > 0 {
-			var b strings.Builder
-			b.WriteString(s.watch.instance)
-			b.WriteByte('\n')
-			n := 0
-			for n < len(chs) && (n == 0 || b.Len()+len(chs[n].key)+2 <= maxPayload) {
-				b.WriteString(encodeChanges(chs[n : n+1]))
-				n++
-			}
-			chs = chs[n:]
-			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.watch.channel, b.String()); err != nil {
+	switch {
+	case s.dialect == Postgres && s.watch.serving.Load():
+		s.onCommit(tx, func() { s.send(chs) })
+	case s.dialect == Postgres:
+		for _, payload := range s.payloads(chs, false) {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.watch.channel, payload); err != nil {
 				return fmt.Errorf("publish changes: %w", err)
 			}
 		}
+	case s.watch.serving.Load():
+		return nil // the only process that serves this file applies its own
 	default:
-		if s.watch.serving.Load() {
-			return nil // the only process that serves this file applies its own
-		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO cache_changes (payload, created_at) VALUES (?, ?)`,
 			encodeChanges(chs), s.nowMS()); err != nil {
 			return fmt.Errorf("publish changes: %w", err)

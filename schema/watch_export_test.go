@@ -42,3 +42,27 @@ func (s *Store) ApprovedCounts(ctx context.Context, siteID int64) (stored, count
 	}
 	return stored, counted, err
 }
+
+// CommitUnannounced commits a statement as an instance does whose process
+// dies between its commit and its notification: no change is published.
+func (s *Store) CommitUnannounced(ctx context.Context, query string, args ...any) error {
+	_, err := s.db.ExecContext(ctx, s.q(query), args...)
+	return err
+}
+
+// Announce sends lines on the store's channel in the name of instance.
+func (s *Store) Announce(ctx context.Context, instance, lines string) error {
+	_, err := s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.watch.channel, instance+"\n"+lines)
+	return err
+}
+
+// Peers counts the serving instances this one hears.
+func (s *Store) Peers() int {
+	s.watch.peers.mu.Lock()
+	defer s.watch.peers.mu.Unlock()
+	return len(s.watch.peers.seen)
+}
+
+// SilentAfter is how long an instance may stay silent before the others
+// clear their caches.
+const SilentAfter = silentAfter

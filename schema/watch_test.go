@@ -229,3 +229,66 @@ func TestListenerReconnects(t *testing.T) {
 	}
 	eventually(t, "vote after reconnecting", 5*time.Second, func() bool { c, _ := b.ReactionCounts(ctx, art.ID); return c["like"] == 2 })
 }
+
+// TestSilentInstanceClearsCaches: a serving instance publishes after its
+// commits, so one that dies in between leaves a change nobody announced.
+// Instances say they are alive; when one falls silent without a goodbye
+// the others clear their caches, and the change shows.
+func TestSilentInstanceClearsCaches(t *testing.T) {
+	dsn := schematest.DSN(t, schema.Postgres)
+	ctx := context.Background()
+	a, b := open(t, dsn), open(t, dsn)
+	watch(t, b)
+	newSite(t, a, "news")
+
+	// The ghost serves, commits a change and dies before announcing it.
+	if err := a.Announce(ctx, "ghost", "+\n"); err != nil {
+		t.Fatal(err)
+	}
+	// (Heard after the site's creation, announced before it.)
+	eventually(t, "ghost heard", 5*time.Second, func() bool { return b.Peers() == 1 })
+	before, err := b.Site(ctx, "news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CommitUnannounced(ctx, `UPDATE sites SET updated_at = updated_at + 1000 WHERE slug = ?`, "news"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := b.Site(ctx, "news"); !s.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatal("the site was not cached: the test proves nothing")
+	}
+	took := eventually(t, "unannounced change", 10*time.Second, func() bool {
+		s, _ := b.Site(ctx, "news")
+		return !s.UpdatedAt.Equal(before.UpdatedAt)
+	})
+	t.Logf("an unannounced change of a silent instance seen after %v", took)
+	if got := b.WatchStatus().Silenced; got != 1 {
+		t.Fatalf("silenced %d instances, want 1", got)
+	}
+
+	// A real instance that stops says goodbye: nothing is cleared for it.
+	c := open(t, dsn)
+	watch(t, c)
+	eventually(t, "instance heard", 5*time.Second, func() bool { return b.Peers() == 1 })
+	art, err := c.EnsureArticle(ctx, before.ID, "story")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "new article", 5*time.Second, func() bool { _, err := b.ArticleID(ctx, before.ID, "story"); return err == nil })
+	if counts, _ := b.ReactionCounts(ctx, art.ID); counts["like"] != 0 {
+		t.Fatalf("counts %v before the vote", counts)
+	}
+	if _, err := c.SetReaction(ctx, art.ID, "r1", "like"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	eventually(t, "goodbye heard", 5*time.Second, func() bool { return b.Peers() == 0 })
+	time.Sleep(schema.SilentAfter + 2*time.Second)
+	if got := b.WatchStatus().Silenced; got != 1 {
+		t.Fatalf("silenced %d instances after a goodbye, want still 1", got)
+	}
+	// What c committed last reached b before its goodbye.
+	if counts, _ := b.ReactionCounts(ctx, art.ID); counts["like"] != 1 {
+		t.Fatalf("counts %v after the other instance stopped", counts)
+	}
+}
