@@ -414,20 +414,22 @@ func TestCommentValidation(t *testing.T) {
 }
 
 func TestClosedComments(t *testing.T) {
-	e := newEnv(t, schema.SQLite)
-	st := e.site.Settings
-	st.CommentsOpen = false
-	e.store.UpdateSiteSettings(t.Context(), e.site.ID, st, nil)
-	if r := e.post("a", nil); r.Status != 403 || r.errCode() != "comments_closed" {
-		t.Fatalf("closed site: %d %s", r.Status, r.Body)
-	}
-	st.CommentsOpen = true
-	e.store.UpdateSiteSettings(t.Context(), e.site.ID, st, nil)
-	a, _ := e.store.EnsureArticle(t.Context(), e.site.ID, "closed")
-	e.store.SetArticleOpen(t.Context(), a.ID, false)
-	if r := e.post("closed", nil); r.Status != 403 || r.errCode() != "comments_closed" {
-		t.Fatalf("closed article: %d %s", r.Status, r.Body)
-	}
+	forEachEngine(t, func(t *testing.T, d schema.Dialect) {
+		e := newEnv(t, d)
+		st := e.site.Settings
+		st.CommentsOpen = false
+		e.store.UpdateSiteSettings(t.Context(), e.site.ID, st, nil)
+		if r := e.post("a", nil); r.Status != 403 || r.errCode() != "comments_closed" {
+			t.Fatalf("closed site: %d %s", r.Status, r.Body)
+		}
+		st.CommentsOpen = true
+		e.store.UpdateSiteSettings(t.Context(), e.site.ID, st, nil)
+		a, _ := e.store.EnsureArticle(t.Context(), e.site.ID, "closed")
+		e.store.SetArticleOpen(t.Context(), a.ID, false)
+		if r := e.post("closed", nil); r.Status != 403 || r.errCode() != "comments_closed" {
+			t.Fatalf("closed article: %d %s", r.Status, r.Body)
+		}
+	})
 }
 
 func TestCommentVotesAndReports(t *testing.T) {
