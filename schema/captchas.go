@@ -18,6 +18,10 @@ const CaptchaTTL = 10 * time.Minute
 func (s *Store) CreateCaptcha(ctx context.Context, id string, digits []byte) (expires time.Time, err error) {
 	exp := s.Now().Add(CaptchaTTL)
 	err = s.submit(ctx, func(b *batch) error {
+		if s.dialect == Postgres {
+			b.newCaptchas = append(b.newCaptchas, newCaptcha{id, encodeDigits(digits), exp.UnixMilli()})
+			return nil
+		}
 		_, err := b.exec(sqlInsertCaptcha, id, encodeDigits(digits), exp.UnixMilli())
 		return err
 	})
@@ -28,6 +32,67 @@ func (s *Store) CreateCaptcha(ctx context.Context, id string, digits []byte) (ex
 }
 
 const sqlInsertCaptcha = `INSERT INTO captchas (id, digits, expires_at) VALUES (?, ?, ?)`
+
+// On PostgreSQL each statement of a batch is a round trip, made while the
+// other lanes wait for their turn: a batch's captchas are inserted by one
+// statement, and the captchas its posts use up are claimed by another
+// before the posts run, instead of one of each per captcha.
+type newCaptcha struct {
+	id, digits string
+	expires    int64
+}
+
+type claimedCaptcha struct {
+	Digits  string `db:"digits"`
+	Expires int64  `db:"expires_at"`
+}
+
+// writeCaptchas inserts the captchas the batch issued (PostgreSQL).
+func (b *batch) writeCaptchas() error {
+	if len(b.newCaptchas) == 0 {
+		return nil
+	}
+	ids, digits, expires := make([]string, len(b.newCaptchas)), make([]string, len(b.newCaptchas)), make([]int64, len(b.newCaptchas))
+	for i, c := range b.newCaptchas {
+		ids[i], digits[i], expires[i] = c.id, c.digits, c.expires
+	}
+	if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO captchas (id, digits, expires_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`, ids, digits, expires); err != nil {
+		return fmt.Errorf("store captchas: %w", err)
+	}
+	return nil
+}
+
+// claimCaptchas deletes, in one statement, the captchas the batch's ops
+// will use up (PostgreSQL); each op then takes its own from b.claimed.
+// The delete is still the claim: an id two ops name is claimed once and
+// goes to the first.
+func (b *batch) claimCaptchas(ops []*op) error {
+	if b.s.dialect != Postgres {
+		return nil
+	}
+	var ids []string
+	for _, o := range ops {
+		if o.captcha != "" {
+			ids = append(ids, o.captcha)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var rows []struct {
+		ID string `db:"id"`
+		claimedCaptcha
+	}
+	if err := b.tx.SelectContext(b.ctx, &rows, `DELETE FROM captchas WHERE id = ANY($1::text[]) RETURNING id, digits, expires_at`, ids); err != nil {
+		return fmt.Errorf("consume captchas: %w", err)
+	}
+	b.claimed = make(map[string]claimedCaptcha, len(rows))
+	for _, r := range rows {
+		b.claimed[r.ID] = r.claimedCaptcha
+	}
+	return nil
+}
 
 // CaptchaDigits returns an unexpired captcha's digits without using it up,
 // to draw its image or speak its audio; ErrNotFound when unknown, used or
@@ -47,7 +112,7 @@ func (s *Store) CaptchaDigits(ctx context.Context, id string) ([]byte, error) {
 // ErrCaptchaUnknown.
 func (s *Store) ConsumeCaptcha(ctx context.Context, id string) ([]byte, error) {
 	var digits []byte
-	err := s.submit(ctx, func(b *batch) error {
+	err := s.submitClaiming(ctx, id, func(b *batch) error {
 		var err error
 		digits, err = b.consumeCaptcha(id)
 		return err
@@ -59,16 +124,21 @@ func (s *Store) ConsumeCaptcha(ctx context.Context, id string) ([]byte, error) {
 // its digits; an unknown, used or expired one is a soft error, so the rest
 // of the batch commits.
 func (b *batch) consumeCaptcha(id string) ([]byte, error) {
-	var row struct {
-		Digits  string `db:"digits"`
-		Expires int64  `db:"expires_at"`
-	}
-	err := b.get(&row, sqlConsumeCaptcha, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, soft(ErrCaptchaUnknown)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("consume captcha: %w", err)
+	var row claimedCaptcha
+	if b.claimed != nil && b.cur.captcha == id {
+		var ok bool
+		if row, ok = b.claimed[id]; !ok {
+			return nil, soft(ErrCaptchaUnknown)
+		}
+		delete(b.claimed, id)
+	} else {
+		err := b.get(&row, sqlConsumeCaptcha, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, soft(ErrCaptchaUnknown)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("consume captcha: %w", err)
+		}
 	}
 	if row.Expires <= b.s.nowMS() {
 		return nil, soft(ErrCaptchaUnknown)

@@ -2,6 +2,10 @@ package schema_test
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parley/parley/schema"
@@ -39,6 +43,57 @@ func TestCreateCaptchaThroughWriter(t *testing.T) {
 		}
 		if d, err := s.CaptchaDigits(t.Context(), "writer-captcha-id"); err != nil || !bytes.Equal(d, []byte{1, 2, 3, 4, 5, 6}) {
 			t.Fatalf("stored digits %v %v", d, err)
+		}
+	})
+}
+
+// Captchas issued and claimed many at a time, so that batches hold many
+// of each and the same captcha more than once: every one issued is
+// stored, and each is claimed by exactly one caller, with its digits.
+func TestCaptchasClaimedOnceInBatches(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		const captchas, claimants = 60, 6
+		ctx := t.Context()
+		id := func(i int) string { return fmt.Sprintf("batch-captcha-%02d", i) }
+		digits := func(i int) []byte { return []byte{byte(i / 10), byte(i % 10), 1, 2, 3, 4} }
+		var wg sync.WaitGroup
+		for i := range captchas {
+			wg.Go(func() {
+				if _, err := s.CreateCaptcha(ctx, id(i), digits(i)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		before := s.WriterStats()
+		var won [captchas]atomic.Int32
+		start := make(chan struct{})
+		for i := range captchas {
+			for range claimants {
+				wg.Go(func() {
+					<-start
+					got, err := s.ConsumeCaptcha(ctx, id(i))
+					switch {
+					case err == nil && bytes.Equal(got, digits(i)):
+						won[i].Add(1)
+					case err == nil:
+						t.Errorf("%s: claimed with digits %v", id(i), got)
+					case !errors.Is(err, schema.ErrCaptchaUnknown):
+						t.Errorf("%s: %v", id(i), err)
+					}
+				})
+			}
+		}
+		close(start)
+		wg.Wait()
+		for i := range captchas {
+			if n := won[i].Load(); n != 1 {
+				t.Errorf("%s claimed %d times", id(i), n)
+			}
+		}
+		after := s.WriterStats()
+		if batches, writes := after.Batches-before.Batches, after.Writes-before.Writes; batches >= writes {
+			t.Fatalf("%d claims in %d batches: none shared a batch, the test proves nothing", writes, batches)
 		}
 	})
 }

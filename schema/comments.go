@@ -146,7 +146,7 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, o PostOptions) erro
 		return errors.New("new comment: no article")
 	}
 	articleID := c.ArticleID
-	return s.submit(ctx, func(b *batch) error {
+	return s.submitClaiming(ctx, o.CaptchaID, func(b *batch) error {
 		// A batch replayed after a failure runs the op again from scratch.
 		c.ArticleID = articleID
 		if o.CaptchaID != "" {
@@ -179,47 +179,134 @@ func (s *Store) PostComment(ctx context.Context, c *Comment, o PostOptions) erro
 			c.ArticleID, article = a.ID, a
 			b.afterCommit(func() { s.state.articles.Set(articleKey{a.SiteID, a.Key}, a.ID) })
 		}
+		if s.dialect == Postgres {
+			// Inserted with the batch's other new comments (writeComments),
+			// which then runs the rest.
+			b.newComments = append(b.newComments, newComment{c: c, op: b.cur, rest: func() error { return s.afterInsert(b, c, o, article) }})
+			return nil
+		}
 		err := b.get(&c.ID, sqlInsertComment,
 			c.SiteID, c.ArticleID, c.ParentID, c.ReaderID, c.Author, c.EmailHash, c.IPHash, c.Body, c.BodyKey,
 			c.Status, c.Version, c.Reasons, c.EditTokenHash, c.Shadow, c.Visible, c.CreatedMS, c.Queue, c.Priority)
 		if err != nil {
 			return fmt.Errorf("insert comment: %w", err)
 		}
-		b.rollPost(c)
-		if c.Status == StatusApproved {
-			b.approved[c.ArticleID]++
+		return s.afterInsert(b, c, o, article)
+	})
+}
+
+// afterInsert is what a new comment's transaction holds once its row is
+// in: counters, caches, the author's contact and statement, reply
+// notifications, the subscription and the webhook events.
+func (s *Store) afterInsert(b *batch, c *Comment, o PostOptions, article *Article) error {
+	b.rollPost(c)
+	if c.Status == StatusApproved {
+		b.approved[c.ArticleID]++
+	}
+	s.changed(b.tx, threadChanged(c.ArticleID))
+	if c.Shadow && c.ReaderID != "" {
+		s.changed(b.tx, shadowChanged(c.SiteID, c.ReaderID))
+	}
+	b.moveQueue(c.SiteID, "", c.Queue)
+	if o.Contact != "" {
+		if _, err := b.exec(`INSERT INTO comment_contacts (comment_id, email) VALUES (?, ?)`, c.ID, o.Contact); err != nil {
+			return fmt.Errorf("store the author's contact: %w", err)
 		}
-		s.changed(b.tx, threadChanged(c.ArticleID))
-		if c.Shadow && c.ReaderID != "" {
-			s.changed(b.tx, shadowChanged(c.SiteID, c.ReaderID))
-		}
-		b.moveQueue(c.SiteID, "", c.Queue)
-		if o.Contact != "" {
-			if _, err := b.exec(`INSERT INTO comment_contacts (comment_id, email) VALUES (?, ?)`, c.ID, o.Contact); err != nil {
-				return fmt.Errorf("store the author's contact: %w", err)
-			}
-		}
-		if o.Statement != nil {
-			st, m, err := o.Statement(c)
-			if err != nil {
-				return err
-			}
-			if st != nil {
-				if err := s.AddStatement(b.ctx, b.tx, st, *m, By(nil, ActorPolicy)); err != nil {
-					return err
-				}
-			}
-		}
-		if err := s.queueReplies(b.ctx, b.tx, c); err != nil {
+	}
+	if o.Statement != nil {
+		st, m, err := o.Statement(c)
+		if err != nil {
 			return err
 		}
-		if o.Subscribe != nil {
-			if err := s.subscribe(b.ctx, b.tx, c, o.Subscribe); err != nil {
+		if st != nil {
+			if err := s.AddStatement(b.ctx, b.tx, st, *m, By(nil, ActorPolicy)); err != nil {
 				return err
 			}
 		}
-		return s.announce(b.ctx, b.tx, o.Announce, Change{After: c, Article: article})
-	})
+	}
+	if err := s.queueReplies(b.ctx, b.tx, c); err != nil {
+		return err
+	}
+	if o.Subscribe != nil {
+		if err := s.subscribe(b.ctx, b.tx, c, o.Subscribe); err != nil {
+			return err
+		}
+	}
+	return s.announce(b.ctx, b.tx, o.Announce, Change{After: c, Article: article})
+}
+
+// newComment is a comment a PostgreSQL batch inserts with the others, and
+// the rest of its op, run once its id is known.
+type newComment struct {
+	c    *Comment
+	op   *op
+	rest func() error
+}
+
+// writeComments inserts the batch's new comments in one statement on
+// PostgreSQL (each statement there is a round trip, made while the other
+// lanes wait), then runs the rest of each one's op. The rows come back in
+// the order given, and each is checked against its comment: a mismatch
+// fails the batch, whose ops then run again alone.
+func (b *batch) writeComments() error {
+	if len(b.newComments) == 0 {
+		return nil
+	}
+	n := len(b.newComments)
+	site, article, parent := make([]int64, n), make([]int64, n), make([]*int64, n)
+	reader, author, email, ip, body, key := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	status, reasons, token, queue := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	version, created, priority := make([]int64, n), make([]int64, n), make([]int64, n)
+	shadow, visible := make([]bool, n), make([]bool, n)
+	for i, nc := range b.newComments {
+		c := nc.c
+		site[i], article[i], parent[i], reader[i], author[i], email[i], ip[i], body[i], key[i] =
+			c.SiteID, c.ArticleID, c.ParentID, c.ReaderID, c.Author, c.EmailHash, c.IPHash, c.Body, c.BodyKey
+		status[i], version[i], reasons[i], token[i], shadow[i], visible[i], created[i], queue[i], priority[i] =
+			c.Status, c.Version, c.Reasons, c.EditTokenHash, c.Shadow, c.Visible, c.CreatedMS, c.Queue, c.Priority
+	}
+	var rows []struct {
+		ID        int64  `db:"id"`
+		ArticleID int64  `db:"article_id"`
+		Token     string `db:"edit_token_hash"`
+		Created   int64  `db:"created_at"`
+	}
+	if err := b.tx.SelectContext(b.ctx, &rows, `INSERT INTO comments (site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key,
+			status, version, reasons, edit_token_hash, shadow, visible, created_at, queue, priority)
+		SELECT site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key,
+			status, version, reasons, edit_token_hash, shadow, visible, created_at, queue, priority
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+			$10::text[], $11::bigint[], $12::text[], $13::text[], $14::boolean[], $15::boolean[], $16::bigint[], $17::text[], $18::bigint[])
+			WITH ORDINALITY AS u(site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key,
+				status, version, reasons, edit_token_hash, shadow, visible, created_at, queue, priority, n)
+		ORDER BY n RETURNING id, article_id, edit_token_hash, created_at`,
+		site, article, parent, reader, author, email, ip, body, key, status, version, reasons, token, shadow, visible, created, queue, priority); err != nil {
+		return fmt.Errorf("insert comments: %w", err)
+	}
+	if len(rows) != n {
+		return fmt.Errorf("insert comments: %d rows for %d comments", len(rows), n)
+	}
+	for i, nc := range b.newComments {
+		r := rows[i]
+		if r.ArticleID != nc.c.ArticleID || r.Token != nc.c.EditTokenHash || r.Created != nc.c.CreatedMS {
+			return fmt.Errorf("insert comments: row %d came back out of order", i)
+		}
+		nc.c.ID = r.ID
+	}
+	for _, nc := range b.newComments {
+		b.cur = nc.op
+		if err := nc.rest(); err != nil {
+			// The comment is written already: a refusal now is the whole
+			// batch's failure, and the op alone will be refused whole.
+			var se softError
+			if errors.As(err, &se) {
+				return fmt.Errorf("new comment: %w", se.err)
+			}
+			return err
+		}
+	}
+	b.newComments = nil
+	return nil
 }
 
 // The statements of the comment path, prepared once on SQLite.

@@ -404,3 +404,71 @@ func TestPriorityWeighsModels(t *testing.T) {
 		}
 	})
 }
+
+// Posts that share a batch (inserted by one statement on PostgreSQL) each
+// get their own id: every comment read back by the id its caller got is
+// that caller's, its captcha was claimed once, and a reply marks its
+// parent.
+func TestPostsInOneBatchKeepTheirOwnIDs(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := context.Background()
+		site := newSite(t, s, "news")
+		parent := &schema.Comment{SiteID: site.ID, Author: "p", Body: "parent", BodyKey: "parent", Status: schema.StatusApproved, EditTokenHash: "parent", Reasons: "[]"}
+		if err := s.PostComment(ctx, parent, schema.PostOptions{ArticleKey: "story"}); err != nil {
+			t.Fatal(err)
+		}
+		const posts = 120
+		for i := range posts {
+			if _, err := s.CreateCaptcha(ctx, fmt.Sprint("post-captcha-", i), []byte{byte(i % 10)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := s.WriterStats()
+		comments := make([]*schema.Comment, posts)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range posts {
+			c := &schema.Comment{SiteID: site.ID, ArticleID: parent.ArticleID, Author: fmt.Sprint("author ", i),
+				Body: fmt.Sprint("body ", i), BodyKey: fmt.Sprint("body ", i), Status: schema.StatusApproved,
+				EditTokenHash: fmt.Sprint("token ", i), Reasons: "[]"}
+			if i%3 == 0 {
+				c.ParentID = &parent.ID
+			}
+			comments[i] = c
+			wg.Go(func() {
+				<-start
+				err := s.PostComment(ctx, c, schema.PostOptions{CaptchaID: fmt.Sprint("post-captcha-", i),
+					Check: func(d []byte) bool { return len(d) == 1 && int(d[0]) == i%10 }, Contact: fmt.Sprint(i, "@example.com")})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		after := s.WriterStats()
+		if after.Batches-before.Batches >= after.Writes-before.Writes {
+			t.Fatal("no two posts shared a batch: the test proves nothing")
+		}
+		ids := map[int64]bool{}
+		for i, c := range comments {
+			if ids[c.ID] {
+				t.Fatalf("id %d given twice", c.ID)
+			}
+			ids[c.ID] = true
+			got, err := s.Comment(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Body != c.Body || got.EditTokenHash != c.EditTokenHash || got.Author != c.Author {
+				t.Fatalf("post %d got the id of %q by %q", i, got.Body, got.Author)
+			}
+		}
+		if p, _ := s.Comment(ctx, parent.ID); !p.HasReplies {
+			t.Fatal("the parent was not marked as replied to")
+		}
+		if _, err := s.ConsumeCaptcha(ctx, "post-captcha-0"); !errors.Is(err, schema.ErrCaptchaUnknown) {
+			t.Fatalf("a captcha used by a post came back: %v", err)
+		}
+	})
+}

@@ -57,6 +57,9 @@ type op struct {
 	fn   func(b *batch) error
 	err  chan error
 	soft error
+	// captcha is the captcha the op uses up, if any: on PostgreSQL the
+	// batch claims them all in one statement before its ops run.
+	captcha string
 }
 
 // batch is what an op sees: the transaction, and places to fold counter
@@ -84,6 +87,11 @@ type batch struct {
 	cur          *op
 	// ins is what the batch folded for the insights' rollups.
 	ins insights
+	// PostgreSQL: the captchas the batch's ops claimed, by id (taken out
+	// as each op uses its own), and the captchas issued, inserted together.
+	claimed     map[string]claimedCaptcha
+	newCaptchas []newCaptcha
+	newComments []newComment
 }
 
 type queueKey struct {
@@ -167,7 +175,18 @@ const batchTimeout = 30 * time.Second
 // submit runs fn in the next batch and returns once that batch committed.
 // fn must use the batch's ctx, never the caller's.
 func (s *Store) submit(ctx context.Context, fn func(b *batch) error) error {
-	o := &op{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	return s.enqueue(&op{ctx: ctx, fn: fn})
+}
+
+// submitClaiming is submit for an op that uses up captcha (with
+// b.consumeCaptcha, before it writes anything).
+func (s *Store) submitClaiming(ctx context.Context, captcha string, fn func(b *batch) error) error {
+	return s.enqueue(&op{ctx: ctx, fn: fn, captcha: captcha})
+}
+
+func (s *Store) enqueue(o *op) error {
+	ctx := o.ctx
+	o.err = make(chan error, 1)
 	s.w.mu.RLock()
 	if s.w.closed {
 		s.w.mu.RUnlock()
@@ -347,6 +366,9 @@ func (s *Store) tryBatch(ops []*op, t *laneTurn) ([]func(), error) {
 // folded counters, then publishes the batch's changes: all before the
 // commit. An op's soft error is its own answer; any other fails the batch.
 func (b *batch) run(ops []*op) error {
+	if err := b.claimCaptchas(ops); err != nil {
+		return err
+	}
 	for _, o := range ops {
 		o.soft = nil
 		b.cur = o
@@ -360,7 +382,7 @@ func (b *batch) run(ops []*op) error {
 	}
 	// Comment rows first, then articles' and queues' counters, in the
 	// order a moderator's decision takes them.
-	for _, step := range []func() error{b.writeCommentVotes, b.applyCommentCounts, b.writeReactions, b.applyCounts, b.applyInsights} {
+	for _, step := range []func() error{b.writeCaptchas, b.writeComments, b.writeCommentVotes, b.applyCommentCounts, b.writeReactions, b.applyCounts, b.applyInsights} {
 		if err := step(); err != nil {
 			return err
 		}
