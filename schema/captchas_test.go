@@ -97,3 +97,49 @@ func TestCaptchasClaimedOnceInBatches(t *testing.T) {
 		}
 	})
 }
+
+// A statement that fails at the end of a batch (on PostgreSQL, in the
+// statements sent together) fails only its own op: a captcha issued twice
+// under one id is refused, and the others issued with it are stored.
+func TestFailedCaptchaFailsOnlyItself(t *testing.T) {
+	schematest.ForEachDB(t, func(t *testing.T, s *schema.Store) {
+		ctx := t.Context()
+		if _, err := s.CreateCaptcha(ctx, "taken", []byte{1}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var failed atomic.Int32
+		start := make(chan struct{})
+		for i := range 30 {
+			wg.Go(func() {
+				<-start
+				id := fmt.Sprint("fresh-", i)
+				if i == 15 {
+					id = "taken"
+				}
+				if _, err := s.CreateCaptcha(ctx, id, []byte{2}); err != nil {
+					if id != "taken" {
+						t.Errorf("%s: %v", id, err)
+					}
+					failed.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if failed.Load() != 1 {
+			t.Fatalf("%d captchas refused, want the one issued twice", failed.Load())
+		}
+		for i := range 30 {
+			if i == 15 {
+				continue
+			}
+			if d, err := s.CaptchaDigits(ctx, fmt.Sprint("fresh-", i)); err != nil || !bytes.Equal(d, []byte{2}) {
+				t.Fatalf("fresh-%d: %v %v", i, d, err)
+			}
+		}
+		if d, _ := s.CaptchaDigits(ctx, "taken"); !bytes.Equal(d, []byte{1}) {
+			t.Fatalf("the captcha issued first was overwritten: %v", d)
+		}
+	})
+}

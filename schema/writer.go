@@ -210,13 +210,15 @@ func (s *Store) writeLoop() {
 		// One lane at a time gathers and runs a batch; it hands the turn
 		// on when it commits. So batches stay as large as with one lane
 		// (all that queued while the previous batch ran), and the wait for
-		// a commit's flush is the only work that overlaps.
-		s.w.turn.Lock()
+		// a commit's flush is the only work that overlaps. A lane waits
+		// for work before it takes the turn, never with it: a lane
+		// replaying a failed batch's ops one by one takes the turn again
+		// for each, and their callers, waiting for it, send no new work.
 		first, ok := <-s.w.ops
 		if !ok {
-			s.w.turn.Unlock()
 			return
 		}
+		s.w.turn.Lock()
 		ops = s.live(ops[:0], first)
 		// Under load the handlers that will submit next are often runnable
 		// but not yet running (two cores serve HTTP, the client and this
