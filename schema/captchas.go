@@ -56,10 +56,7 @@ func (b *batch) writeCaptchas() error {
 	for i, c := range b.newCaptchas {
 		ids[i], digits[i], expires[i] = c.id, c.digits, c.expires
 	}
-	if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO captchas (id, digits, expires_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`, ids, digits, expires); err != nil {
-		return fmt.Errorf("store captchas: %w", err)
-	}
+	b.later(`INSERT INTO captchas (id, digits, expires_at) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`, ids, digits, expires)
 	return nil
 }
 

@@ -225,7 +225,7 @@ func (b *batch) applyInsights() error {
 				h := b.ins.comments[a]
 				cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i], cols[6][i] = h.site, h.posted, h.published, h.held, h.rejected, h.spam, h.reports
 			}
-			if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO insight_hours (article_id, hour, site_id, posted, published, held, rejected, spam, reports)
+			b.later(`INSERT INTO insight_hours (article_id, hour, site_id, posted, published, held, rejected, spam, reports)
 				SELECT u.a, $9, u.s, u.p, u.pub, u.h, u.r, u.sp, u.rep
 				FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
 					WITH ORDINALITY AS u(a, s, p, pub, h, r, sp, rep, n) ORDER BY u.n
@@ -233,9 +233,7 @@ func (b *batch) applyInsights() error {
 					published = insight_hours.published + excluded.published, held = insight_hours.held + excluded.held,
 					rejected = insight_hours.rejected + excluded.rejected, spam = insight_hours.spam + excluded.spam,
 					reports = insight_hours.reports + excluded.reports`,
-				arts, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], hour); err != nil {
-				return fmt.Errorf("roll comments: %w", err)
-			}
+				arts, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], hour)
 		} else {
 			for _, a := range arts {
 				h := b.ins.comments[a]
@@ -257,6 +255,10 @@ func (b *batch) applyInsights() error {
 			return keys[i].rule < keys[j].rule
 		})
 		for _, k := range keys {
+			if b.s.dialect == Postgres {
+				b.later(sqlRollHeld, k.site, DayOf(now), k.rule, b.ins.held[k])
+				continue
+			}
 			if _, err := b.exec(sqlRollHeld, k.site, DayOf(now), k.rule, b.ins.held[k]); err != nil {
 				return fmt.Errorf("roll rules: %w", err)
 			}

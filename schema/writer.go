@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 )
@@ -92,6 +93,10 @@ type batch struct {
 	claimed     map[string]claimedCaptcha
 	newCaptchas []newCaptcha
 	newComments []newComment
+	// PostgreSQL: the connection of tx, and the statements queued to send
+	// together at the end (pipeline.go).
+	conn *sqlx.Conn
+	pipe *pgx.Batch
 }
 
 type queueKey struct {
@@ -344,12 +349,13 @@ func (s *Store) runBatch(ops []*op, t *laneTurn) {
 func (s *Store) tryBatch(ops []*op, t *laneTurn) ([]func(), error) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	tx, err := s.wdb.BeginTxx(ctx, nil)
-	if err != nil {
+	b := &batch{s: s, ctx: ctx, counts: map[countKey]int64{},
+		approved: map[int64]int64{}, queues: map[queueKey]int64{}}
+	if err := s.beginBatch(b); err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	b := &batch{s: s, ctx: ctx, tx: tx, counts: map[countKey]int64{},
-		approved: map[int64]int64{}, queues: map[queueKey]int64{}}
+	defer b.endBatch()
+	tx := b.tx
 	if err := b.run(ops); err != nil {
 		tx.Rollback()
 		s.hooks.drop(tx)
@@ -383,8 +389,10 @@ func (b *batch) run(ops []*op) error {
 		}
 	}
 	// Comment rows first, then articles' and queues' counters, in the
-	// order a moderator's decision takes them.
-	for _, step := range []func() error{b.writeCaptchas, b.writeComments, b.writeCommentVotes, b.applyCommentCounts, b.writeReactions, b.applyCounts, b.applyInsights} {
+	// order a moderator's decision takes them. On PostgreSQL the counters
+	// and rollups are queued and sent last, together (flush): after the
+	// reactions' rows then, in the same order in every batch.
+	for _, step := range []func() error{b.writeCaptchas, b.writeComments, b.writeCommentVotes, b.applyCommentCounts, b.writeReactions, b.applyCounts, b.applyInsights, b.flush} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -503,6 +511,10 @@ func (b *batch) applyCommentCounts() error {
 	}
 	slices.Sort(articles)
 	for _, a := range articles {
+		if b.s.dialect == Postgres {
+			b.later(sqlBumpApproved, b.approved[a], a)
+			continue
+		}
 		if _, err := b.exec(sqlBumpApproved, b.approved[a], a); err != nil {
 			return fmt.Errorf("count approved: %w", err)
 		}
@@ -517,6 +529,10 @@ func (b *batch) applyCommentCounts() error {
 		return cmp.Or(cmp.Compare(x.site, y.site), strings.Compare(x.queue, y.queue))
 	})
 	for _, k := range queues {
+		if b.s.dialect == Postgres {
+			b.later(sqlMoveQueue, k.site, k.queue, b.queues[k])
+			continue
+		}
 		if _, err := b.exec(sqlMoveQueue, k.site, k.queue, b.queues[k]); err != nil {
 			return fmt.Errorf("count queue %s: %w", k.queue, err)
 		}
