@@ -246,8 +246,9 @@ type newComment struct {
 // writeComments inserts the batch's new comments in one statement on
 // PostgreSQL (each statement there is a round trip, made while the other
 // lanes wait), then runs the rest of each one's op. The rows come back in
-// the order given, and each is checked against its comment: a mismatch
-// fails the batch, whose ops then run again alone.
+// the order given, and each is checked against its comment (article,
+// author, reader, text, status, edit token and time): a mismatch fails the
+// batch, whose ops then run again alone.
 func (b *batch) writeComments() error {
 	if len(b.newComments) == 0 {
 		return nil
@@ -270,6 +271,10 @@ func (b *batch) writeComments() error {
 		ArticleID int64  `db:"article_id"`
 		Token     string `db:"edit_token_hash"`
 		Created   int64  `db:"created_at"`
+		Reader    string `db:"reader_id"`
+		Author    string `db:"author"`
+		BodyKey   string `db:"body_key"`
+		Status    string `db:"status"`
 	}
 	if err := b.tx.SelectContext(b.ctx, &rows, `INSERT INTO comments (site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key,
 			status, version, reasons, edit_token_hash, shadow, visible, created_at, queue, priority)
@@ -279,7 +284,7 @@ func (b *batch) writeComments() error {
 			$10::text[], $11::bigint[], $12::text[], $13::text[], $14::boolean[], $15::boolean[], $16::bigint[], $17::text[], $18::bigint[])
 			WITH ORDINALITY AS u(site_id, article_id, parent_id, reader_id, author, email_hash, ip_hash, body, body_key,
 				status, version, reasons, edit_token_hash, shadow, visible, created_at, queue, priority, n)
-		ORDER BY n RETURNING id, article_id, edit_token_hash, created_at`,
+		ORDER BY n RETURNING id, article_id, edit_token_hash, created_at, reader_id, author, body_key, status`,
 		site, article, parent, reader, author, email, ip, body, key, status, version, reasons, token, shadow, visible, created, queue, priority); err != nil {
 		return fmt.Errorf("insert comments: %w", err)
 	}
@@ -288,7 +293,8 @@ func (b *batch) writeComments() error {
 	}
 	for i, nc := range b.newComments {
 		r := rows[i]
-		if r.ArticleID != nc.c.ArticleID || r.Token != nc.c.EditTokenHash || r.Created != nc.c.CreatedMS {
+		if r.ArticleID != nc.c.ArticleID || r.Token != nc.c.EditTokenHash || r.Created != nc.c.CreatedMS ||
+			r.Reader != nc.c.ReaderID || r.Author != nc.c.Author || r.BodyKey != nc.c.BodyKey || r.Status != nc.c.Status {
 			return fmt.Errorf("insert comments: row %d came back out of order", i)
 		}
 		nc.c.ID = r.ID

@@ -14,7 +14,10 @@ import (
 // queued, so rows are still locked in key order.
 
 // later queues a statement for the batch's pipeline (PostgreSQL only); the
-// query is written with '?' placeholders like the others.
+// query is written with '?' placeholders like the others. Its arguments
+// skip the check of text PostgreSQL cannot hold (textCheckConn): only
+// values the server made (ids, counters, queue and rule names, captcha
+// digits) may go through it, never a reader's text.
 func (b *batch) later(query string, args ...any) *pgx.QueuedQuery {
 	if b.pipe == nil {
 		b.pipe = &pgx.Batch{}

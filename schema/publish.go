@@ -2,11 +2,13 @@ package schema
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A serving PostgreSQL instance publishes its changes after they commit,
@@ -22,8 +24,10 @@ import (
 // crash of the database server loses is lost with every listener's
 // connection anyway), and the lock is held for microseconds.
 //
-// What that gives up is a change committed by an instance that dies before
-// it sends it. So every serving instance says it is alive at least every
+// While that connection is down (and until it has said this instance is
+// alive), commits notify inside their transactions as before. What sending
+// after the commit gives up is a change committed by an instance that
+// dies before it sends it. So every serving instance says it is alive at least every
 // aliveEvery, and says goodbye when it stops; an instance that stops
 // hearing another for silentAfter clears its caches, as it does when its
 // own listener reconnects. A crash leaves the others stale for at most
@@ -114,6 +118,13 @@ func (s *Store) publish(ctx context.Context) {
 			s.watch.pubUp.Store(false)
 			return err
 		}
+		// Up once the others have heard that this instance is alive:
+		// only then may commits leave their notifications to it.
+		if err := s.notify(ctx, c, nil); err != nil {
+			c.Close(context.Background())
+			s.watch.pubUp.Store(false)
+			return err
+		}
 		conn = c
 		s.watch.pubUp.Store(true)
 		return nil
@@ -150,7 +161,13 @@ func (s *Store) publish(ctx context.Context) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		err := s.notify(sctx, conn, chs)
 		cancel()
-		if err != nil {
+		var pgErr *pgconn.PgError
+		switch {
+		case errors.As(err, &pgErr):
+			// The server refused the statement, not the connection: the
+			// same payload would be refused again. Everything changed.
+			p.putBack([]change{{kind: changeAll}})
+		case err != nil:
 			p.putBack(chs)
 			s.watch.pubUp.Store(false)
 			conn.Close(context.Background())

@@ -320,7 +320,7 @@ func (s *Store) commit(ctx context.Context, tx *sqlx.Tx, fn func(tx *sqlx.Tx) er
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		s.hooks.drop(tx)
+		s.hooks.run(tx) // it may have committed: see tryBatch
 		return fmt.Errorf("commit: %w", err)
 	}
 	s.hooks.run(tx)

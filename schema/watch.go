@@ -300,15 +300,16 @@ func (s *Store) waitNotification(ctx context.Context, conn *pgx.Conn) (*pgconn.N
 }
 
 // sendChanges publishes tx's changes to the other processes: a serving
-// PostgreSQL instance once tx commits (publish.go), any other process
-// inside tx.
+// PostgreSQL instance once tx commits, while its publishing connection is
+// up and the others hear it (publish.go); any other process, or one whose
+// publishing connection is down, inside tx.
 func (s *Store) sendChanges(ctx context.Context, tx *sqlx.Tx) error {
 	chs := s.hooks.pending(tx)
 	if len(chs) == 0 {
 		return nil
 	}
 	switch {
-	case s.dialect == Postgres && s.watch.serving.Load():
+	case s.dialect == Postgres && s.watch.serving.Load() && s.watch.pubUp.Load():
 		s.onCommit(tx, func() { s.send(chs) })
 	case s.dialect == Postgres:
 		for _, payload := range s.payloads(chs, false) {

@@ -66,3 +66,9 @@ func (s *Store) Peers() int {
 // SilentAfter is how long an instance may stay silent before the others
 // clear their caches.
 const SilentAfter = silentAfter
+
+// KillPublishers ends the connections serving instances publish on.
+func (s *Store) KillPublishers(ctx context.Context, n *int) error {
+	return s.db.GetContext(ctx, n, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query LIKE 'SELECT pg_notify($1, p) FROM unnest%' AND pid <> pg_backend_pid()`)
+}

@@ -292,3 +292,40 @@ func TestSilentInstanceClearsCaches(t *testing.T) {
 		t.Fatalf("counts %v after the other instance stopped", counts)
 	}
 }
+
+// TestPublisherReconnects: when the connection an instance publishes on
+// dies, what it commits still reaches the others, as soon as it is back
+// or, while it is down, inside the transactions.
+func TestPublisherReconnects(t *testing.T) {
+	dsn := schematest.DSN(t, schema.Postgres)
+	ctx := context.Background()
+	a, b := open(t, dsn), open(t, dsn)
+	watch(t, a)
+	watch(t, b)
+	eventually(t, "publishing", 5*time.Second, func() bool { return a.WatchStatus().Publishing && b.WatchStatus().Publishing })
+	site := newSite(t, a, "news")
+	art, _ := a.EnsureArticle(ctx, site.ID, "story")
+	eventually(t, "article", 5*time.Second, func() bool { _, err := b.ArticleID(ctx, site.ID, "story"); return err == nil })
+	b.ReactionCounts(ctx, art.ID)
+
+	admin := open(t, dsn)
+	var killed int
+	if err := admin.KillPublishers(ctx, &killed); err != nil || killed != 2 {
+		t.Fatalf("terminated %d publishers: %v", killed, err)
+	}
+	for i, reader := range []string{"r1", "r2", "r3"} {
+		if _, err := a.SetReaction(ctx, art.ID, reader, "like"); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(i + 1)
+		eventually(t, "vote while the publisher reconnects", 5*time.Second, func() bool { c, _ := b.ReactionCounts(ctx, art.ID); return c["like"] == want })
+	}
+	eventually(t, "publishing again", 10*time.Second, func() bool { return a.WatchStatus().Publishing })
+	if _, err := a.SetReaction(ctx, art.ID, "r4", "like"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "vote after reconnecting", 5*time.Second, func() bool { c, _ := b.ReactionCounts(ctx, art.ID); return c["like"] == 4 })
+	if b.CacheTTL() != 0 {
+		t.Fatalf("b's caches expire after %v: the votes were seen by expiry, not heard", b.CacheTTL())
+	}
+}

@@ -363,7 +363,10 @@ func (s *Store) tryBatch(ops []*op, t *laneTurn) ([]func(), error) {
 	}
 	t.release()
 	if err := tx.Commit(); err != nil {
-		s.hooks.drop(tx)
+		// The commit may have happened all the same (the connection lost
+		// after COMMIT was sent): drop what it changed here and tell the
+		// others. A needless invalidation costs a read.
+		s.hooks.run(tx)
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	// Invalidations first: values the batch committed then stay cached.
