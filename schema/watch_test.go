@@ -3,7 +3,9 @@ package schema_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -328,4 +330,50 @@ func TestPublisherReconnects(t *testing.T) {
 	if b.CacheTTL() != 0 {
 		t.Fatalf("b's caches expire after %v: the votes were seen by expiry, not heard", b.CacheTTL())
 	}
+}
+
+// TestTwoInstancesReactionsStayExact: two instances write the same
+// readers' reactions at once (first reactions racing each other, changes,
+// retractions), each batch in one statement; the counters equal a recount.
+func TestTwoInstancesReactionsStayExact(t *testing.T) {
+	dsn := schematest.DSN(t, schema.Postgres)
+	ctx := context.Background()
+	a, b := open(t, dsn), open(t, dsn)
+	site := newSite(t, a, "news")
+	art, err := a.EnsureArticle(ctx, site.ID, "viral")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := []*schema.Store{a, b}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 48)
+	for i := range 300 {
+		for step, reaction := range []string{"like", "dislike", "", "like"} {
+			if step == 3 && i%2 == 0 {
+				continue // half end retracted
+			}
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				if _, err := stores[(i+step)%2].SetReaction(ctx, art.ID, fmt.Sprint("reader-", i), reaction); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	counted, err := a.RecountReactions(ctx, art.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := open(t, dsn).ReactionCounts(ctx, art.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"like", "dislike"} {
+		if stored[r] != counted[r] {
+			t.Fatalf("%s: stored %d, counted %d", r, stored[r], counted[r])
+		}
+	}
+	t.Logf("counts %v, equal to a recount", stored)
 }
