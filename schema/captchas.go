@@ -18,12 +18,7 @@ const CaptchaTTL = 10 * time.Minute
 func (s *Store) CreateCaptcha(ctx context.Context, id string, digits []byte) (expires time.Time, err error) {
 	exp := s.Now().Add(CaptchaTTL)
 	err = s.submit(ctx, func(b *batch) error {
-		if s.dialect == Postgres {
-			b.newCaptchas = append(b.newCaptchas, newCaptcha{id, encodeDigits(digits), exp.UnixMilli()})
-			return nil
-		}
-		_, err := b.exec(sqlInsertCaptcha, id, encodeDigits(digits), exp.UnixMilli())
-		return err
+		return b.execAtEnd(sqlInsertCaptcha, id, encodeDigits(digits), exp.UnixMilli())
 	})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store captcha: %w", err)
@@ -34,30 +29,12 @@ func (s *Store) CreateCaptcha(ctx context.Context, id string, digits []byte) (ex
 const sqlInsertCaptcha = `INSERT INTO captchas (id, digits, expires_at) VALUES (?, ?, ?)`
 
 // On PostgreSQL each statement of a batch is a round trip, made while the
-// other lanes wait for their turn: a batch's captchas are inserted by one
-// statement, and the captchas its posts use up are claimed by another
-// before the posts run, instead of one of each per captcha.
-type newCaptcha struct {
-	id, digits string
-	expires    int64
-}
-
+// other lanes wait for their turn: the captchas a batch issues go with its
+// pipeline (execAtEnd), and the captchas its posts use up are claimed by
+// one statement before the posts run, instead of one of each per captcha.
 type claimedCaptcha struct {
 	Digits  string `db:"digits"`
 	Expires int64  `db:"expires_at"`
-}
-
-// writeCaptchas inserts the captchas the batch issued (PostgreSQL).
-func (b *batch) writeCaptchas() error {
-	if len(b.newCaptchas) == 0 {
-		return nil
-	}
-	ids, digits, expires := make([]string, len(b.newCaptchas)), make([]string, len(b.newCaptchas)), make([]int64, len(b.newCaptchas))
-	for i, c := range b.newCaptchas {
-		ids[i], digits[i], expires[i] = c.id, c.digits, c.expires
-	}
-	b.later(`INSERT INTO captchas (id, digits, expires_at) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`, ids, digits, expires)
-	return nil
 }
 
 // claimCaptchas deletes, in one statement, the captchas the batch's ops

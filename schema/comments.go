@@ -301,13 +301,10 @@ func (b *batch) writeComments() error {
 	}
 	for _, nc := range b.newComments {
 		b.cur = nc.op
+		// The comment is written already: any error now, a refusal too,
+		// fails the whole batch (a step's error does), and the op alone
+		// is then refused whole.
 		if err := nc.rest(); err != nil {
-			// The comment is written already: a refusal now is the whole
-			// batch's failure, and the op alone will be refused whole.
-			var se softError
-			if errors.As(err, &se) {
-				return fmt.Errorf("new comment: %w", se.err)
-			}
 			return err
 		}
 	}

@@ -255,11 +255,7 @@ func (b *batch) applyInsights() error {
 			return keys[i].rule < keys[j].rule
 		})
 		for _, k := range keys {
-			if b.s.dialect == Postgres {
-				b.later(sqlRollHeld, k.site, DayOf(now), k.rule, b.ins.held[k])
-				continue
-			}
-			if _, err := b.exec(sqlRollHeld, k.site, DayOf(now), k.rule, b.ins.held[k]); err != nil {
+			if err := b.execAtEnd(sqlRollHeld, k.site, DayOf(now), k.rule, b.ins.held[k]); err != nil {
 				return fmt.Errorf("roll rules: %w", err)
 			}
 		}

@@ -9,20 +9,31 @@ import (
 // On PostgreSQL every statement of a batch is a round trip, made while the
 // other writer lanes wait for their turn. The statements whose results
 // nothing in the batch reads before its commit (the folded counters, the
-// rollups, the captchas issued) are queued instead, and sent together as
+// rollups, the captchas issued) are queued instead (execAtEnd), and sent together as
 // one pgx batch at the batch's end: one round trip, run in the order
 // queued, so rows are still locked in key order.
+
+// execAtEnd runs a statement whose result nothing in the batch reads: on
+// PostgreSQL it is queued for the pipeline, on SQLite it runs now.
+func (b *batch) execAtEnd(query string, args ...any) error {
+	if b.s.dialect != Postgres {
+		_, err := b.exec(query, args...)
+		return err
+	}
+	b.later(query, args...)
+	return nil
+}
 
 // later queues a statement for the batch's pipeline (PostgreSQL only); the
 // query is written with '?' placeholders like the others. Its arguments
 // skip the check of text PostgreSQL cannot hold (textCheckConn): only
 // values the server made (ids, counters, queue and rule names, captcha
 // digits) may go through it, never a reader's text.
-func (b *batch) later(query string, args ...any) *pgx.QueuedQuery {
+func (b *batch) later(query string, args ...any) {
 	if b.pipe == nil {
 		b.pipe = &pgx.Batch{}
 	}
-	return b.pipe.Queue(b.s.q(query), args...)
+	b.pipe.Queue(b.s.q(query), args...)
 }
 
 // flush sends the queued statements on the transaction's connection.

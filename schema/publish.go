@@ -64,15 +64,10 @@ func (s *Store) send(chs []change) {
 		// Committed while the store closes: no connection of its own left.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		for _, payload := range s.payloads(chs, false) {
-			s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.watch.channel, payload)
-		}
+		s.notifyIn(ctx, s.db, chs)
 		return
 	}
-	p.queue = append(p.queue, chs...)
-	if len(p.queue) > maxQueued {
-		p.queue = append(p.queue[:0], change{kind: changeAll})
-	}
+	p.queueLocked(chs, false)
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
@@ -92,7 +87,17 @@ func (p *publisher) take() []change {
 func (p *publisher) putBack(chs []change) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.queue = append(chs, p.queue...)
+	p.queueLocked(chs, true)
+}
+
+// queueLocked adds changes to the queue, at its front for ones sent
+// before; past maxQueued the queue becomes one changeAll.
+func (p *publisher) queueLocked(chs []change, front bool) {
+	if front {
+		p.queue = append(chs, p.queue...)
+	} else {
+		p.queue = append(p.queue, chs...)
+	}
 	if len(p.queue) > maxQueued {
 		p.queue = append(p.queue[:0], change{kind: changeAll})
 	}

@@ -312,16 +312,23 @@ func (s *Store) sendChanges(ctx context.Context, tx *sqlx.Tx) error {
 	case s.dialect == Postgres && s.watch.serving.Load() && s.watch.pubUp.Load():
 		s.onCommit(tx, func() { s.send(chs) })
 	case s.dialect == Postgres:
-		for _, payload := range s.payloads(chs, false) {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.watch.channel, payload); err != nil {
-				return fmt.Errorf("publish changes: %w", err)
-			}
-		}
+		return s.notifyIn(ctx, tx, chs)
 	case s.watch.serving.Load():
 		return nil // the only process that serves this file applies its own
 	default:
 		if _, err := tx.ExecContext(ctx, `INSERT INTO cache_changes (payload, created_at) VALUES (?, ?)`,
 			encodeChanges(chs), s.nowMS()); err != nil {
+			return fmt.Errorf("publish changes: %w", err)
+		}
+	}
+	return nil
+}
+
+// notifyIn sends changes on PostgreSQL through q: inside a transaction,
+// they are delivered when it commits.
+func (s *Store) notifyIn(ctx context.Context, q sqlx.ExecerContext, chs []change) error {
+	for _, payload := range s.payloads(chs, false) {
+		if _, err := q.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.watch.channel, payload); err != nil {
 			return fmt.Errorf("publish changes: %w", err)
 		}
 	}

@@ -89,9 +89,8 @@ type batch struct {
 	// ins is what the batch folded for the insights' rollups.
 	ins insights
 	// PostgreSQL: the captchas the batch's ops claimed, by id (taken out
-	// as each op uses its own), and the captchas issued, inserted together.
+	// as each op uses its own), and its new comments, inserted together.
 	claimed     map[string]claimedCaptcha
-	newCaptchas []newCaptcha
 	newComments []newComment
 	// PostgreSQL: the connection of tx, and the statements queued to send
 	// together at the end (pipeline.go).
@@ -395,7 +394,7 @@ func (b *batch) run(ops []*op) error {
 	// order a moderator's decision takes them. On PostgreSQL the counters
 	// and rollups are queued and sent last, together (flush): after the
 	// reactions' rows then, in the same order in every batch.
-	for _, step := range []func() error{b.writeCaptchas, b.writeComments, b.writeCommentVotes, b.applyCommentCounts, b.writeReactions, b.applyCounts, b.applyInsights, b.flush} {
+	for _, step := range []func() error{b.writeComments, b.writeCommentVotes, b.applyCommentCounts, b.writeReactions, b.applyCounts, b.applyInsights, b.flush} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -514,11 +513,7 @@ func (b *batch) applyCommentCounts() error {
 	}
 	slices.Sort(articles)
 	for _, a := range articles {
-		if b.s.dialect == Postgres {
-			b.later(sqlBumpApproved, b.approved[a], a)
-			continue
-		}
-		if _, err := b.exec(sqlBumpApproved, b.approved[a], a); err != nil {
+		if err := b.execAtEnd(sqlBumpApproved, b.approved[a], a); err != nil {
 			return fmt.Errorf("count approved: %w", err)
 		}
 	}
@@ -532,11 +527,7 @@ func (b *batch) applyCommentCounts() error {
 		return cmp.Or(cmp.Compare(x.site, y.site), strings.Compare(x.queue, y.queue))
 	})
 	for _, k := range queues {
-		if b.s.dialect == Postgres {
-			b.later(sqlMoveQueue, k.site, k.queue, b.queues[k])
-			continue
-		}
-		if _, err := b.exec(sqlMoveQueue, k.site, k.queue, b.queues[k]); err != nil {
+		if err := b.execAtEnd(sqlMoveQueue, k.site, k.queue, b.queues[k]); err != nil {
 			return fmt.Errorf("count queue %s: %w", k.queue, err)
 		}
 	}
